@@ -1,0 +1,428 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * Directories: a directory is read whole into memory on first use (at most
+ * 65536 entries, 2 MiB), its entries decoded into child nodes indexed by the
+ * slot of their 8.3 entry. Long names are assembled and checksum-verified;
+ * orphaned long-name entries are ignored. Changes are made to the in-memory
+ * bytes and written back as one dirty range per directory.
+ */
+#include "fat_internal.h"
+#include "../common/log.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+void fat_dir_free(struct fat_dir *dir)
+{
+	if (!dir)
+		return;
+	free(dir->raw);
+	free(dir->child);
+	free(dir);
+}
+
+uint64_t fat_dir_slot_offset(struct fat_vol *vol, struct fat_node *dir,
+			     uint32_t slot)
+{
+	uint64_t byte = (uint64_t)slot * DIRENT_SIZE;
+	uint32_t cluster;
+
+	if (dir->is_root && vol->bpb.type != FAT32)
+		return vol->bpb.root_offset + byte;
+	cluster = fat_map_lookup(&dir->map,
+				 (uint32_t)(byte / vol->bpb.cluster_size), NULL);
+	return fat_cluster_offset(vol, cluster) + byte % vol->bpb.cluster_size;
+}
+
+/* Read the directory's bytes: the fixed root region or its whole chain. */
+static int read_raw(struct fat_vol *vol, struct fat_node *node,
+		    struct fat_dir *dir)
+{
+	uint64_t bytes;
+	int ret;
+
+	if (node->is_root && vol->bpb.type != FAT32) {
+		bytes = vol->bpb.root_bytes;
+	} else {
+		ret = fat_map_build(vol, node);
+		if (ret)
+			return ret;
+		bytes = (uint64_t)node->map.clusters * vol->bpb.cluster_size;
+		if (bytes == 0)
+			return fat_corrupt(vol, "directory '%s' has no clusters",
+					   node->name);
+		if (bytes > (uint64_t)DIR_MAX_SLOTS * DIRENT_SIZE)
+			return fat_corrupt(vol,
+					   "directory '%s' is %llu bytes, over the 2 MiB limit",
+					   node->name, (unsigned long long)bytes);
+	}
+	dir->slots = (uint32_t)(bytes / DIRENT_SIZE);
+	dir->raw = malloc(bytes ? bytes : 1);
+	dir->child = calloc(dir->slots ? dir->slots : 1, sizeof(*dir->child));
+	if (!dir->raw || !dir->child)
+		return -ENOMEM;
+
+	if (node->is_root && vol->bpb.type != FAT32)
+		return fat_io_read(vol, vol->bpb.root_offset, dir->raw, bytes);
+	for (uint32_t i = 0; i < node->map.run_count; i++) {
+		const struct fat_run *run = &node->map.runs[i];
+
+		ret = fat_io_read(vol, fat_cluster_offset(vol, run->disk_cluster),
+				  dir->raw + (uint64_t)run->file_cluster *
+						     vol->bpb.cluster_size,
+				  (size_t)run->count * vol->bpb.cluster_size);
+		if (ret)
+			return ret;
+	}
+	return 0;
+}
+
+/* A directory whose chain starts where one of its ancestors' does loops. */
+static int check_ancestry(struct fat_vol *vol, struct fat_node *node)
+{
+	if (node->is_root)
+		return 0;
+	if (node->first_cluster == FAT_CLUSTER_FREE)
+		return fat_corrupt(vol, "directory '%s' has no clusters",
+				   node->name);
+	for (struct fat_node *a = node->parent; a; a = a->parent) {
+		uint32_t start = a->is_root ? vol->bpb.root_cluster
+					    : a->first_cluster;
+
+		if (start == node->first_cluster)
+			return fat_corrupt(vol,
+					   "directory '%s' starts at cluster %u, as its ancestor '%s' does",
+					   node->name, start,
+					   a->is_root ? "/" : a->name);
+	}
+	return 0;
+}
+
+void fat_node_from_dirent(struct fat_vol *vol, struct fat_node *node,
+			  const struct fat_dirent_disk *de)
+{
+	memcpy(node->sfn, de->name, 11);
+	node->attr = de->attr;
+	node->lcase = de->lcase;
+	node->ctime_cs = de->ctime_cs;
+	node->ctime = get_le16(de->ctime);
+	node->cdate = get_le16(de->cdate);
+	node->adate = get_le16(de->adate);
+	node->mtime = get_le16(de->mtime);
+	node->mdate = get_le16(de->mdate);
+	node->first_cluster = get_le16(de->start_lo);
+	if (vol->bpb.type == FAT32)
+		node->first_cluster |= (uint32_t)get_le16(de->start_hi) << 16;
+	node->size = node->attr & FAT_ATTR_DIR ? 0 : get_le32(de->size);
+}
+
+struct lfn_state {
+	uint16_t units[LFN_MAX_SLOTS * LFN_CHARS];
+	int count;    /* slots in the sequence being read; 0: none */
+	int expect;   /* the order number the next slot must have */
+	uint8_t checksum;
+};
+
+static void lfn_take(struct lfn_state *st, const struct fat_lfn_disk *l,
+		     int seq)
+{
+	uint16_t *u = st->units + (seq - 1) * LFN_CHARS;
+
+	for (int i = 0; i < 5; i++)
+		*u++ = get_le16(l->name1[i]);
+	for (int i = 0; i < 6; i++)
+		*u++ = get_le16(l->name2[i]);
+	for (int i = 0; i < 2; i++)
+		*u++ = get_le16(l->name3[i]);
+}
+
+static void lfn_feed(struct lfn_state *st, const struct fat_lfn_disk *l)
+{
+	int seq = l->order & 0x1f;
+
+	if (l->order & LFN_LAST) {
+		if (seq == 0 || seq > LFN_MAX_SLOTS || l->type != 0) {
+			st->count = 0;
+			return;
+		}
+		st->count = seq;
+		st->expect = seq - 1;
+		st->checksum = l->checksum;
+		lfn_take(st, l, seq);
+		return;
+	}
+	if (st->count && st->expect > 0 && seq == st->expect &&
+	    l->checksum == st->checksum && l->type == 0) {
+		lfn_take(st, l, seq);
+		st->expect--;
+		return;
+	}
+	st->count = 0; /* out of order: orphans, ignored */
+}
+
+/* The long name if the sequence just read belongs to @de; else NULL. */
+static char *lfn_name(struct lfn_state *st, const struct fat_dirent_disk *de)
+{
+	char out[FAT_NAME_MAX + 1];
+	size_t len = 0, max;
+
+	if (!st->count || st->expect != 0 ||
+	    st->checksum != fat_lfn_checksum(de->name))
+		return NULL;
+	max = (size_t)st->count * LFN_CHARS;
+	while (len < max && st->units[len] != 0x0000)
+		len++;
+	if (len == 0 || len > 255)
+		return NULL;
+	if (fat_utf16_to_utf8(st->units, len, out, sizeof(out)) < 0)
+		return NULL;
+	if (!fat_name_safe(out))
+		return NULL;
+	return strdup(out);
+}
+
+static bool is_dot_entry(const struct fat_dirent_disk *de)
+{
+	return memcmp(de->name, ".          ", 11) == 0 ||
+	       memcmp(de->name, "..         ", 11) == 0;
+}
+
+static int parse(struct fat_vol *vol, struct fat_node *node, struct fat_dir *dir)
+{
+	struct lfn_state *st = calloc(1, sizeof(*st));
+
+	if (!st)
+		return -ENOMEM;
+	for (uint32_t slot = 0; slot < dir->slots; slot++) {
+		const struct fat_dirent_disk *de =
+			(const void *)(dir->raw + (size_t)slot * DIRENT_SIZE);
+		struct fat_node *child;
+		char shortname[40];
+		char *name;
+		int lfn_count;
+
+		if (de->name[0] == DIRENT_END)
+			break;
+		if (de->name[0] == DIRENT_FREE) {
+			st->count = 0;
+			continue;
+		}
+		if ((de->attr & 0x3f) == FAT_ATTR_LFN) {
+			lfn_feed(st, (const void *)de);
+			continue;
+		}
+		if (de->attr & FAT_ATTR_VOLUME) {
+			if (node->is_root && !vol->label[0] &&
+			    !(de->attr & FAT_ATTR_DIR)) {
+				char label[12];
+
+				memcpy(label, de->name, 11);
+				label[11] = '\0';
+				for (int i = 10; i >= 0 && label[i] == ' '; i--)
+					label[i] = '\0';
+				snprintf(vol->label, sizeof(vol->label), "%s",
+					 label);
+				vol->label_date = get_le16(de->mdate);
+				vol->label_time = get_le16(de->mtime);
+			}
+			st->count = 0;
+			continue;
+		}
+		if (is_dot_entry(de)) {
+			st->count = 0;
+			continue;
+		}
+		name = lfn_name(st, de);
+		lfn_count = name ? st->count : 0;
+		st->count = 0;
+		if (!name) {
+			fat_sfn_format(de->name, de->lcase, shortname,
+				       sizeof(shortname));
+			if (!fat_name_safe(shortname)) {
+				rpifs_log(RPIFS_WARN,
+					  "fat: skipping an entry with an unusable name in '%s' (slot %u)",
+					  node->is_root ? "/" : node->name,
+					  slot);
+				continue;
+			}
+			name = strdup(shortname);
+			if (!name)
+				goto nomem;
+		}
+		child = fat_node_new(vol);
+		if (!child) {
+			free(name);
+			goto nomem;
+		}
+		child->name = name;
+		child->parent = node;
+		child->slot = slot;
+		child->lfn_slots = (uint8_t)lfn_count;
+		fat_node_from_dirent(vol, child, de);
+		dir->child[slot] = child;
+		dir->entries++;
+	}
+	free(st);
+	return 0;
+nomem:
+	free(st);
+	return -ENOMEM;
+}
+
+int fat_dir_load(struct fat_vol *vol, struct fat_node *node)
+{
+	struct fat_dir *dir;
+	int ret;
+
+	if (node->dir)
+		return 0;
+	if (!(node->attr & FAT_ATTR_DIR))
+		return -ENOTDIR;
+	ret = check_ancestry(vol, node);
+	if (ret)
+		return ret;
+	dir = calloc(1, sizeof(*dir));
+	if (!dir)
+		return -ENOMEM;
+	ret = read_raw(vol, node, dir);
+	if (!ret)
+		ret = parse(vol, node, dir);
+	if (ret) {
+		for (uint32_t i = 0; dir->child && i < dir->slots; i++)
+			if (dir->child[i])
+				fat_node_free(vol, dir->child[i]);
+		fat_dir_free(dir);
+		return ret;
+	}
+	node->dir = dir;
+	return 0;
+}
+
+struct fat_node *fat_dir_find(struct fat_node *dir, const char *name)
+{
+	struct fat_dir *d = dir->dir;
+
+	for (uint32_t i = 0; i < d->slots; i++) {
+		struct fat_node *c = d->child[i];
+		char alias[40];
+
+		if (!c)
+			continue;
+		if (fat_name_equal(c->name, name))
+			return c;
+		if (c->lfn_slots) {
+			fat_sfn_format(c->sfn, 0, alias, sizeof(alias));
+			if (fat_name_equal(alias, name))
+				return c;
+		}
+	}
+	return NULL;
+}
+
+int fat_readdir(struct fat_vol *vol, struct fat_node *dir, uint64_t *cookie,
+		struct fat_node **childp)
+{
+	int ret = fat_dir_load(vol, dir);
+
+	if (ret)
+		return ret;
+	for (uint64_t slot = *cookie; slot < dir->dir->slots; slot++) {
+		if (dir->dir->child[slot]) {
+			*childp = dir->dir->child[slot];
+			*cookie = slot + 1;
+			return 1;
+		}
+	}
+	*cookie = dir->dir->slots;
+	return 0;
+}
+
+void fat_dir_mark_dirty(struct fat_vol *vol, struct fat_node *dir,
+			uint32_t off, uint32_t len)
+{
+	struct fat_dir *d = dir->dir;
+
+	if (d->dirty_lo == d->dirty_hi) {
+		d->dirty_lo = off;
+		d->dirty_hi = off + len;
+	} else {
+		if (off < d->dirty_lo)
+			d->dirty_lo = off;
+		if (off + len > d->dirty_hi)
+			d->dirty_hi = off + len;
+	}
+	if (!d->on_dirty_list) {
+		d->on_dirty_list = true;
+		d->next_dirty = vol->dirty_dirs;
+		vol->dirty_dirs = dir;
+	}
+}
+
+void fat_dir_store_entry(struct fat_vol *vol, struct fat_node *node)
+{
+	struct fat_node *parent = node->parent;
+	struct fat_dirent_disk *de;
+
+	if (!parent || !parent->dir)
+		return;
+	de = (void *)(parent->dir->raw + (size_t)node->slot * DIRENT_SIZE);
+	memcpy(de->name, node->sfn, 11);
+	de->attr = node->attr;
+	de->lcase = node->lcase;
+	de->ctime_cs = node->ctime_cs;
+	put_le16(&de->ctime, node->ctime);
+	put_le16(&de->cdate, node->cdate);
+	put_le16(&de->adate, node->adate);
+	put_le16(&de->mtime, node->mtime);
+	put_le16(&de->mdate, node->mdate);
+	put_le16(&de->start_lo, (uint16_t)node->first_cluster);
+	put_le16(&de->start_hi, vol->bpb.type == FAT32
+					? (uint16_t)(node->first_cluster >> 16)
+					: 0);
+	put_le32(&de->size, node->attr & FAT_ATTR_DIR ? 0 : node->size);
+	fat_dir_mark_dirty(vol, parent, node->slot * DIRENT_SIZE, DIRENT_SIZE);
+}
+
+/* Write raw bytes [lo, hi) of a directory, one system call per run. */
+static int write_range(struct fat_vol *vol, struct fat_node *node,
+		       uint32_t lo, uint32_t hi)
+{
+	uint32_t cs = vol->bpb.cluster_size;
+
+	if (node->is_root && vol->bpb.type != FAT32)
+		return fat_io_write(vol, vol->bpb.root_offset + lo,
+				    node->dir->raw + lo, hi - lo);
+	while (lo < hi) {
+		uint32_t left;
+		uint32_t cluster = fat_map_lookup(&node->map, lo / cs, &left);
+		uint64_t run_end = (uint64_t)(lo / cs + left) * cs;
+		uint32_t len = (uint32_t)((run_end < hi ? run_end : hi) - lo);
+		int ret = fat_io_write(vol, fat_cluster_offset(vol, cluster) +
+						    lo % cs,
+				       node->dir->raw + lo, len);
+
+		if (ret)
+			return ret;
+		lo += len;
+	}
+	return 0;
+}
+
+int fat_dir_flush(struct fat_vol *vol)
+{
+	while (vol->dirty_dirs) {
+		struct fat_node *node = vol->dirty_dirs;
+		struct fat_dir *d = node->dir;
+		int ret = write_range(vol, node, d->dirty_lo, d->dirty_hi);
+
+		if (ret)
+			return ret;
+		vol->dirty_dirs = d->next_dirty;
+		d->next_dirty = NULL;
+		d->on_dirty_list = false;
+		d->dirty_lo = d->dirty_hi = 0;
+	}
+	return 0;
+}

@@ -1,0 +1,133 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * The only way fat/ touches the image: pread and pwrite inside the volume's
+ * window, bounds-checked, with short transfers turned into -EIO. Also the
+ * damage reporter that turns corruption into -EUCLEAN and a read-only
+ * volume.
+ */
+#include "fat_internal.h"
+#include "../common/log.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static int check_bounds(const struct fat_vol *vol, uint64_t off, uint64_t len)
+{
+	if (off > vol->win.size || len > vol->win.size - off) {
+		rpifs_log(RPIFS_ERR,
+			  "fat: I/O at %llu+%llu is outside the volume (%llu bytes)",
+			  (unsigned long long)off, (unsigned long long)len,
+			  (unsigned long long)vol->win.size);
+		return -EIO;
+	}
+	return 0;
+}
+
+int fat_io_read(struct fat_vol *vol, uint64_t off, void *buf, size_t len)
+{
+	uint8_t *p = buf;
+	int ret = check_bounds(vol, off, len);
+
+	if (ret)
+		return ret;
+	while (len > 0) {
+		ssize_t n = pread(vol->win.fd, p, len,
+				  (off_t)(vol->win.offset + off));
+
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		if (n == 0) {
+			/* The image file shrank under us. */
+			rpifs_log(RPIFS_ERR,
+				  "fat: the image ends before offset %llu",
+				  (unsigned long long)(vol->win.offset + off));
+			return -EIO;
+		}
+		p += n;
+		off += (uint64_t)n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+int fat_io_write(struct fat_vol *vol, uint64_t off, const void *buf,
+		 size_t len)
+{
+	const uint8_t *p = buf;
+	int ret = fat_check_writable(vol);
+
+	if (ret)
+		return ret;
+	ret = check_bounds(vol, off, len);
+	if (ret)
+		return ret;
+	while (len > 0) {
+		ssize_t n = pwrite(vol->win.fd, p, len,
+				   (off_t)(vol->win.offset + off));
+
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		if (n == 0)
+			return -EIO;
+		p += n;
+		off += (uint64_t)n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+int fat_io_zero(struct fat_vol *vol, uint64_t off, uint64_t len)
+{
+	static const uint8_t zeros[65536];
+	int ret = 0;
+
+	while (len > 0 && ret == 0) {
+		size_t n = len < sizeof(zeros) ? (size_t)len : sizeof(zeros);
+
+		ret = fat_io_write(vol, off, zeros, n);
+		off += n;
+		len -= n;
+	}
+	return ret;
+}
+
+uint64_t fat_cluster_offset(const struct fat_vol *vol, uint32_t cluster)
+{
+	assert(cluster >= FAT_CLUSTER_FIRST &&
+	       cluster < vol->bpb.cluster_count + FAT_CLUSTER_FIRST);
+	return vol->bpb.data_offset +
+	       (uint64_t)(cluster - FAT_CLUSTER_FIRST) * vol->bpb.cluster_size;
+}
+
+int fat_corrupt_at(struct fat_vol *vol, const char *file, int line,
+		   const char *fmt, ...)
+{
+	char msg[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	rpifs_log(RPIFS_ERR, "fat: damaged file system: %s (%s:%d)%s", msg,
+		  file, line,
+		  vol->damaged || vol->read_only
+			  ? ""
+			  : "; no more writes until it is repaired with fsck.fat");
+	vol->damaged = true;
+	return -EUCLEAN;
+}
+
+int fat_check_writable(const struct fat_vol *vol)
+{
+	return vol->read_only || vol->damaged ? -EROFS : 0;
+}

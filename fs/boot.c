@@ -1,0 +1,158 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * boot/: the FAT boot partition through fat/. Lookups, listings, opening,
+ * zero-copy reads (the reply splices straight from the image file), statfs.
+ */
+#include "rfs.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/statvfs.h>
+
+int rfs_boot_lookup(struct rfs *fs, struct fat_node *dir, const char *name,
+		    struct fuse_entry_param *e)
+{
+	struct fat_node *node;
+	int ret = fat_lookup(fs->vol, dir, name, &node);
+
+	if (ret)
+		return ret;
+	return rfs_fat_entry(fs, node, e);
+}
+
+int rfs_boot_readdir(struct rfs *fs, struct fat_node *dir,
+		     struct rfs_dirbuf *db, off_t off)
+{
+	struct fuse_entry_param e;
+	uint64_t cookie;
+	int ret;
+
+	/* Offsets: 0 ".", 1 "..", then 2 + the fat_readdir cookie. */
+	for (; off < 2; off++) {
+		memset(&e, 0, sizeof(e));
+		e.attr.st_mode = S_IFDIR;
+		/* glibc skips entries whose d_ino is 0. */
+		if (off == 0)
+			e.attr.st_ino = fat_node_ino(dir);
+		else if (fat_node_parent(dir))
+			e.attr.st_ino = fat_node_ino(fat_node_parent(dir));
+		else
+			e.attr.st_ino = FUSE_ROOT_ID;
+		if (rfs_dirbuf_add(db, off == 0 ? "." : "..", &e, off + 1))
+			return 0;
+	}
+	cookie = (uint64_t)off - 2;
+	for (;;) {
+		struct fat_node *child;
+
+		ret = fat_readdir(fs->vol, dir, &cookie, &child);
+		if (ret <= 0)
+			return ret;
+		memset(&e, 0, sizeof(e));
+		if (db->plus) {
+			fat_node_get(child);
+			ret = rfs_fat_entry(fs, child, &e);
+			if (ret)
+				return ret;
+		} else {
+			rfs_fat_stat(fs, child, &e.attr);
+		}
+		if (rfs_dirbuf_add(db, fat_node_name(child), &e,
+				   (off_t)cookie + 2)) {
+			if (db->plus)
+				rfs_forget(fs, rfs_inode(fs, e.ino), 1);
+			return 0;
+		}
+	}
+}
+
+int rfs_boot_open(struct rfs *fs, struct fat_node *node, int flags,
+		  struct rfs_file **filep)
+{
+	struct rfs_file *file;
+
+	if ((flags & O_ACCMODE) != O_RDONLY && fat_is_read_only(fs->vol))
+		return -EROFS;
+	file = calloc(1, sizeof(*file));
+	if (!file)
+		return -ENOMEM;
+	file->kind = RFS_FAT;
+	file->fat = node;
+	fat_node_get(node);
+	*filep = file;
+	return 0;
+}
+
+void rfs_file_close(struct rfs *fs, struct rfs_file *file)
+{
+	if (file->fat)
+		fat_node_put(fs->vol, file->fat);
+	free(file);
+}
+
+int rfs_boot_read(struct rfs *fs, struct fat_node *node, size_t size,
+		  off_t off, struct fuse_bufvec **bufvp)
+{
+	struct fuse_bufvec *bv;
+	size_t cap = 4, done = 0;
+	int ret;
+
+	bv = malloc(sizeof(*bv) + cap * sizeof(bv->buf[0]));
+	if (!bv)
+		return -ENOMEM;
+	*bv = (struct fuse_bufvec)FUSE_BUFVEC_INIT(0);
+	bv->count = 0;
+	while (done < size) {
+		uint64_t pos;
+		size_t len;
+
+		ret = fat_map(fs->vol, node, (uint64_t)off + done, size - done,
+			      &pos, &len);
+		if (ret) {
+			if (done)
+				break;
+			free(bv);
+			return ret;
+		}
+		if (len == 0)
+			break;
+		if (bv->count == cap) {
+			struct fuse_bufvec *bigger;
+
+			cap *= 2;
+			bigger = realloc(bv, sizeof(*bv) + cap * sizeof(bv->buf[0]));
+			if (!bigger) {
+				free(bv);
+				return -ENOMEM;
+			}
+			bv = bigger;
+		}
+		bv->buf[bv->count++] = (struct fuse_buf){
+			.size = len,
+			.flags = FUSE_BUF_IS_FD | FUSE_BUF_FD_SEEK |
+				 FUSE_BUF_FD_RETRY,
+			.fd = fs->win.fd,
+			.pos = (off_t)pos,
+		};
+		done += len;
+	}
+	*bufvp = bv;
+	return 0;
+}
+
+int rfs_boot_statfs(struct rfs *fs, struct statvfs *st)
+{
+	struct fat_info info;
+	int ret = fat_get_info(fs->vol, &info);
+
+	memset(st, 0, sizeof(*st));
+	st->f_bsize = info.cluster_size;
+	st->f_frsize = info.cluster_size;
+	st->f_blocks = info.cluster_count;
+	st->f_bfree = info.free_clusters;
+	st->f_bavail = info.free_clusters;
+	st->f_namemax = 255;
+	return ret;
+}

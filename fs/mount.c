@@ -1,0 +1,290 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * rpifs mount: open and lock the image, mount its boot partition's FAT,
+ * mount FUSE, detach (unless -f) once the mount exists, serve requests,
+ * and on unmount or a signal flush everything and mark the FAT clean.
+ */
+#include "rfs.h"
+#include "../common/log.h"
+#include "../common/mounts.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static void usage(FILE *out)
+{
+	fprintf(out, "usage: rpifs mount [-f] [-o OPTIONS] IMAGE DIR\n");
+}
+
+static void fuse_log_to_rpifs(enum fuse_log_level level, const char *fmt,
+			      va_list ap)
+{
+	char msg[1024];
+	size_t len;
+
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	len = strlen(msg);
+	while (len > 0 && msg[len - 1] == '\n')
+		msg[--len] = '\0';
+	rpifs_log(level <= FUSE_LOG_ERR	    ? RPIFS_ERR
+		  : level <= FUSE_LOG_WARNING ? RPIFS_WARN
+		  : level <= FUSE_LOG_INFO    ? RPIFS_INFO
+					      : RPIFS_DEBUG,
+		  "%s", msg);
+}
+
+/* Open the image and its boot partition; @return 0 or an exit status. */
+static int open_image(struct rfs *fs)
+{
+	const struct part_entry *boot;
+	char err[512];
+	int ret;
+
+	ret = part_open(fs->image_path, fs->opt.read_only ? PART_OPEN_RDONLY : 0,
+			&fs->img, err, sizeof(err));
+	if (ret) {
+		rpifs_log(RPIFS_ERR, "%s", err);
+		return 1;
+	}
+	if (fs->img->forced_read_only) {
+		rpifs_log(RPIFS_WARN, "%s is read-only: mounting read-only",
+			  fs->image_path);
+		fs->opt.read_only = 1;
+	}
+	ret = part_lock_mount(fs->img, err, sizeof(err));
+	if (ret) {
+		struct mount_entry m;
+
+		if (ret == -EBUSY && mounts_find(NULL, fs->image_path, &m))
+			rpifs_log(RPIFS_ERR,
+				  "%s is already mounted at %s: unmount it first (rpifs umount %s)",
+				  fs->image_path, m.mountpoint, m.mountpoint);
+		else
+			rpifs_log(RPIFS_ERR, "%s", err);
+		return 1;
+	}
+	boot = part_boot(fs->img);
+	fs->win = (struct fat_window){
+		.fd = fs->img->fd,
+		.offset = boot->start,
+		.size = boot->size,
+	};
+	ret = fat_mount(&fs->vol, &fs->win,
+			fs->opt.read_only ? FAT_MOUNT_RDONLY : 0, err,
+			sizeof(err));
+	if (ret) {
+		rpifs_log(RPIFS_ERR,
+			  "the boot partition (%u) of %s is not a usable FAT file system: %s%s",
+			  boot->number, fs->image_path, err,
+			  ret == -EUCLEAN ? "; check it with fsck.fat" : "");
+		return 1;
+	}
+	{
+		struct fat_info info;
+
+		fat_get_info(fs->vol, &info);
+		if (info.was_dirty)
+			rpifs_log(RPIFS_WARN,
+				  "the boot partition of %s was not cleanly unmounted; fsck.fat -n can check it",
+				  fs->image_path);
+	}
+	return 0;
+}
+
+static int add_mount_options(struct rfs *fs, struct fuse_args *args)
+{
+	char *mo = NULL;
+	int ret;
+
+	ret = fuse_opt_add_opt_escaped(&mo, fs->image_path);
+	if (!ret) {
+		char *fsname = malloc(strlen(mo) + sizeof("fsname="));
+
+		if (!fsname) {
+			free(mo);
+			return -1;
+		}
+		sprintf(fsname, "fsname=%s", mo);
+		free(mo);
+		mo = NULL;
+		ret = fuse_opt_add_opt(&mo, fsname);
+		free(fsname);
+	}
+	if (!ret)
+		ret = fuse_opt_add_opt(&mo, "subtype=rpifs");
+	/* The kernel checks permissions against the modes we report. */
+	if (!ret)
+		ret = fuse_opt_add_opt(&mo, "default_permissions");
+	if (!ret && fs->opt.read_only)
+		ret = fuse_opt_add_opt(&mo, "ro");
+	if (!ret)
+		ret = fuse_opt_add_arg(args, "-o");
+	if (!ret)
+		ret = fuse_opt_add_arg(args, mo);
+	free(mo);
+	return ret;
+}
+
+static int serve(struct rfs *fs, struct fuse_args *args)
+{
+	struct fuse_loop_config *cfg;
+	int ret = 1;
+
+	if (add_mount_options(fs, args)) {
+		rpifs_log(RPIFS_ERR, "out of memory");
+		return 1;
+	}
+	fs->se = fuse_session_new(args, &rfs_ops, sizeof(rfs_ops), fs);
+	if (!fs->se)
+		return 1;
+	if (fuse_set_signal_handlers(fs->se) != 0)
+		goto out_session;
+	if (fuse_session_mount(fs->se, fs->mountpoint) != 0) {
+		rpifs_log(RPIFS_ERR, "cannot mount on %s", fs->mountpoint);
+		goto out_signals;
+	}
+	if (fuse_daemonize(fs->opt.foreground) != 0)
+		goto out_unmount;
+	if (!fs->opt.foreground)
+		rpifs_log_use_syslog(true);
+
+	cfg = fuse_loop_cfg_create();
+	if (!cfg)
+		goto out_unmount;
+	fuse_loop_cfg_set_clone_fd(cfg, 0);
+	fuse_loop_cfg_set_idle_threads(cfg, 4);
+	ret = fuse_session_loop_mt(fs->se, cfg) ? 1 : 0;
+	fuse_loop_cfg_destroy(cfg);
+out_unmount:
+	fuse_session_unmount(fs->se);
+out_signals:
+	fuse_remove_signal_handlers(fs->se);
+out_session:
+	fuse_session_destroy(fs->se);
+	fs->se = NULL;
+	return ret;
+}
+
+int rfs_mount_main(int argc, char **argv)
+{
+	struct fuse_args args = FUSE_ARGS_INIT(0, NULL);
+	struct rfs *fs;
+	const char *image = NULL, *dir = NULL;
+	char path[PATH_MAX];
+	int foreground = 0, ret = 1;
+
+	fs = calloc(1, sizeof(*fs));
+	if (!fs || fuse_opt_add_arg(&args, "rpifs")) {
+		rpifs_log(RPIFS_ERR, "out of memory");
+		free(fs);
+		return 1;
+	}
+	for (int i = 1; i < argc; i++) {
+		const char *a = argv[i];
+
+		if (strcmp(a, "-f") == 0) {
+			foreground = 1;
+		} else if (strcmp(a, "-d") == 0) {
+			foreground = 1;
+			fuse_opt_add_arg(&args, "-d");
+		} else if (strncmp(a, "-o", 2) == 0) {
+			const char *v = a[2] ? a + 2 : (i + 1 < argc ? argv[++i] : NULL);
+
+			if (!v) {
+				rpifs_log(RPIFS_ERR, "-o needs options, such as -o ro");
+				goto out;
+			}
+			fuse_opt_add_arg(&args, "-o");
+			fuse_opt_add_arg(&args, v);
+		} else if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
+			usage(stdout);
+			ret = 0;
+			goto out;
+		} else if (a[0] == '-' && a[1]) {
+			rpifs_log(RPIFS_ERR, "mount: unknown option %s", a);
+			usage(stderr);
+			ret = 2;
+			goto out;
+		} else if (!image) {
+			image = a;
+		} else if (!dir) {
+			dir = a;
+		} else {
+			usage(stderr);
+			ret = 2;
+			goto out;
+		}
+	}
+	if (!image || !dir) {
+		usage(stderr);
+		ret = 2;
+		goto out;
+	}
+	if (rfs_options_parse(&args, &fs->opt) != 0) {
+		ret = 2;
+		goto out;
+	}
+	fs->opt.foreground = foreground;
+	fuse_set_log_func(fuse_log_to_rpifs);
+
+	if (!realpath(image, path)) {
+		rpifs_log(RPIFS_ERR, "%s: %s", image,
+			  errno == ENOENT ? "no such file: check the path"
+					  : strerror(errno));
+		goto out;
+	}
+	fs->image_path = strdup(path);
+	if (!realpath(dir, path)) {
+		rpifs_log(RPIFS_ERR, "%s: %s", dir,
+			  errno == ENOENT
+				  ? "no such directory: create it first (mkdir -p DIR)"
+				  : strerror(errno));
+		goto out;
+	}
+	fs->mountpoint = strdup(path);
+	if (!fs->image_path || !fs->mountpoint) {
+		rpifs_log(RPIFS_ERR, "out of memory");
+		goto out;
+	}
+	{
+		struct mount_entry m;
+
+		if (mounts_find(fs->mountpoint, NULL, &m) &&
+		    strcmp(m.fstype, RPIFS_FSTYPE) == 0) {
+			rpifs_log(RPIFS_ERR,
+				  "%s is already an rpifs mount (of %s): unmount it first (rpifs umount %s)",
+				  fs->mountpoint, m.source, fs->mountpoint);
+			goto out;
+		}
+	}
+	pthread_mutex_init(&fs->lock, NULL);
+	fs->root.kind = RFS_ROOT;
+	clock_gettime(CLOCK_REALTIME, &fs->mount_time);
+
+	ret = open_image(fs);
+	if (ret == 0)
+		ret = serve(fs, &args);
+	if (fs->vol) {
+		int err = fat_unmount(fs->vol);
+
+		if (err) {
+			rpifs_log(RPIFS_ERR,
+				  "flushing the boot partition of %s failed: %s",
+				  fs->image_path, strerror(-err));
+			ret = 1;
+		}
+	}
+	part_close(fs->img);
+	pthread_mutex_destroy(&fs->lock);
+out:
+	fuse_opt_free_args(&args);
+	free(fs->opt.machine);
+	free(fs->image_path);
+	free(fs->mountpoint);
+	free(fs);
+	return ret;
+}

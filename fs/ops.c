@@ -1,0 +1,306 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * The FUSE low-level handlers. Each takes the volume lock, dispatches on the
+ * kind of inode (the virtual root, a FAT node, a control file) to a function
+ * that returns 0 or -errno, drops the lock and replies exactly once.
+ */
+#include "rfs.h"
+#include "../common/log.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/statvfs.h>
+
+static struct rfs *fs_of(fuse_req_t req)
+{
+	return fuse_req_userdata(req);
+}
+
+static void lock(struct rfs *fs)
+{
+	pthread_mutex_lock(&fs->lock);
+}
+
+static void unlock(struct rfs *fs)
+{
+	pthread_mutex_unlock(&fs->lock);
+}
+
+static void reply_entry_or_err(fuse_req_t req, int ret,
+			       const struct fuse_entry_param *e)
+{
+	if (ret == -ENOENT) {
+		/* A negative entry the kernel may cache. */
+		struct fuse_entry_param neg;
+
+		memset(&neg, 0, sizeof(neg));
+		neg.entry_timeout = rfs_entry_timeout();
+		fuse_reply_entry(req, &neg);
+	} else if (ret) {
+		fuse_reply_err(req, -ret);
+	} else {
+		fuse_reply_entry(req, e);
+	}
+}
+
+static void op_init(void *userdata, struct fuse_conn_info *conn)
+{
+	(void)userdata;
+	/* Reads are answered by splicing from the image file. */
+	if (conn->capable & FUSE_CAP_SPLICE_WRITE)
+		conn->want |= FUSE_CAP_SPLICE_WRITE;
+	if (conn->capable & FUSE_CAP_SPLICE_MOVE)
+		conn->want |= FUSE_CAP_SPLICE_MOVE;
+	conn->want &= ~(unsigned)FUSE_CAP_READDIRPLUS_AUTO;
+	conn->max_write = 1024 * 1024;
+}
+
+static void op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
+{
+	struct rfs *fs = fs_of(req);
+	struct fuse_entry_param e;
+	struct rfs_inode *dir;
+	int ret;
+
+	lock(fs);
+	dir = rfs_inode(fs, parent);
+	switch (dir->kind) {
+	case RFS_ROOT:
+		ret = rfs_root_lookup(fs, name, &e);
+		break;
+	case RFS_FAT:
+		ret = rfs_boot_lookup(fs, dir->fat, name, &e);
+		break;
+	default:
+		ret = -ENOTDIR;
+		break;
+	}
+	unlock(fs);
+	reply_entry_or_err(req, ret, &e);
+}
+
+static void op_forget(fuse_req_t req, fuse_ino_t ino, uint64_t nlookup)
+{
+	struct rfs *fs = fs_of(req);
+
+	lock(fs);
+	rfs_forget(fs, rfs_inode(fs, ino), nlookup);
+	unlock(fs);
+	fuse_reply_none(req);
+}
+
+static void op_forget_multi(fuse_req_t req, size_t count,
+			    struct fuse_forget_data *forgets)
+{
+	struct rfs *fs = fs_of(req);
+
+	lock(fs);
+	for (size_t i = 0; i < count; i++)
+		rfs_forget(fs, rfs_inode(fs, forgets[i].ino), forgets[i].nlookup);
+	unlock(fs);
+	fuse_reply_none(req);
+}
+
+static void op_getattr(fuse_req_t req, fuse_ino_t ino,
+		       struct fuse_file_info *fi)
+{
+	struct rfs *fs = fs_of(req);
+	struct stat st;
+	int ret;
+
+	(void)fi;
+	lock(fs);
+	ret = rfs_getattr(fs, rfs_inode(fs, ino), &st);
+	unlock(fs);
+	if (ret)
+		fuse_reply_err(req, -ret);
+	else
+		fuse_reply_attr(req, &st, rfs_entry_timeout());
+}
+
+static void op_opendir(fuse_req_t req, fuse_ino_t ino,
+		       struct fuse_file_info *fi)
+{
+	struct rfs *fs = fs_of(req);
+	struct rfs_inode *inode;
+	int ret = 0;
+
+	lock(fs);
+	inode = rfs_inode(fs, ino);
+	if (inode->kind == RFS_FAT && !fat_node_is_dir(inode->fat))
+		ret = -ENOTDIR;
+	else if (inode->kind == RFS_CTL)
+		ret = -ENOTDIR;
+	unlock(fs);
+	if (ret) {
+		fuse_reply_err(req, -ret);
+		return;
+	}
+	fi->cache_readdir = 0;
+	fuse_reply_open(req, fi);
+}
+
+static void do_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
+		       bool plus)
+{
+	struct rfs *fs = fs_of(req);
+	struct rfs_dirbuf db = { .req = req, .plus = plus, .size = size };
+	struct rfs_inode *inode;
+	int ret;
+
+	db.buf = malloc(size ? size : 1);
+	if (!db.buf) {
+		fuse_reply_err(req, ENOMEM);
+		return;
+	}
+	lock(fs);
+	inode = rfs_inode(fs, ino);
+	switch (inode->kind) {
+	case RFS_ROOT:
+		ret = rfs_root_readdir(fs, &db, off);
+		break;
+	case RFS_FAT:
+		ret = rfs_boot_readdir(fs, inode->fat, &db, off);
+		break;
+	default:
+		ret = -ENOTDIR;
+		break;
+	}
+	unlock(fs);
+	/* Entries already added were counted: send them even after an error. */
+	if (ret && db.used == 0)
+		fuse_reply_err(req, -ret);
+	else
+		fuse_reply_buf(req, db.buf, db.used);
+	free(db.buf);
+}
+
+static void op_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
+		       struct fuse_file_info *fi)
+{
+	(void)fi;
+	do_readdir(req, ino, size, off, false);
+}
+
+static void op_readdirplus(fuse_req_t req, fuse_ino_t ino, size_t size,
+			   off_t off, struct fuse_file_info *fi)
+{
+	(void)fi;
+	do_readdir(req, ino, size, off, true);
+}
+
+static void op_releasedir(fuse_req_t req, fuse_ino_t ino,
+			  struct fuse_file_info *fi)
+{
+	(void)ino;
+	(void)fi;
+	fuse_reply_err(req, 0);
+}
+
+static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	struct rfs *fs = fs_of(req);
+	struct rfs_file *file = NULL;
+	struct rfs_inode *inode;
+	int ret;
+
+	lock(fs);
+	inode = rfs_inode(fs, ino);
+	switch (inode->kind) {
+	case RFS_FAT:
+		ret = fat_node_is_dir(inode->fat)
+			      ? -EISDIR
+			      : rfs_boot_open(fs, inode->fat, fi->flags, &file);
+		break;
+	case RFS_ROOT:
+		ret = -EISDIR;
+		break;
+	default:
+		ret = -ENOSYS;
+		break;
+	}
+	unlock(fs);
+	if (ret) {
+		fuse_reply_err(req, -ret);
+		return;
+	}
+	fi->fh = (uint64_t)(uintptr_t)file;
+	/* Only rpifs writes boot/: what the kernel cached is still true. */
+	fi->keep_cache = 1;
+	if (fuse_reply_open(req, fi) == -ENOENT) {
+		/* The opener was interrupted: nobody will release this. */
+		lock(fs);
+		rfs_file_close(fs, file);
+		unlock(fs);
+	}
+}
+
+static void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
+		    struct fuse_file_info *fi)
+{
+	struct rfs *fs = fs_of(req);
+	struct rfs_file *file = (struct rfs_file *)(uintptr_t)fi->fh;
+	struct fuse_bufvec *bv = NULL;
+	int ret;
+
+	(void)ino;
+	lock(fs);
+	if (file->kind == RFS_FAT)
+		ret = rfs_boot_read(fs, file->fat, size, off, &bv);
+	else
+		ret = -ENOSYS;
+	/* Reply under the lock: the clusters must not change meanwhile. */
+	if (ret)
+		fuse_reply_err(req, -ret);
+	else if (bv->count == 0)
+		fuse_reply_buf(req, NULL, 0);
+	else
+		fuse_reply_data(req, bv, FUSE_BUF_SPLICE_MOVE);
+	unlock(fs);
+	free(bv);
+}
+
+static void op_release(fuse_req_t req, fuse_ino_t ino,
+		       struct fuse_file_info *fi)
+{
+	struct rfs *fs = fs_of(req);
+
+	(void)ino;
+	lock(fs);
+	rfs_file_close(fs, (struct rfs_file *)(uintptr_t)fi->fh);
+	unlock(fs);
+	fuse_reply_err(req, 0);
+}
+
+static void op_statfs(fuse_req_t req, fuse_ino_t ino)
+{
+	struct rfs *fs = fs_of(req);
+	struct statvfs st;
+	int ret;
+
+	(void)ino;
+	lock(fs);
+	ret = rfs_boot_statfs(fs, &st);
+	unlock(fs);
+	if (ret)
+		fuse_reply_err(req, -ret);
+	else
+		fuse_reply_statfs(req, &st);
+}
+
+const struct fuse_lowlevel_ops rfs_ops = {
+	.init = op_init,
+	.lookup = op_lookup,
+	.forget = op_forget,
+	.forget_multi = op_forget_multi,
+	.getattr = op_getattr,
+	.opendir = op_opendir,
+	.readdir = op_readdir,
+	.readdirplus = op_readdirplus,
+	.releasedir = op_releasedir,
+	.open = op_open,
+	.read = op_read,
+	.release = op_release,
+	.statfs = op_statfs,
+};

@@ -1,0 +1,385 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * Opening a disk image and reading its partition table with libblkid: each
+ * partition's place, type, PARTUUID and what its content probes as, and the
+ * FAT boot partition. Errors are sentences that say what to do.
+ */
+#include "partition.h"
+
+#include <blkid.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/fs.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/ioctl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+static int fail(int ret, char *err, size_t err_size, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+
+static int fail(int ret, char *err, size_t err_size, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (err && err_size) {
+		va_start(ap, fmt);
+		vsnprintf(err, err_size, fmt, ap);
+		va_end(ap);
+	}
+	return ret;
+}
+
+void part_format_size(uint64_t bytes, char *buf, size_t size)
+{
+	static const char *const unit[] = { "B", "KiB", "MiB", "GiB", "TiB" };
+	double v = (double)bytes;
+	int u = 0;
+
+	while (v >= 1024 && u < 4) {
+		v /= 1024;
+		u++;
+	}
+	if (u == 0)
+		snprintf(buf, size, "%llu B", (unsigned long long)bytes);
+	else if (v == (double)(uint64_t)v)
+		snprintf(buf, size, "%.0f %s", v, unit[u]);
+	else
+		snprintf(buf, size, "%.1f %s", v, unit[u]);
+}
+
+static const char *mbr_type_name(unsigned type)
+{
+	switch (type) {
+	case 0x01: return "FAT12";
+	case 0x04: return "FAT16 <32M";
+	case 0x05: return "Extended";
+	case 0x06: return "FAT16";
+	case 0x07: return "NTFS/exFAT";
+	case 0x0b: return "W95 FAT32";
+	case 0x0c: return "W95 FAT32 (LBA)";
+	case 0x0e: return "W95 FAT16 (LBA)";
+	case 0x0f: return "W95 Ext'd (LBA)";
+	case 0x82: return "Linux swap";
+	case 0x83: return "Linux";
+	case 0x8e: return "Linux LVM";
+	case 0xee: return "GPT";
+	case 0xef: return "EFI (FAT-12/16/32)";
+	default: return "";
+	}
+}
+
+static const char *gpt_type_name(const char *guid)
+{
+	static const struct {
+		const char *guid, *name;
+	} names[] = {
+		{ "c12a7328-f81f-11d2-ba4b-00a0c93ec93b", "EFI System" },
+		{ "ebd0a0a2-b9e5-4433-87c0-68b6b72699c7", "Microsoft basic data" },
+		{ "0fc63daf-8483-4772-8e79-3d69d8477de4", "Linux filesystem" },
+		{ "b921b045-1df0-41c3-af44-4c6f280d3fae", "Linux root (ARM-64)" },
+		{ "0657fd6d-a4ab-43c4-84e5-0933c84b4f4f", "Linux swap" },
+	};
+
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		if (strcasecmp(guid, names[i].guid) == 0)
+			return names[i].name;
+	return "";
+}
+
+static bool type_is_fat(const struct part_entry *e)
+{
+	static const char *const fat_types[] = {
+		"0x01", "0x04", "0x06", "0x0b", "0x0c", "0x0e", "0xef",
+		"c12a7328-f81f-11d2-ba4b-00a0c93ec93b",
+		"ebd0a0a2-b9e5-4433-87c0-68b6b72699c7",
+	};
+
+	if (e->fstype[0])
+		return false; /* it holds something else */
+	for (size_t i = 0; i < sizeof(fat_types) / sizeof(fat_types[0]); i++)
+		if (strcasecmp(e->type, fat_types[i]) == 0)
+			return true;
+	return false;
+}
+
+/* What a file that is not a disk image probably is, to say what to do. */
+static const char *compressed_kind(int fd)
+{
+	unsigned char m[6] = { 0 };
+
+	if (pread(fd, m, sizeof(m), 0) < (ssize_t)sizeof(m))
+		return NULL;
+	if (memcmp(m, "\xfd" "7zXZ\0", 6) == 0)
+		return "xz (unpack it first: xz -dk FILE)";
+	if (m[0] == 0x1f && m[1] == 0x8b)
+		return "gzip (unpack it first: gunzip -k FILE)";
+	if (memcmp(m, "PK\3\4", 4) == 0)
+		return "zip (unpack it first: unzip FILE)";
+	if (memcmp(m, "\x28\xb5\x2f\xfd", 4) == 0)
+		return "zstd (unpack it first: zstd -d FILE)";
+	if (memcmp(m, "BZh", 3) == 0)
+		return "bzip2 (unpack it first: bunzip2 -k FILE)";
+	return NULL;
+}
+
+static void copy_value(blkid_probe pr, const char *name, char *out,
+		       size_t size)
+{
+	const char *v = NULL;
+
+	out[0] = '\0';
+	if (blkid_probe_lookup_value(pr, name, &v, NULL) == 0 && v)
+		snprintf(out, size, "%s", v);
+}
+
+/* Probe what a partition holds: TYPE, LABEL, UUID. */
+static void probe_content(int fd, struct part_entry *e)
+{
+	blkid_probe pr = blkid_new_probe();
+
+	if (!pr)
+		return;
+	if (blkid_probe_set_device(pr, fd, (blkid_loff_t)e->start,
+				   (blkid_loff_t)e->size) == 0) {
+		blkid_probe_enable_superblocks(pr, 1);
+		blkid_probe_set_superblocks_flags(pr, BLKID_SUBLKS_TYPE |
+							      BLKID_SUBLKS_LABEL |
+							      BLKID_SUBLKS_UUID);
+		if (blkid_do_safeprobe(pr) == 0) {
+			copy_value(pr, "TYPE", e->fstype, sizeof(e->fstype));
+			copy_value(pr, "LABEL", e->label, sizeof(e->label));
+			copy_value(pr, "UUID", e->uuid, sizeof(e->uuid));
+		}
+	}
+	blkid_free_probe(pr);
+}
+
+static int read_table(struct part_image *img, char *err, size_t err_size)
+{
+	blkid_probe pr = blkid_new_probe();
+	blkid_partlist list;
+	blkid_parttable table;
+	const char *v;
+	int n, ret = 0;
+
+	if (!pr)
+		return fail(-ENOMEM, err, err_size, "out of memory");
+	if (blkid_probe_set_device(pr, img->fd, 0, 0) != 0) {
+		ret = fail(-EIO, err, err_size, "%s: cannot probe: %s",
+			   img->path, strerror(errno));
+		goto out;
+	}
+	blkid_probe_enable_superblocks(pr, 0);
+	blkid_probe_enable_partitions(pr, 1);
+	blkid_probe_set_partitions_flags(pr, BLKID_PARTS_ENTRY_DETAILS);
+	list = blkid_probe_get_partitions(pr);
+	table = list ? blkid_partlist_get_table(list) : NULL;
+	if (!table) {
+		const char *kind = compressed_kind(img->fd);
+
+		if (kind)
+			ret = fail(-EINVAL, err, err_size,
+				   "%s is compressed with %s", img->path, kind);
+		else
+			ret = fail(-EINVAL, err, err_size,
+				   "%s has no partition table: it is not a disk image (rpifs needs a whole Raspberry Pi OS image, not one partition)",
+				   img->path);
+		goto out;
+	}
+	v = blkid_parttable_get_type(table);
+	snprintf(img->table, sizeof(img->table), "%s", v ? v : "?");
+	v = blkid_parttable_get_id(table);
+	snprintf(img->disk_id, sizeof(img->disk_id), "%s",
+		 v ? (strncmp(v, "0x", 2) == 0 ? v + 2 : v) : "");
+
+	n = blkid_partlist_numof_partitions(list);
+	if (n <= 0) {
+		ret = fail(-EINVAL, err, err_size,
+			   "%s has an empty partition table: it holds no Raspberry Pi OS",
+			   img->path);
+		goto out;
+	}
+	img->parts = calloc((size_t)n, sizeof(*img->parts));
+	if (!img->parts) {
+		ret = fail(-ENOMEM, err, err_size, "out of memory");
+		goto out;
+	}
+	for (int i = 0; i < n; i++) {
+		blkid_partition p = blkid_partlist_get_partition(list, i);
+		struct part_entry *e = &img->parts[img->count];
+		uint64_t sector = 512;
+
+		if (!p)
+			continue;
+		e->number = (unsigned)blkid_partition_get_partno(p);
+		e->start = (uint64_t)blkid_partition_get_start(p) * sector;
+		e->size = (uint64_t)blkid_partition_get_size(p) * sector;
+		v = blkid_partition_get_type_string(p);
+		if (v) {
+			snprintf(e->type, sizeof(e->type), "%s", v);
+			snprintf(e->type_name, sizeof(e->type_name), "%s",
+				 gpt_type_name(v));
+		} else {
+			unsigned t = (unsigned)blkid_partition_get_type(p);
+
+			snprintf(e->type, sizeof(e->type), "0x%02x", t);
+			snprintf(e->type_name, sizeof(e->type_name), "%s",
+				 mbr_type_name(t));
+		}
+		v = blkid_partition_get_uuid(p);
+		snprintf(e->partuuid, sizeof(e->partuuid), "%s", v ? v : "");
+		e->past_end = e->start > img->size ||
+			      e->size > img->size - e->start;
+		/* An extended partition is a container, not a file system. */
+		if (!e->past_end && !blkid_partition_is_extended(p))
+			probe_content(img->fd, e);
+		img->count++;
+	}
+out:
+	blkid_free_probe(pr);
+	return ret;
+}
+
+int part_open(const char *path, unsigned flags, struct part_image **imgp,
+	      char *err, size_t err_size)
+{
+	struct part_image *img;
+	struct stat st;
+	char size_a[32], size_b[32];
+	int ret;
+
+	*imgp = NULL;
+	img = calloc(1, sizeof(*img));
+	if (!img)
+		return fail(-ENOMEM, err, err_size, "out of memory");
+	img->fd = -1;
+	img->boot = -1;
+	img->path = strdup(path);
+	if (!img->path) {
+		ret = fail(-ENOMEM, err, err_size, "out of memory");
+		goto fail;
+	}
+
+	img->read_only = flags & PART_OPEN_RDONLY;
+	if (img->read_only) {
+		img->fd = open(path, O_RDONLY | O_CLOEXEC);
+	} else {
+		img->fd = open(path, O_RDWR | O_CLOEXEC);
+		/* A read-only file or file system: mount read-only. */
+		if (img->fd < 0 && (errno == EACCES || errno == EROFS ||
+				    errno == EPERM)) {
+			img->fd = open(path, O_RDONLY | O_CLOEXEC);
+			img->read_only = true;
+			img->forced_read_only = true;
+		}
+	}
+	if (img->fd < 0) {
+		int e = errno;
+
+		if (e == ENOENT)
+			ret = fail(-e, err, err_size,
+				   "%s does not exist: check the path", path);
+		else if (e == EISDIR)
+			ret = fail(-e, err, err_size,
+				   "%s is a directory, not a disk image", path);
+		else
+			ret = fail(-e, err, err_size,
+				   "cannot open %s: %s; check its permissions",
+				   path, strerror(e));
+		goto fail;
+	}
+	if (fstat(img->fd, &st) < 0) {
+		ret = fail(-errno, err, err_size, "cannot stat %s: %s", path,
+			   strerror(errno));
+		goto fail;
+	}
+	if (S_ISBLK(st.st_mode)) {
+		uint64_t bytes = 0;
+
+		if (ioctl(img->fd, BLKGETSIZE64, &bytes) < 0) {
+			ret = fail(-errno, err, err_size,
+				   "cannot get the size of %s: %s", path,
+				   strerror(errno));
+			goto fail;
+		}
+		img->size = bytes;
+		img->is_block_device = true;
+	} else if (S_ISREG(st.st_mode)) {
+		img->size = (uint64_t)st.st_size;
+	} else {
+		ret = fail(-EINVAL, err, err_size,
+			   "%s is not a regular file or a block device", path);
+		goto fail;
+	}
+	if (img->size < 1024) {
+		const char *kind = compressed_kind(img->fd);
+
+		if (kind) {
+			ret = fail(-EINVAL, err, err_size,
+				   "%s is compressed with %s", path, kind);
+			goto fail;
+		}
+		ret = fail(-EINVAL, err, err_size,
+			   "%s is %llu bytes: too small to be a disk image",
+			   path, (unsigned long long)img->size);
+		goto fail;
+	}
+
+	ret = read_table(img, err, err_size);
+	if (ret)
+		goto fail;
+	for (unsigned i = 0; i < img->count; i++) {
+		struct part_entry *e = &img->parts[i];
+
+		if (e->past_end && !(flags & PART_OPEN_LENIENT)) {
+			part_format_size(e->start + e->size, size_a,
+					 sizeof(size_a));
+			part_format_size(img->size, size_b, sizeof(size_b));
+			ret = fail(-ERANGE, err, err_size,
+				   "partition %u of %s ends at %s but the file holds only %s: the image is truncated; copy or download it again",
+				   e->number, path, size_a, size_b);
+			goto fail;
+		}
+		if (img->boot < 0 && strcmp(e->fstype, "vfat") == 0)
+			img->boot = (int)i;
+	}
+	/*
+	 * No partition probes as FAT: take the first one whose type says FAT,
+	 * so that a damaged boot sector is reported as that, with its reason.
+	 */
+	for (unsigned i = 0; img->boot < 0 && i < img->count; i++)
+		if (type_is_fat(&img->parts[i]) && !img->parts[i].past_end)
+			img->boot = (int)i;
+	if (img->boot < 0 && !(flags & PART_OPEN_LENIENT)) {
+		ret = fail(-ENODEV, err, err_size,
+			   "%s has no FAT partition: a Raspberry Pi OS image has its boot files on one",
+			   path);
+		goto fail;
+	}
+	*imgp = img;
+	return 0;
+fail:
+	part_close(img);
+	return ret;
+}
+
+void part_close(struct part_image *img)
+{
+	if (!img)
+		return;
+	if (img->fd >= 0)
+		close(img->fd);
+	free(img->parts);
+	free(img->path);
+	free(img);
+}
+
+const struct part_entry *part_boot(const struct part_image *img)
+{
+	return img->boot >= 0 ? &img->parts[img->boot] : NULL;
+}

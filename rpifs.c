@@ -1,0 +1,247 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * rpifs: the command line. Each command is a function; mounting lives in
+ * fs/, the rest in cli/-style helpers here.
+ */
+#include "common/log.h"
+#include "common/mounts.h"
+#include "fat/fat.h"
+#include "fs/rfs.h"
+#include "partition/partition.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+static const char help_text[] =
+	"usage: rpifs COMMAND [ARGS]\n"
+	"\n"
+	"Show a Raspberry Pi OS disk image as a directory, and boot it.\n"
+	"\n"
+	"commands:\n"
+	"  mount [-f] [-o OPTIONS] IMAGE DIR\n"
+	"                     mount IMAGE on DIR: DIR/boot is its FAT boot\n"
+	"                     partition; -f stays in the foreground\n"
+	"  umount DIR         unmount, once everything is written\n"
+	"  info IMAGE         partitions, file systems and boot files\n"
+	"\n"
+	"mount options (-o, comma separated):\n"
+	"  ro                 read-only\n"
+	"  uid=N, gid=N       owner of the files (default: you)\n"
+	"  umask=M, dmask=M, fmask=M\n"
+	"                     permission masks, octal (default: your umask)\n"
+	"  quiet              chmod and chown that FAT cannot store succeed\n"
+	"  machine=raspi4b|raspi3b\n"
+	"                     the board to emulate (default raspi4b)\n"
+	"  ssh=PORT           forward 127.0.0.1:PORT to the guest's port 22\n"
+	"  other options are passed to FUSE (allow_other, ...)\n"
+	"\n"
+	"  -h, --help         this text\n"
+	"  --version          the version\n";
+
+static int cmd_help(int argc, char **argv)
+{
+	(void)argc;
+	(void)argv;
+	fputs(help_text, stdout);
+	return 0;
+}
+
+static int cmd_version(int argc, char **argv)
+{
+	(void)argc;
+	(void)argv;
+	printf("rpifs %s\n", RPIFS_VERSION);
+	return 0;
+}
+
+static int cmd_mount(int argc, char **argv)
+{
+	return rfs_mount_main(argc, argv);
+}
+
+/* Run a program (no shell); @return its exit status or -1. */
+static int run_program(char *const argv[])
+{
+	pid_t pid = fork();
+	int status;
+
+	if (pid < 0)
+		return -1;
+	if (pid == 0) {
+		execvp(argv[0], argv);
+		_exit(127);
+	}
+	if (waitpid(pid, &status, 0) < 0)
+		return -1;
+	return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+static int cmd_umount(int argc, char **argv)
+{
+	struct mount_entry m;
+	char dir[PATH_MAX];
+	int ret;
+
+	if (argc != 2) {
+		fprintf(stderr, "usage: rpifs umount DIR\n");
+		return 2;
+	}
+	if (!realpath(argv[1], dir)) {
+		rpifs_log(RPIFS_ERR, "%s: %s", argv[1], strerror(errno));
+		return 1;
+	}
+	if (!mounts_find(dir, NULL, &m) || strcmp(m.fstype, RPIFS_FSTYPE) != 0) {
+		rpifs_log(RPIFS_ERR, "%s is not an rpifs mount", dir);
+		return 1;
+	}
+	if (geteuid() == 0) {
+		ret = umount2(dir, 0) == 0 ? 0 : -errno;
+	} else {
+		char *fm[] = { (char *)"fusermount3", (char *)"-u", dir, NULL };
+
+		ret = run_program(fm) == 0 ? 0 : -EBUSY;
+	}
+	if (ret == -EBUSY) {
+		rpifs_log(RPIFS_ERR,
+			  "%s is busy: a program is using it (leave it with cd, close its files; fuser -vm %s shows which)",
+			  dir, dir);
+		return 1;
+	}
+	if (ret) {
+		rpifs_log(RPIFS_ERR, "cannot unmount %s: %s", dir,
+			  strerror(-ret));
+		return 1;
+	}
+	/* Return once the daemon has written everything and let go. */
+	for (int i = 0; i < 600; i++) {
+		if (part_lock_test_mounted(m.source) <= 0)
+			return 0;
+		nanosleep(&(struct timespec){ .tv_nsec = 50 * 1000 * 1000 },
+			  NULL);
+	}
+	rpifs_log(RPIFS_WARN,
+		  "%s is unmounted but its daemon has not finished after 30 s",
+		  dir);
+	return 1;
+}
+
+static void print_fat_info(struct part_image *img)
+{
+	static const char *const files[] = {
+		"config.txt",	   "cmdline.txt",	  "kernel8.img",
+		"kernel_2712.img", "kernel7l.img",	  "kernel7.img",
+		"kernel.img",	   "initramfs8",	  "bcm2711-rpi-4-b.dtb",
+		"bcm2710-rpi-3-b.dtb", "bcm2837-rpi-3-b.dtb", "userconf.txt",
+		"ssh",		   "user-data",
+	};
+	const struct part_entry *boot = part_boot(img);
+	struct fat_window win = { img->fd, boot->start, boot->size };
+	struct fat_vol *vol;
+	struct fat_info info;
+	char err[256], free_s[32], total_s[32];
+	bool any = false;
+
+	if (fat_mount(&vol, &win, FAT_MOUNT_RDONLY, err, sizeof(err))) {
+		printf("boot partition: %u, damaged: %s\n", boot->number, err);
+		return;
+	}
+	fat_get_info(vol, &info);
+	part_format_size((uint64_t)info.free_clusters * info.cluster_size,
+			 free_s, sizeof(free_s));
+	part_format_size((uint64_t)info.cluster_count * info.cluster_size,
+			 total_s, sizeof(total_s));
+	printf("boot partition: %u, FAT%d, %u-byte clusters, %s free of %s%s\n",
+	       boot->number, info.type, info.cluster_size, free_s, total_s,
+	       info.was_dirty ? " (not cleanly unmounted)" : "");
+	printf("boot files:");
+	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+		struct fat_node *node;
+
+		if (fat_lookup_path(vol, files[i], &node) == 0) {
+			printf(" %s", fat_node_name(node));
+			fat_node_put(vol, node);
+			any = true;
+		}
+	}
+	printf("%s\n", any ? "" : " none of the usual ones");
+	fat_unmount(vol);
+}
+
+static int cmd_info(int argc, char **argv)
+{
+	struct part_image *img;
+	char err[512], size[32], start[32];
+
+	if (argc != 2) {
+		fprintf(stderr, "usage: rpifs info IMAGE\n");
+		return 2;
+	}
+	if (part_open(argv[1], PART_OPEN_RDONLY | PART_OPEN_LENIENT, &img, err,
+		      sizeof(err))) {
+		rpifs_log(RPIFS_ERR, "%s", err);
+		return 1;
+	}
+	part_format_size(img->size, size, sizeof(size));
+	printf("image: %s (%s)\n", img->path, size);
+	printf("partition table: %s, disk identifier %s\n", img->table,
+	       img->disk_id);
+	printf("%-3s %-10s %-10s %-22s %-38s %-6s %s\n", "#", "start", "size",
+	       "type", "PARTUUID", "fs", "label");
+	for (unsigned i = 0; i < img->count; i++) {
+		const struct part_entry *e = &img->parts[i];
+		char type[64];
+
+		part_format_size(e->start, start, sizeof(start));
+		part_format_size(e->size, size, sizeof(size));
+		snprintf(type, sizeof(type), "%s%s%s",
+			 strncmp(e->type, "0x", 2) == 0 ? e->type + 2 : "",
+			 strncmp(e->type, "0x", 2) == 0 ? " " : "",
+			 e->type_name[0] ? e->type_name : e->type);
+		printf("%-3u %-10s %-10s %-22s %-38s %-6s %s%s\n", e->number,
+		       start, size, type, e->partuuid,
+		       e->fstype[0] ? e->fstype : "-", e->label,
+		       e->past_end ? "  (past the end of the file!)" : "");
+	}
+	if (img->boot < 0) {
+		printf("boot partition: none (no FAT partition)\n");
+	} else {
+		print_fat_info(img);
+	}
+	part_close(img);
+	return 0;
+}
+
+static const struct {
+	const char *name;
+	int (*run)(int argc, char **argv);
+} commands[] = {
+	{ "mount", cmd_mount },
+	{ "umount", cmd_umount },
+	{ "unmount", cmd_umount },
+	{ "info", cmd_info },
+	{ "help", cmd_help },
+	{ "--help", cmd_help },
+	{ "-h", cmd_help },
+	{ "--version", cmd_version },
+	{ "version", cmd_version },
+};
+
+int main(int argc, char **argv)
+{
+	if (argc < 2) {
+		fputs(help_text, stderr);
+		return 2;
+	}
+	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+		if (strcmp(argv[1], commands[i].name) == 0)
+			return commands[i].run(argc - 1, argv + 1);
+	rpifs_log(RPIFS_ERR, "unknown command '%s': see rpifs --help", argv[1]);
+	return 2;
+}

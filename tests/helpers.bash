@@ -1,0 +1,117 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
+# shellcheck shell=bash
+#
+# Shared by the bats suites: finding the binary and the fixtures, mounting
+# through real FUSE, checking partitions with fsck.fat and mtools, and
+# poking damage into images.
+
+: "${RPIFS:=$BATS_TEST_DIRNAME/../build/rpifs}"
+export MTOOLS_SKIP_CHECK=1
+export TZ=UTC
+
+. "$BATS_TEST_DIRNAME/lib/images.sh"
+
+fixtures() {
+	if [ -z "${RPIFS_FIXTURES:-}" ]; then
+		RPIFS_FIXTURES=$(bash "$BATS_TEST_DIRNAME/lib/fixtures.sh")
+		export RPIFS_FIXTURES
+	fi
+	echo "$RPIFS_FIXTURES"
+}
+
+# Skip (saying why) when this machine cannot mount FUSE.
+require_fuse() {
+	if [ ! -c /dev/fuse ]; then
+		skip "no /dev/fuse on this machine: mount tests need FUSE"
+	fi
+	if [ ! -w /dev/fuse ]; then
+		skip "/dev/fuse is not writable by $(id -un): mount tests need FUSE access"
+	fi
+	if [ "$(id -u)" != 0 ] && ! command -v fusermount3 >/dev/null; then
+		skip "no fusermount3 (package fuse3): mount tests need it"
+	fi
+}
+
+# A private copy of a fixture image: copy_fixture NAME DEST
+copy_fixture() {
+	cp --sparse=always "$(fixtures)/$1" "$2"
+}
+
+# mount_rpifs IMAGE DIR [rpifs mount options...]
+mount_rpifs() {
+	local image=$1 dir=$2
+	shift 2
+	mkdir -p "$dir"
+	"$RPIFS" mount "$@" "$image" "$dir"
+}
+
+umount_rpifs() {
+	if mountpoint -q "$1"; then
+		"$RPIFS" umount "$1"
+	fi
+}
+
+# Partition N of IMAGE as a file, for fsck.fat and mtools.
+part_file() {
+	local image=$1 n=$2 out=$3
+	img_extract_part "$image" "$n" "$out"
+}
+
+# fsck.fat -n on partition 1 of IMAGE; prints its report, fails unless clean.
+fsck_boot() {
+	local image=$1 p
+	p=$(mktemp)
+	part_file "$image" 1 "$p"
+	run fsck.fat -n "$p"
+	rm -f "$p"
+	echo "$output"
+	[ "$status" -eq 0 ] || return 1
+	# fsck.fat -n exits 0 even when it would change something.
+	if grep -qiE 'dirty bit|differ|lost|cross|truncat|free cluster summary|orphan|invalid|bad' <<<"$output"; then
+		return 1
+	fi
+}
+
+# The first cluster of a file, as mtools sees it: first_cluster PART PATH
+first_cluster() {
+	mshowfat -i "$1" "::/$2" | sed -n 's/.*<\([0-9]*\).*/\1/p'
+}
+
+# Little-endian integer of N bytes at byte OFFSET of FILE.
+le_at() {
+	local file=$1 off=$2 n=$3
+	od -An -t "u$n" -j "$off" -N "$n" --endian=little "$file" | tr -d ' '
+}
+
+# Write a little-endian integer of N bytes at OFFSET of FILE.
+poke_le() {
+	local file=$1 off=$2 n=$3 value=$4 bytes="" i
+	for ((i = 0; i < n; i++)); do
+		bytes+=$(printf '\\x%02x' $(((value >> (8 * i)) & 0xff)))
+	done
+	printf "$bytes" | dd of="$file" bs=1 seek="$off" conv=notrunc status=none
+}
+
+# Set FAT32 entry CLUSTER to VALUE in every FAT copy of the FAT32 volume
+# at byte BASE of FILE.
+poke_fat32() {
+	local file=$1 base=$2 cluster=$3 value=$4
+	local bps reserved fats fatsz copy
+	bps=$(le_at "$file" $((base + 11)) 2)
+	reserved=$(le_at "$file" $((base + 14)) 2)
+	fats=$(le_at "$file" $((base + 16)) 1)
+	fatsz=$(le_at "$file" $((base + 36)) 4)
+	for ((copy = 0; copy < fats; copy++)); do
+		poke_le "$file" $((base + (reserved + copy * fatsz) * bps + cluster * 4)) 4 "$value"
+	done
+}
+
+# Sorted relative paths under DIR (directories end with /).
+tree_listing() {
+	(cd "$1" && find . -mindepth 1 \( -type d -printf '%P/\n' \) -o -printf '%P\n') | LC_ALL=C sort
+}
+
+# The same from mtools for a FAT partition file.
+mtools_listing() {
+	mdir -/ -a -b -i "$1" :: | sed 's|^::/||' | LC_ALL=C sort
+}
