@@ -59,6 +59,7 @@ static int read_raw(struct fat_vol *vol, struct fat_node *node,
 					   node->name, (unsigned long long)bytes);
 	}
 	dir->slots = (uint32_t)(bytes / DIRENT_SIZE);
+	dir->stale_from = dir->slots;
 	dir->raw = malloc(bytes ? bytes : 1);
 	dir->child = calloc(dir->slots ? dir->slots : 1, sizeof(*dir->child));
 	if (!dir->raw || !dir->child)
@@ -183,6 +184,21 @@ static char *lfn_name(struct lfn_state *st, const struct fat_dirent_disk *de)
 	return strdup(out);
 }
 
+/* Everything after the end marker is free: make it zeros in memory. */
+static void forget_after_end(struct fat_dir *dir, uint32_t end)
+{
+	uint8_t *from = dir->raw + (size_t)end * DIRENT_SIZE;
+	size_t len = (size_t)(dir->slots - end) * DIRENT_SIZE;
+
+	for (size_t i = 0; i < len; i++) {
+		if (from[i]) {
+			memset(from, 0, len);
+			dir->stale_from = end;
+			return;
+		}
+	}
+}
+
 static bool is_dot_entry(const struct fat_dirent_disk *de)
 {
 	return memcmp(de->name, ".          ", 11) == 0 ||
@@ -203,8 +219,10 @@ static int parse(struct fat_vol *vol, struct fat_node *node, struct fat_dir *dir
 		char *name;
 		int lfn_count;
 
-		if (de->name[0] == DIRENT_END)
+		if (de->name[0] == DIRENT_END) {
+			forget_after_end(dir, slot);
 			break;
+		}
 		if (de->name[0] == DIRENT_FREE) {
 			st->count = 0;
 			continue;
@@ -410,6 +428,26 @@ static int write_range(struct fat_vol *vol, struct fat_node *node,
 	return 0;
 }
 
+int fat_dir_flush_one(struct fat_vol *vol, struct fat_node *dir)
+{
+	struct fat_node **pp = &vol->dirty_dirs;
+	struct fat_dir *d = dir->dir;
+	int ret;
+
+	if (!d || !d->on_dirty_list)
+		return 0;
+	ret = write_range(vol, dir, d->dirty_lo, d->dirty_hi);
+	if (ret)
+		return ret;
+	while (*pp != dir)
+		pp = &(*pp)->dir->next_dirty;
+	*pp = d->next_dirty;
+	d->next_dirty = NULL;
+	d->on_dirty_list = false;
+	d->dirty_lo = d->dirty_hi = 0;
+	return 0;
+}
+
 int fat_dir_flush(struct fat_vol *vol)
 {
 	while (vol->dirty_dirs) {
@@ -425,4 +463,184 @@ int fat_dir_flush(struct fat_vol *vol)
 		d->dirty_lo = d->dirty_hi = 0;
 	}
 	return 0;
+}
+
+uint32_t fat_dir_slots_for(const char *name, bool needs_lfn)
+{
+	uint16_t u[256];
+	int n;
+
+	if (!needs_lfn)
+		return 1;
+	n = fat_utf8_to_utf16(name, u, 255);
+	return (uint32_t)((n + LFN_CHARS - 1) / LFN_CHARS) + 1;
+}
+
+/* Grow a directory by enough zeroed clusters for @slots more entries. */
+static int grow(struct fat_vol *vol, struct fat_node *node, uint32_t slots)
+{
+	struct fat_dir *d = node->dir;
+	uint32_t per_cluster = vol->bpb.cluster_size / DIRENT_SIZE;
+	uint32_t clusters = (slots + per_cluster - 1) / per_cluster;
+	uint32_t new_slots = d->slots + clusters * per_cluster;
+	uint32_t first, got, last = fat_map_last(&node->map);
+	struct fat_node **child;
+	uint8_t *raw;
+	int ret;
+
+	if (node->is_root && vol->bpb.type != FAT32)
+		return -ENOSPC; /* the fixed root is full */
+	if (new_slots > DIR_MAX_SLOTS)
+		return -ENOSPC;
+	ret = fat_alloc_chain(vol, last + 1, clusters, &first, &got);
+	if (ret)
+		return ret;
+	if (got < clusters) {
+		fat_free_chain(vol, first);
+		return -ENOSPC;
+	}
+	raw = realloc(d->raw, (size_t)new_slots * DIRENT_SIZE);
+	if (!raw) {
+		fat_free_chain(vol, first);
+		return -ENOMEM;
+	}
+	d->raw = raw;
+	child = realloc(d->child, new_slots * sizeof(*child));
+	if (!child) {
+		fat_free_chain(vol, first);
+		return -ENOMEM;
+	}
+	d->child = child;
+	memset(raw + (size_t)d->slots * DIRENT_SIZE, 0,
+	       (size_t)(new_slots - d->slots) * DIRENT_SIZE);
+	memset(child + d->slots, 0, (new_slots - d->slots) * sizeof(*child));
+
+	/* Zero the new clusters on disk before the FAT links them in. */
+	for (uint32_t c = first, i = 0; i < got; i++) {
+		uint32_t next;
+
+		ret = fat_io_zero(vol, fat_cluster_offset(vol, c),
+				  vol->bpb.cluster_size);
+		if (!ret)
+			ret = fat_map_append(&node->map, c, 1);
+		if (!ret && i + 1 < got)
+			ret = fat_ent_get(vol, c, &next);
+		if (ret)
+			return ret;
+		c = next;
+	}
+	ret = fat_ent_set(vol, last, first);
+	if (!ret)
+		ret = fat_table_flush(vol);
+	if (ret)
+		return ret;
+	d->slots = new_slots;
+	return 0;
+}
+
+static bool in_entry(const struct fat_node *node, const struct fat_node *dir,
+		     uint32_t s)
+{
+	return node && node->parent == dir && s <= node->slot &&
+	       s + node->lfn_slots >= node->slot;
+}
+
+int fat_dir_alloc_slots(struct fat_vol *vol, struct fat_node *dir,
+			uint32_t count, const struct fat_node *skip1,
+			const struct fat_node *skip2, uint32_t *first)
+{
+	struct fat_dir *d = dir->dir;
+
+	for (int attempt = 0; attempt < 2; attempt++) {
+		uint32_t run = 0;
+		int ret;
+
+		for (uint32_t s = 0; s < d->slots; s++) {
+			uint8_t b = d->raw[(size_t)s * DIRENT_SIZE];
+			bool free = b == DIRENT_FREE || b == DIRENT_END ||
+				    in_entry(skip1, dir, s) ||
+				    in_entry(skip2, dir, s);
+
+			run = free ? run + 1 : 0;
+			if (run == count) {
+				*first = s + 1 - count;
+				return 0;
+			}
+		}
+		/* A free run at the end continues into the new clusters. */
+		ret = grow(vol, dir, count - run);
+		if (ret)
+			return ret;
+	}
+	return -ENOSPC;
+}
+
+static void put_lfn(uint8_t *e, const uint16_t *u, int n, int seq, bool last,
+		    uint8_t sum)
+{
+	static const uint8_t pos[LFN_CHARS] = { 1,  3,	5,  7,	9,  14, 16,
+						18, 20, 22, 24, 28, 30 };
+
+	memset(e, 0, DIRENT_SIZE);
+	e[0] = (uint8_t)(seq | (last ? LFN_LAST : 0));
+	e[11] = FAT_ATTR_LFN;
+	e[13] = sum;
+	for (int k = 0; k < LFN_CHARS; k++) {
+		int i = (seq - 1) * LFN_CHARS + k;
+		uint16_t c = i < n ? u[i] : i == n ? 0x0000 : 0xffff;
+
+		store_le16(e + pos[k], c);
+	}
+}
+
+void fat_dir_add_entry(struct fat_vol *vol, struct fat_node *dir,
+		       struct fat_node *node, const char *name, bool needs_lfn,
+		       uint32_t first)
+{
+	struct fat_dir *d = dir->dir;
+	uint32_t lfn = 0;
+
+	if (needs_lfn) {
+		uint16_t u[256];
+		int n = fat_utf8_to_utf16(name, u, 255);
+		uint8_t sum = fat_lfn_checksum(node->sfn);
+
+		lfn = (uint32_t)((n + LFN_CHARS - 1) / LFN_CHARS);
+		for (uint32_t i = 0; i < lfn; i++)
+			put_lfn(d->raw + (size_t)(first + i) * DIRENT_SIZE, u, n,
+				(int)(lfn - i), i == 0, sum);
+	}
+	node->parent = dir;
+	node->slot = first + lfn;
+	node->lfn_slots = (uint8_t)lfn;
+	d->child[node->slot] = node;
+	d->entries++;
+	if (lfn)
+		fat_dir_mark_dirty(vol, dir, first * DIRENT_SIZE,
+				   lfn * DIRENT_SIZE);
+	fat_dir_store_entry(vol, node);
+	/*
+	 * Past the old end marker the disk may hold stale entries that were
+	 * zeroed only in memory: write the zeros so they stay dead.
+	 */
+	if (node->slot >= d->stale_from) {
+		fat_dir_mark_dirty(vol, dir, d->stale_from * DIRENT_SIZE,
+				   (d->slots - d->stale_from) * DIRENT_SIZE);
+		d->stale_from = d->slots;
+	}
+}
+
+void fat_dir_remove_entry(struct fat_vol *vol, struct fat_node *node)
+{
+	struct fat_node *dir = node->parent;
+	struct fat_dir *d = dir->dir;
+	uint32_t first = node->slot - node->lfn_slots;
+
+	for (uint32_t s = first; s <= node->slot; s++)
+		d->raw[(size_t)s * DIRENT_SIZE] = DIRENT_FREE;
+	fat_dir_mark_dirty(vol, dir, first * DIRENT_SIZE,
+			   (node->lfn_slots + 1u) * DIRENT_SIZE);
+	d->child[node->slot] = NULL;
+	d->entries--;
+	node->parent = NULL;
 }

@@ -215,6 +215,8 @@ struct fat_dir {
 	uint32_t slots;		   /* raw holds slots * 32 bytes */
 	struct fat_node **child;   /* [slots]: the node whose 8.3 entry is there */
 	uint32_t entries;	   /* children, excluding . and .. */
+	uint32_t stale_from;	   /* slots from here were stale on disk and
+				      are zero only in memory (else: slots) */
 	uint32_t dirty_lo;	   /* dirty byte range of raw */
 	uint32_t dirty_hi;
 	bool on_dirty_list;
@@ -331,6 +333,15 @@ int fat_utf16_to_utf8(const uint16_t *in, size_t n, char *out,
 int fat_utf8_to_utf16(const char *in, uint16_t *out, size_t out_max);
 /* Whether a name read from disk is safe to show (no '/', controls, . ..). */
 bool fat_name_safe(const char *name);
+/*
+ * The 8.3 name (and case flags) for a new entry @name in loaded @dir,
+ * unique there, ignoring the entries of @skip1 and @skip2 (may be NULL);
+ * *@needs_lfn tells whether a long name must go with it.
+ * @return 0 or -errno.
+ */
+int fat_sfn_make(struct fat_node *dir, const char *name, uint8_t sfn[11],
+		 uint8_t *lcase, bool *needs_lfn, const struct fat_node *skip1,
+		 const struct fat_node *skip2);
 
 /* ---- times (time.c) --------------------------------------------------- */
 
@@ -356,10 +367,34 @@ void fat_dir_mark_dirty(struct fat_vol *vol, struct fat_node *dir,
 			uint32_t off, uint32_t len);
 /* Write every dirty directory range. */
 int fat_dir_flush(struct fat_vol *vol);
+/* Write one directory's dirty range, if it has one. */
+int fat_dir_flush_one(struct fat_vol *vol, struct fat_node *dir);
 uint64_t fat_dir_slot_offset(struct fat_vol *vol, struct fat_node *dir,
 			     uint32_t slot);
 /* Find a child by name in a loaded directory (no reference taken). */
 struct fat_node *fat_dir_find(struct fat_node *dir, const char *name);
+/*
+ * Find @count consecutive free slots in loaded @dir (the slots of @skip1
+ * and @skip2 count as free), growing the directory when needed.
+ * @return 0 or -ENOSPC (a full fixed root, or 65536 entries), -EIO, ...
+ */
+int fat_dir_alloc_slots(struct fat_vol *vol, struct fat_node *dir,
+			uint32_t count, const struct fat_node *skip1,
+			const struct fat_node *skip2, uint32_t *first);
+/* Slots an entry for @name takes (long name entries plus the 8.3 one). */
+uint32_t fat_dir_slots_for(const char *name, bool needs_lfn);
+/*
+ * Write @node's entry (long name @name when @needs_lfn, then the 8.3
+ * entry from the node's fields) at @first in @dir, and make the node a
+ * child there.
+ */
+void fat_dir_add_entry(struct fat_vol *vol, struct fat_node *dir,
+		       struct fat_node *node, const char *name, bool needs_lfn,
+		       uint32_t first);
+/* Mark a node's entry slots free and take it out of its parent. */
+void fat_dir_remove_entry(struct fat_vol *vol, struct fat_node *node);
+/* The time now, as FAT stores it. */
+void fat_now(uint16_t *date, uint16_t *time, uint8_t *cs);
 
 int fat_fsinfo_write(struct fat_vol *vol);
 int fat_set_dirty_flag(struct fat_vol *vol, bool dirty);

@@ -74,3 +74,245 @@ ssize_t fat_read(struct fat_vol *vol, struct fat_node *node, void *buf,
 	}
 	return (ssize_t)done;
 }
+
+void fat_now(uint16_t *date, uint16_t *time, uint8_t *cs)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_REALTIME, &now);
+	fat_time_from_timespec(&now, date, time, cs);
+}
+
+/* Record a change of contents: mtime, access date, archive bit. */
+static void touch_file(struct fat_node *node)
+{
+	fat_now(&node->mdate, &node->mtime, NULL);
+	node->adate = node->mdate;
+	node->attr |= FAT_ATTR_ARCHIVE;
+}
+
+/*
+ * Write @len bytes of @buf (zeros when NULL) at file offset @off, inside
+ * the file's clusters.
+ */
+static int write_data(struct fat_vol *vol, struct fat_node *node,
+		      const uint8_t *buf, uint64_t off, uint64_t len)
+{
+	uint32_t cs = vol->bpb.cluster_size;
+
+	while (len > 0) {
+		uint32_t left, cluster;
+		uint64_t run, n, pos;
+		int ret;
+
+		cluster = fat_map_lookup(&node->map, (uint32_t)(off / cs), &left);
+		run = (uint64_t)left * cs - off % cs;
+		n = run < len ? run : len;
+		pos = fat_cluster_offset(vol, cluster) + off % cs;
+		ret = buf ? fat_io_write(vol, pos, buf, (size_t)n)
+			  : fat_io_zero(vol, pos, n);
+		if (ret)
+			return ret;
+		if (buf)
+			buf += n;
+		off += n;
+		len -= n;
+	}
+	return 0;
+}
+
+/*
+ * Make the chain at least @clusters long. The new clusters are linked in
+ * the cached FAT only; the caller writes data, then flushes the FAT.
+ * @return the clusters now in the chain (fewer when the volume is full).
+ */
+static int64_t extend_chain(struct fat_vol *vol, struct fat_node *node,
+			    uint32_t clusters)
+{
+	struct fat_map *map = &node->map;
+	uint32_t have = map->clusters, first, got, last;
+	int ret;
+
+	if (clusters <= have)
+		return have;
+	last = fat_map_last(map);
+	ret = fat_alloc_chain(vol, last ? last + 1 : 0, clusters - have, &first,
+			      &got);
+	if (ret == -ENOSPC)
+		return have;
+	if (ret)
+		return ret;
+	ret = last ? fat_ent_set(vol, last, first) : 0;
+	if (ret) {
+		fat_free_chain(vol, first);
+		return ret;
+	}
+	if (!last)
+		node->first_cluster = first;
+	/* The new chain is contiguous when it can be: add it run by run. */
+	for (uint32_t c = first, i = 0; i < got; i++) {
+		uint32_t next = 0;
+
+		ret = fat_map_append(map, c, 1);
+		if (!ret && i + 1 < got)
+			ret = fat_ent_get(vol, c, &next);
+		if (ret) {
+			map->valid = false; /* rebuilt from the FAT on next use */
+			return ret;
+		}
+		c = next;
+	}
+	return map->clusters;
+}
+
+/*
+ * Cut the chain to @keep clusters in the cached FAT, freeing the rest.
+ * On disk the entry must not reference the cut clusters any more (or
+ * never have: undoing an extension that was not committed).
+ */
+static int cut_chain(struct fat_vol *vol, struct fat_node *node, uint32_t keep)
+{
+	struct fat_map *map = &node->map;
+	uint32_t cut;
+	int ret = 0;
+
+	if (keep >= map->clusters)
+		return 0;
+	cut = fat_map_lookup(map, keep, NULL);
+	if (keep)
+		ret = fat_ent_set(vol, fat_map_lookup(map, keep - 1, NULL),
+				  fat_eoc(vol));
+	else
+		node->first_cluster = FAT_CLUSTER_FREE;
+	if (!ret)
+		ret = fat_free_chain(vol, cut);
+	fat_map_truncate(map, keep);
+	return ret;
+}
+
+/* Write the entry (size, first cluster, times) after data and FAT. */
+static int commit(struct fat_vol *vol, struct fat_node *node)
+{
+	int ret = fat_table_flush(vol);
+
+	if (ret)
+		return ret;
+	fat_dir_store_entry(vol, node);
+	return fat_dir_flush(vol);
+}
+
+/*
+ * Grow the file to @end (<= its chain's capacity after extend_chain):
+ * the bytes between the old size and @zero_to are zeroed first, since
+ * the clusters may hold anything.
+ */
+static int zero_gap(struct fat_vol *vol, struct fat_node *node,
+		    uint64_t zero_to)
+{
+	if (zero_to <= node->size)
+		return 0;
+	return write_data(vol, node, NULL, node->size, zero_to - node->size);
+}
+
+ssize_t fat_write(struct fat_vol *vol, struct fat_node *node, const void *buf,
+		  size_t size, uint64_t off)
+{
+	uint32_t cs = vol->bpb.cluster_size;
+	uint64_t end, capacity;
+	int64_t clusters;
+	uint32_t had;
+	int ret = fat_check_writable(vol);
+
+	if (ret)
+		return ret;
+	if (node->attr & FAT_ATTR_DIR)
+		return -EISDIR;
+	if (size == 0)
+		return 0;
+	if (off >= FAT_FILE_MAX)
+		return -EFBIG;
+	if (size > FAT_FILE_MAX - off)
+		size = (size_t)(FAT_FILE_MAX - off);
+	ret = map_file(vol, node);
+	if (ret)
+		return ret;
+
+	end = off + size;
+	had = node->map.clusters;
+	clusters = extend_chain(vol, node, (uint32_t)((end + cs - 1) / cs));
+	if (clusters < 0)
+		return (ssize_t)clusters;
+	capacity = (uint64_t)clusters * cs;
+	if (capacity <= off) {
+		/* Full before the offset: give back what the gap took. */
+		ret = cut_chain(vol, node, had);
+		if (!ret)
+			ret = fat_table_flush(vol);
+		return ret ? ret : -ENOSPC;
+	}
+	if (end > capacity)
+		end = capacity; /* a short write: the volume is full */
+
+	ret = zero_gap(vol, node, off);
+	if (!ret)
+		ret = write_data(vol, node, buf, off, end - off);
+	if (ret)
+		return ret;
+	if (end > node->size)
+		node->size = (uint32_t)end;
+	touch_file(node);
+	ret = commit(vol, node);
+	return ret ? ret : (ssize_t)(end - off);
+}
+
+int fat_truncate(struct fat_vol *vol, struct fat_node *node, uint64_t size)
+{
+	uint32_t cs = vol->bpb.cluster_size;
+	uint32_t keep = (uint32_t)((size + cs - 1) / cs);
+	int ret = fat_check_writable(vol);
+
+	if (ret)
+		return ret;
+	if (node->attr & FAT_ATTR_DIR)
+		return -EISDIR;
+	if (size > FAT_FILE_MAX)
+		return -EFBIG;
+	ret = map_file(vol, node);
+	if (ret)
+		return ret;
+
+	if (size > node->size) {
+		uint32_t had = node->map.clusters;
+		int64_t clusters = extend_chain(vol, node, keep);
+
+		if (clusters < 0)
+			return (int)clusters;
+		if (clusters < keep) {
+			/* Not enough room: undo; the size stays. */
+			ret = cut_chain(vol, node, had);
+			if (!ret)
+				ret = fat_table_flush(vol);
+			return ret ? ret : -ENOSPC;
+		}
+		ret = zero_gap(vol, node, size);
+		if (ret)
+			return ret;
+		node->size = (uint32_t)size;
+		touch_file(node);
+		return commit(vol, node);
+	}
+
+	/* Shrink: the entry first, then free what is past the new end. */
+	node->size = (uint32_t)size;
+	touch_file(node);
+	if (keep == 0)
+		node->first_cluster = FAT_CLUSTER_FREE;
+	fat_dir_store_entry(vol, node);
+	ret = fat_dir_flush(vol);
+	if (!ret && keep < node->map.clusters) {
+		ret = cut_chain(vol, node, keep);
+		if (!ret)
+			ret = fat_table_flush(vol);
+	}
+	return ret;
+}

@@ -9,6 +9,8 @@
 #include "../common/log.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <linux/falloc.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -89,7 +91,21 @@ int fat_io_write(struct fat_vol *vol, uint64_t off, const void *buf,
 int fat_io_zero(struct fat_vol *vol, uint64_t off, uint64_t len)
 {
 	static const uint8_t zeros[65536];
-	int ret = 0;
+	int ret = fat_check_writable(vol);
+
+	if (ret)
+		return ret;
+	ret = check_bounds(vol, off, len);
+	if (ret)
+		return ret;
+	/*
+	 * Large ranges: punch a hole, which reads back as zeros and keeps
+	 * the image sparse. Where the file system cannot, write zeros.
+	 */
+	if (len >= sizeof(zeros) &&
+	    fallocate(vol->win.fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
+		      (off_t)(vol->win.offset + off), (off_t)len) == 0)
+		return 0;
 
 	while (len > 0 && ret == 0) {
 		size_t n = len < sizeof(zeros) ? (size_t)len : sizeof(zeros);

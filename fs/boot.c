@@ -75,6 +75,13 @@ int rfs_boot_open(struct rfs *fs, struct fat_node *node, int flags,
 
 	if ((flags & O_ACCMODE) != O_RDONLY && fat_is_read_only(fs->vol))
 		return -EROFS;
+	/* libfuse asks for atomic O_TRUNC: it comes here, not as setattr. */
+	if ((flags & O_TRUNC) && (flags & O_ACCMODE) != O_RDONLY) {
+		int ret = fat_truncate(fs->vol, node, 0);
+
+		if (ret)
+			return ret;
+	}
 	file = calloc(1, sizeof(*file));
 	if (!file)
 		return -ENOMEM;
@@ -155,4 +162,98 @@ int rfs_boot_statfs(struct rfs *fs, struct statvfs *st)
 	st->f_bavail = info.free_clusters;
 	st->f_namemax = 255;
 	return ret;
+}
+
+/*
+ * A mode change as Linux's vfat takes it (fat_sanitize_mode): the r and x
+ * bits cannot change; the w bits all on or all off set the read-only
+ * attribute of a file; anything else is ignored without an error.
+ */
+static int apply_mode(struct rfs *fs, struct fat_node *node, mode_t mode)
+{
+	bool is_dir = fat_node_is_dir(node);
+	mode_t mask = is_dir ? fs->opt.dmask : fs->opt.fmask;
+	mode_t perm = mode & 0777 & ~mask;
+	mode_t allowed_w = 0222 & ~mask;
+	struct stat cur;
+
+	if (mode & (S_ISUID | S_ISGID | S_ISVTX))
+		return fs->opt.quiet ? 0 : -EPERM;
+	rfs_fat_stat(fs, node, &cur);
+	if ((perm & 0555) != (cur.st_mode & 0555))
+		return 0;
+	if (is_dir || (perm & 0222 && (perm & 0222) != allowed_w))
+		return 0;
+	return fat_set_attr(fs->vol, node, (perm & 0222) ? 0 : FAT_ATTR_RO,
+			    FAT_ATTR_RO);
+}
+
+static void now_if(struct timespec *ts, bool now)
+{
+	if (now)
+		clock_gettime(CLOCK_REALTIME, ts);
+}
+
+int rfs_boot_setattr(struct rfs *fs, struct fat_node *node,
+		     const struct stat *attr, int to_set)
+{
+	int ret = 0;
+
+	if (fat_is_read_only(fs->vol))
+		return -EROFS;
+	if ((to_set & FUSE_SET_ATTR_UID && attr->st_uid != fs->opt.uid) ||
+	    (to_set & FUSE_SET_ATTR_GID && attr->st_gid != fs->opt.gid)) {
+		/* FAT has no owners. */
+		if (!fs->opt.quiet)
+			return -EPERM;
+	}
+	if (to_set & FUSE_SET_ATTR_SIZE) {
+		if (fat_node_is_dir(node))
+			return -EISDIR;
+		ret = fat_truncate(fs->vol, node, (uint64_t)attr->st_size);
+		if (ret)
+			return ret;
+	}
+	if (to_set & FUSE_SET_ATTR_MODE) {
+		ret = apply_mode(fs, node, attr->st_mode);
+		if (ret)
+			return ret;
+	}
+	if (to_set & (FUSE_SET_ATTR_ATIME | FUSE_SET_ATTR_MTIME)) {
+		struct timespec at = attr->st_atim, mt = attr->st_mtim;
+
+		now_if(&at, to_set & FUSE_SET_ATTR_ATIME_NOW);
+		now_if(&mt, to_set & FUSE_SET_ATTR_MTIME_NOW);
+		ret = fat_set_times(fs->vol, node,
+				    to_set & FUSE_SET_ATTR_ATIME ? &at : NULL,
+				    to_set & FUSE_SET_ATTR_MTIME ? &mt : NULL);
+	}
+	return ret;
+}
+
+int rfs_boot_create(struct rfs *fs, struct fat_node *dir, const char *name,
+		    mode_t mode, struct fuse_entry_param *e)
+{
+	struct fat_node *node;
+	uint8_t attr;
+	int ret;
+
+	if (S_ISDIR(mode))
+		attr = FAT_ATTR_DIR;
+	else if (S_ISREG(mode) || (mode & S_IFMT) == 0)
+		attr = (mode & 0222) ? 0 : FAT_ATTR_RO;
+	else
+		return -EPERM; /* FAT holds no devices, fifos or sockets */
+	ret = fat_create(fs->vol, dir, name, attr, &node);
+	if (ret)
+		return ret;
+	return rfs_fat_entry(fs, node, e);
+}
+
+ssize_t rfs_boot_write(struct rfs *fs, struct fat_node *node, const char *buf,
+		       size_t size, off_t off)
+{
+	if (off < 0)
+		return -EINVAL;
+	return fat_write(fs->vol, node, buf, size, (uint64_t)off);
 }

@@ -229,6 +229,8 @@ int rfs_mount_main(int argc, char **argv)
 		goto out;
 	}
 	fs->opt.foreground = foreground;
+	if (fs->opt.debug)
+		rpifs_log_set_level(RPIFS_DEBUG);
 	fuse_set_log_func(fuse_log_to_rpifs);
 
 	if (!realpath(image, path)) {

@@ -8,6 +8,8 @@
 #include "../common/log.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/statvfs.h>
@@ -289,7 +291,241 @@ static void op_statfs(fuse_req_t req, fuse_ino_t ino)
 		fuse_reply_statfs(req, &st);
 }
 
+/* The FAT directory behind @ino, or NULL when it is not one. */
+static struct fat_node *fat_dir_of(struct rfs *fs, fuse_ino_t ino)
+{
+	struct rfs_inode *inode = rfs_inode(fs, ino);
+
+	return inode->kind == RFS_FAT ? inode->fat : NULL;
+}
+
+static void op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr,
+		       int to_set, struct fuse_file_info *fi)
+{
+	struct rfs *fs = fs_of(req);
+	struct rfs_inode *inode;
+	struct stat st;
+	int ret;
+
+	(void)fi;
+	lock(fs);
+	inode = rfs_inode(fs, ino);
+	switch (inode->kind) {
+	case RFS_FAT:
+		ret = rfs_boot_setattr(fs, inode->fat, attr, to_set);
+		break;
+	default:
+		ret = -EPERM;
+		break;
+	}
+	if (!ret)
+		ret = rfs_getattr(fs, inode, &st);
+	unlock(fs);
+	if (ret)
+		fuse_reply_err(req, -ret);
+	else
+		fuse_reply_attr(req, &st, rfs_entry_timeout());
+}
+
+static void make_node(fuse_req_t req, fuse_ino_t parent, const char *name,
+		      mode_t mode)
+{
+	struct rfs *fs = fs_of(req);
+	struct fuse_entry_param e;
+	struct fat_node *dir;
+	int ret;
+
+	lock(fs);
+	dir = fat_dir_of(fs, parent);
+	ret = dir ? rfs_boot_create(fs, dir, name, mode, &e) : -EACCES;
+	unlock(fs);
+	if (ret)
+		fuse_reply_err(req, -ret);
+	else
+		fuse_reply_entry(req, &e);
+}
+
+static void op_mknod(fuse_req_t req, fuse_ino_t parent, const char *name,
+		     mode_t mode, dev_t rdev)
+{
+	(void)rdev;
+	make_node(req, parent, name, mode);
+}
+
+static void op_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name,
+		     mode_t mode)
+{
+	make_node(req, parent, name, S_IFDIR | (mode & 0777));
+}
+
+static void op_create(fuse_req_t req, fuse_ino_t parent, const char *name,
+		      mode_t mode, struct fuse_file_info *fi)
+{
+	struct rfs *fs = fs_of(req);
+	struct fuse_entry_param e;
+	struct rfs_file *file = NULL;
+	struct fat_node *dir;
+	int ret;
+
+	lock(fs);
+	dir = fat_dir_of(fs, parent);
+	ret = dir ? rfs_boot_create(fs, dir, name, S_IFREG | (mode & 0777), &e)
+		  : -EACCES;
+	if (!ret) {
+		ret = rfs_boot_open(fs, rfs_inode(fs, e.ino)->fat, O_RDWR, &file);
+		if (ret)
+			rfs_forget(fs, rfs_inode(fs, e.ino), 1);
+	}
+	unlock(fs);
+	if (ret) {
+		fuse_reply_err(req, -ret);
+		return;
+	}
+	fi->fh = (uint64_t)(uintptr_t)file;
+	fi->keep_cache = 1;
+	if (fuse_reply_create(req, &e, fi) == -ENOENT) {
+		lock(fs);
+		rfs_file_close(fs, file);
+		rfs_forget(fs, rfs_inode(fs, e.ino), 1);
+		unlock(fs);
+	}
+}
+
+static void remove_name(fuse_req_t req, fuse_ino_t parent, const char *name,
+			bool is_dir)
+{
+	struct rfs *fs = fs_of(req);
+	struct fat_node *dir;
+	int ret;
+
+	lock(fs);
+	dir = fat_dir_of(fs, parent);
+	if (!dir)
+		ret = rfs_inode(fs, parent)->kind == RFS_ROOT ? -EACCES : -ENOTDIR;
+	else if (is_dir)
+		ret = fat_rmdir(fs->vol, dir, name);
+	else
+		ret = fat_unlink(fs->vol, dir, name);
+	unlock(fs);
+	fuse_reply_err(req, -ret);
+}
+
+static void op_unlink(fuse_req_t req, fuse_ino_t parent, const char *name)
+{
+	remove_name(req, parent, name, false);
+}
+
+static void op_rmdir(fuse_req_t req, fuse_ino_t parent, const char *name)
+{
+	remove_name(req, parent, name, true);
+}
+
+static void op_rename(fuse_req_t req, fuse_ino_t parent, const char *name,
+		      fuse_ino_t newparent, const char *newname,
+		      unsigned int flags)
+{
+	struct rfs *fs = fs_of(req);
+	struct fat_node *from, *to;
+	int ret;
+
+	lock(fs);
+	from = fat_dir_of(fs, parent);
+	to = fat_dir_of(fs, newparent);
+	if (flags & ~(unsigned)RENAME_NOREPLACE)
+		ret = -EINVAL; /* FAT cannot exchange two entries atomically */
+	else if (from && to)
+		ret = fat_rename(fs->vol, from, name, to, newname,
+				 flags & RENAME_NOREPLACE ? FAT_RENAME_NOREPLACE
+							  : 0);
+	else if (from || to)
+		ret = -EXDEV; /* between boot/ and the mount's root */
+	else
+		ret = -EACCES;
+	unlock(fs);
+	fuse_reply_err(req, -ret);
+}
+
+static void op_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent,
+		    const char *newname)
+{
+	(void)ino;
+	(void)newparent;
+	(void)newname;
+	fuse_reply_err(req, EPERM); /* FAT has no hard links */
+}
+
+static void op_symlink(fuse_req_t req, const char *link, fuse_ino_t parent,
+		       const char *name)
+{
+	(void)link;
+	(void)parent;
+	(void)name;
+	fuse_reply_err(req, EPERM); /* nor symbolic ones */
+}
+
+static void op_write(fuse_req_t req, fuse_ino_t ino, const char *buf,
+		     size_t size, off_t off, struct fuse_file_info *fi)
+{
+	struct rfs *fs = fs_of(req);
+	struct rfs_file *file = (struct rfs_file *)(uintptr_t)fi->fh;
+	ssize_t n;
+
+	(void)ino;
+	lock(fs);
+	if (file->kind == RFS_FAT)
+		n = rfs_boot_write(fs, file->fat, buf, size, off);
+	else
+		n = -EBADF;
+	unlock(fs);
+	if (n < 0)
+		fuse_reply_err(req, (int)-n);
+	else
+		fuse_reply_write(req, (size_t)n);
+}
+
+static void op_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	(void)ino;
+	(void)fi;
+	/* Writes reach the image as they come: nothing is held back. */
+	fuse_reply_err(req, 0);
+}
+
+static void op_fsync(fuse_req_t req, fuse_ino_t ino, int datasync,
+		     struct fuse_file_info *fi)
+{
+	struct rfs *fs = fs_of(req);
+	int ret;
+
+	(void)ino;
+	(void)datasync;
+	(void)fi;
+	lock(fs);
+	ret = fat_sync(fs->vol);
+	unlock(fs);
+	fuse_reply_err(req, -ret);
+}
+
+static void op_fsyncdir(fuse_req_t req, fuse_ino_t ino, int datasync,
+			struct fuse_file_info *fi)
+{
+	op_fsync(req, ino, datasync, fi);
+}
+
 const struct fuse_lowlevel_ops rfs_ops = {
+	.setattr = op_setattr,
+	.mknod = op_mknod,
+	.mkdir = op_mkdir,
+	.create = op_create,
+	.unlink = op_unlink,
+	.rmdir = op_rmdir,
+	.rename = op_rename,
+	.link = op_link,
+	.symlink = op_symlink,
+	.write = op_write,
+	.flush = op_flush,
+	.fsync = op_fsync,
+	.fsyncdir = op_fsyncdir,
 	.init = op_init,
 	.lookup = op_lookup,
 	.forget = op_forget,

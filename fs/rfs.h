@@ -121,6 +121,13 @@ void rfs_file_close(struct rfs *fs, struct rfs_file *file);
 int rfs_boot_read(struct rfs *fs, struct fat_node *node, size_t size,
 		  off_t off, struct fuse_bufvec **bufvp);
 int rfs_boot_statfs(struct rfs *fs, struct statvfs *st);
+int rfs_boot_setattr(struct rfs *fs, struct fat_node *node,
+		     const struct stat *attr, int to_set);
+/* Create a file or (S_IFDIR) a directory and describe it for the kernel. */
+int rfs_boot_create(struct rfs *fs, struct fat_node *dir, const char *name,
+		    mode_t mode, struct fuse_entry_param *e);
+ssize_t rfs_boot_write(struct rfs *fs, struct fat_node *node, const char *buf,
+		       size_t size, off_t off);
 
 /* ---- ops.c ---- */
 

@@ -115,3 +115,74 @@ tree_listing() {
 mtools_listing() {
 	mdir -/ -a -b -i "$1" :: | sed 's|^::/||' | LC_ALL=C sort
 }
+
+# Unmount whatever a test left mounted under its temporary directory.
+cleanup_mounts() {
+	local m
+	for m in $(awk -v t="$BATS_TEST_TMPDIR" '$3 == "fuse.rpifs" && index($2, t) == 1 { print $2 }' /proc/mounts); do
+		"$RPIFS" umount "$m" 2>/dev/null || umount -l "$m" 2>/dev/null || true
+	done
+}
+
+teardown() {
+	cleanup_mounts
+}
+
+# A fresh private copy of fixture NAME mounted at $BATS_TEST_TMPDIR/NAME;
+# sets IMG (the image), MNT (the mount) and B (its boot/).
+fresh() {
+	local name=$1
+	shift
+	IMG=$BATS_TEST_TMPDIR/$name.img
+	MNT=$BATS_TEST_TMPDIR/$name
+	B=$MNT/boot
+	copy_fixture "$name.img" "$IMG"
+	mount_rpifs "$IMG" "$MNT" "$@"
+}
+
+# What a tree holds: directories, files with sizes and checksums.
+tree_snapshot() {
+	(cd "$1" && find . -mindepth 1 -type d -printf '%P/\n' | LC_ALL=C sort &&
+		find . -type f -printf '%P\n' | LC_ALL=C sort | while IFS= read -r f; do
+			printf '%s %s %s\n' "$f" "$(stat -c %s "$f")" "$(sha256sum <"$f" | cut -c1-16)"
+		done)
+}
+
+# Unmount the fresh() mount; fsck.fat -n must find the partition clean and
+# mtools must read back exactly what the mount showed.
+finish() {
+	local before after p out
+	# mtools 4.0 shows each character outside the BMP as "__".
+	before=$(tree_snapshot "$B" | perl -CS -pe 's/[^\x{0}-\x{FFFF}]/__/g' | LC_ALL=C sort)
+	umount_rpifs "$MNT"
+	fsck_boot "$IMG"
+	p=$BATS_TEST_TMPDIR/check.p1
+	out=$BATS_TEST_TMPDIR/check.out
+	part_file "$IMG" 1 "$p"
+	rm -rf "$out"
+	mkdir -p "$out"
+	if [ -n "$(mdir -b -a -i "$p" ::)" ]; then
+		mcopy -s -n -i "$p" '::/*' "$out/"
+	fi
+	after=$(tree_snapshot "$out" | LC_ALL=C sort)
+	diff <(echo "$before") <(echo "$after")
+}
+
+# Run a test body once per FAT type: for_each_fat FUNCTION
+FATS="fat12 fat16 fat32-512"
+for_each_fat() {
+	local f
+	for f in $FATS; do
+		echo "# $f"
+		fresh "$f"
+		"$@"
+		finish
+	done
+}
+
+# mdir's line for NAME in DIR of the boot partition of IMG (after finish).
+mdir_line() {
+	local p=$BATS_TEST_TMPDIR/mdir.p1
+	part_file "$IMG" 1 "$p"
+	mdir -i "$p" "::/$1" | grep -F -- "$2"
+}

@@ -1,0 +1,372 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * The namespace: create, mkdir, unlink, rmdir, rename, and setting times
+ * and attributes. Writes are ordered so that a process killed at any point
+ * leaves at most lost clusters: a new directory's cluster is written before
+ * the FAT marks it, the FAT before the entry that points to it; an entry is
+ * removed before its clusters are freed.
+ */
+#include "fat_internal.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+/* A directory's contents changed: its mtime, stored in its own entry. */
+static void touch_dir(struct fat_vol *vol, struct fat_node *dir)
+{
+	if (dir->is_root || !dir->parent)
+		return;
+	fat_now(&dir->mdate, &dir->mtime, NULL);
+	dir->adate = dir->mdate;
+	fat_dir_store_entry(vol, dir);
+}
+
+/* The directory must be a live, loaded directory we may write. */
+static int prepare_dir(struct fat_vol *vol, struct fat_node *dir)
+{
+	int ret = fat_check_writable(vol);
+
+	if (ret)
+		return ret;
+	if (!(dir->attr & FAT_ATTR_DIR))
+		return -ENOTDIR;
+	if (dir->unlinked)
+		return -ENOENT;
+	return fat_dir_load(vol, dir);
+}
+
+/* The cluster that ".." of a child of @dir names (0 for the root). */
+static uint32_t dotdot_cluster(const struct fat_node *dir)
+{
+	return dir->is_root ? 0 : dir->first_cluster;
+}
+
+/* A new directory's first cluster: "." and "..", the rest zeros. */
+static int make_dir_cluster(struct fat_vol *vol, struct fat_node *parent,
+			    struct fat_node *node)
+{
+	uint32_t cs = vol->bpb.cluster_size, first, got;
+	struct fat_dirent_disk dots[2];
+	int ret;
+
+	ret = fat_alloc_chain(vol, 0, 1, &first, &got);
+	if (ret)
+		return ret;
+	memset(dots, 0, sizeof(dots));
+	for (int i = 0; i < 2; i++) {
+		uint32_t start = i == 0 ? first : dotdot_cluster(parent);
+
+		memcpy(dots[i].name, i == 0 ? ".          " : "..         ", 11);
+		dots[i].attr = FAT_ATTR_DIR;
+		put_le16(&dots[i].ctime, node->ctime);
+		put_le16(&dots[i].cdate, node->cdate);
+		dots[i].ctime_cs = node->ctime_cs;
+		put_le16(&dots[i].adate, node->adate);
+		put_le16(&dots[i].mtime, node->mtime);
+		put_le16(&dots[i].mdate, node->mdate);
+		put_le16(&dots[i].start_lo, (uint16_t)start);
+		if (vol->bpb.type == FAT32)
+			put_le16(&dots[i].start_hi, (uint16_t)(start >> 16));
+	}
+	ret = fat_io_write(vol, fat_cluster_offset(vol, first), dots,
+			   sizeof(dots));
+	if (!ret)
+		ret = fat_io_zero(vol, fat_cluster_offset(vol, first) + sizeof(dots),
+				  cs - sizeof(dots));
+	if (!ret)
+		ret = fat_table_flush(vol);
+	if (ret) {
+		fat_free_chain(vol, first);
+		return ret;
+	}
+	node->first_cluster = first;
+	return 0;
+}
+
+int fat_create(struct fat_vol *vol, struct fat_node *dir, const char *name,
+	       uint8_t attr, struct fat_node **nodep)
+{
+	struct fat_node *node = NULL;
+	uint32_t first_slot;
+	bool needs_lfn;
+	int ret;
+
+	*nodep = NULL;
+	ret = prepare_dir(vol, dir);
+	if (ret)
+		return ret;
+	ret = fat_name_check(name);
+	if (ret)
+		return ret;
+	if (fat_dir_find(dir, name))
+		return -EEXIST;
+
+	node = fat_node_new(vol);
+	if (!node)
+		return -ENOMEM;
+	node->name = strdup(name);
+	if (!node->name) {
+		ret = -ENOMEM;
+		goto fail;
+	}
+	ret = fat_sfn_make(dir, name, node->sfn, &node->lcase, &needs_lfn, NULL,
+			   NULL);
+	if (ret)
+		goto fail;
+	node->attr = (attr & FAT_ATTR_DIR) ? FAT_ATTR_DIR
+					   : (uint8_t)(attr | FAT_ATTR_ARCHIVE);
+	fat_now(&node->cdate, &node->ctime, &node->ctime_cs);
+	node->mdate = node->adate = node->cdate;
+	node->mtime = node->ctime;
+	node->map.valid = true; /* no clusters yet */
+
+	ret = fat_dir_alloc_slots(vol, dir, fat_dir_slots_for(name, needs_lfn),
+				  NULL, NULL, &first_slot);
+	if (ret)
+		goto fail;
+	if (attr & FAT_ATTR_DIR) {
+		ret = make_dir_cluster(vol, dir, node);
+		if (ret)
+			goto fail;
+		node->map.valid = false;
+	}
+	fat_dir_add_entry(vol, dir, node, name, needs_lfn, first_slot);
+	touch_dir(vol, dir);
+	ret = fat_dir_flush(vol);
+	node->refs = 1;
+	*nodep = node;
+	return ret;
+fail:
+	fat_node_free(vol, node);
+	return ret;
+}
+
+/* Forget an entry that is gone from disk; free its clusters if unused. */
+static int drop_node(struct fat_vol *vol, struct fat_node *node)
+{
+	int ret = 0;
+
+	node->unlinked = true;
+	if (node->refs > 0)
+		return 0; /* freed by the last fat_node_put() */
+	if (node->first_cluster != FAT_CLUSTER_FREE) {
+		ret = fat_free_chain(vol, node->first_cluster);
+		if (!ret)
+			ret = fat_table_flush(vol);
+	}
+	fat_node_free(vol, node);
+	return ret;
+}
+
+static int remove_entry(struct fat_vol *vol, struct fat_node *dir,
+			const char *name, bool want_dir)
+{
+	struct fat_node *node;
+	int ret = prepare_dir(vol, dir);
+
+	if (ret)
+		return ret;
+	node = fat_dir_find(dir, name);
+	if (!node)
+		return -ENOENT;
+	if (want_dir) {
+		if (!(node->attr & FAT_ATTR_DIR))
+			return -ENOTDIR;
+		ret = fat_dir_load(vol, node);
+		if (ret)
+			return ret;
+		if (node->dir->entries > 0)
+			return -ENOTEMPTY;
+	} else if (node->attr & FAT_ATTR_DIR) {
+		return -EISDIR;
+	}
+	fat_dir_remove_entry(vol, node);
+	touch_dir(vol, dir);
+	ret = fat_dir_flush(vol);
+	if (ret)
+		return ret;
+	return drop_node(vol, node);
+}
+
+int fat_unlink(struct fat_vol *vol, struct fat_node *dir, const char *name)
+{
+	return remove_entry(vol, dir, name, false);
+}
+
+int fat_rmdir(struct fat_vol *vol, struct fat_node *dir, const char *name)
+{
+	return remove_entry(vol, dir, name, true);
+}
+
+/* Whether @dir is @node or inside it. */
+static bool is_within(const struct fat_node *dir, const struct fat_node *node)
+{
+	for (const struct fat_node *d = dir; d; d = d->parent)
+		if (d == node)
+			return true;
+	return false;
+}
+
+/* Point a moved directory's ".." at its new parent. */
+static int set_dotdot(struct fat_vol *vol, struct fat_node *node,
+		      struct fat_node *parent)
+{
+	struct fat_dirent_disk *de;
+	uint32_t start = dotdot_cluster(parent);
+	int ret = fat_dir_load(vol, node);
+
+	if (ret)
+		return ret;
+	if (node->dir->slots < 2)
+		return 0;
+	de = (void *)(node->dir->raw + DIRENT_SIZE);
+	if (memcmp(de->name, "..         ", 11) != 0)
+		return 0; /* no ".." to fix */
+	put_le16(&de->start_lo, (uint16_t)start);
+	if (vol->bpb.type == FAT32)
+		put_le16(&de->start_hi, (uint16_t)(start >> 16));
+	fat_dir_mark_dirty(vol, node, DIRENT_SIZE, DIRENT_SIZE);
+	return 0;
+}
+
+int fat_rename(struct fat_vol *vol, struct fat_node *old_dir,
+	       const char *old_name, struct fat_node *new_dir,
+	       const char *new_name, unsigned flags)
+{
+	struct fat_node *node, *target;
+	uint8_t sfn[11], lcase;
+	uint32_t first_slot;
+	bool needs_lfn;
+	char *name_copy;
+	int ret;
+
+	ret = prepare_dir(vol, old_dir);
+	if (!ret)
+		ret = prepare_dir(vol, new_dir);
+	if (ret)
+		return ret;
+	node = fat_dir_find(old_dir, old_name);
+	if (!node)
+		return -ENOENT;
+	ret = fat_name_check(new_name);
+	if (ret)
+		return ret;
+	if ((node->attr & FAT_ATTR_DIR) && is_within(new_dir, node))
+		return -EINVAL;
+	if ((node->attr & FAT_ATTR_DIR) && old_dir != new_dir) {
+		/* Its ".." changes: have it in memory before changing anything. */
+		ret = fat_dir_load(vol, node);
+		if (ret)
+			return ret;
+	}
+	target = fat_dir_find(new_dir, new_name);
+	if (target == node) {
+		/* The same entry: only a change of case or of alias. */
+		if (strcmp(node->name, new_name) == 0)
+			return 0;
+		target = NULL;
+	}
+	if (target) {
+		if (flags & FAT_RENAME_NOREPLACE)
+			return -EEXIST;
+		if ((target->attr & FAT_ATTR_DIR) && !(node->attr & FAT_ATTR_DIR))
+			return -EISDIR;
+		if (!(target->attr & FAT_ATTR_DIR) && (node->attr & FAT_ATTR_DIR))
+			return -ENOTDIR;
+		if (target->attr & FAT_ATTR_DIR) {
+			ret = fat_dir_load(vol, target);
+			if (ret)
+				return ret;
+			if (target->dir->entries > 0)
+				return -ENOTEMPTY;
+		}
+	}
+
+	/*
+	 * Everything that can fail comes before the first change; the
+	 * source's and the target's slots and 8.3 names count as free.
+	 */
+	ret = fat_sfn_make(new_dir, new_name, sfn, &lcase, &needs_lfn, node,
+			   target);
+	if (ret)
+		return ret;
+	ret = fat_dir_alloc_slots(vol, new_dir,
+				  fat_dir_slots_for(new_name, needs_lfn), node,
+				  target, &first_slot);
+	if (ret)
+		return ret;
+	name_copy = strdup(new_name);
+	if (!name_copy)
+		return -ENOMEM;
+
+	if (target)
+		fat_dir_remove_entry(vol, target);
+	fat_dir_remove_entry(vol, node);
+	memcpy(node->sfn, sfn, 11);
+	node->lcase = lcase;
+	free(node->name);
+	node->name = name_copy;
+	fat_dir_add_entry(vol, new_dir, node, new_name, needs_lfn, first_slot);
+	if ((node->attr & FAT_ATTR_DIR) && old_dir != new_dir) {
+		ret = set_dotdot(vol, node, new_dir);
+		if (ret)
+			return ret;
+	}
+	touch_dir(vol, old_dir);
+	if (new_dir != old_dir)
+		touch_dir(vol, new_dir);
+	/*
+	 * Within one directory all of it is one write. Across directories
+	 * the new entry is written first: a crash in between leaves the file
+	 * named twice, which fsck.fat resolves, rather than lost.
+	 */
+	ret = fat_dir_flush_one(vol, new_dir);
+	if (!ret)
+		ret = fat_dir_flush(vol);
+	if (!ret && target)
+		ret = drop_node(vol, target);
+	return ret;
+}
+
+int fat_set_times(struct fat_vol *vol, struct fat_node *node,
+		  const struct timespec *atime, const struct timespec *mtime)
+{
+	int ret = fat_check_writable(vol);
+
+	if (ret)
+		return ret;
+	if (node->is_root)
+		return 0; /* the root has no entry to hold times */
+	if (mtime)
+		fat_time_from_timespec(mtime, &node->mdate, &node->mtime, NULL);
+	if (atime) {
+		uint16_t unused;
+
+		fat_time_from_timespec(atime, &node->adate, &unused, NULL);
+	}
+	fat_dir_store_entry(vol, node);
+	return fat_dir_flush(vol);
+}
+
+int fat_set_attr(struct fat_vol *vol, struct fat_node *node, uint8_t attr,
+		 uint8_t mask)
+{
+	int ret = fat_check_writable(vol);
+
+	if (ret)
+		return ret;
+	if (node->is_root)
+		return 0;
+	mask &= FAT_ATTR_RO | FAT_ATTR_HIDDEN | FAT_ATTR_SYSTEM | FAT_ATTR_ARCHIVE;
+	node->attr = (uint8_t)((node->attr & ~mask) | (attr & mask));
+	fat_dir_store_entry(vol, node);
+	return fat_dir_flush(vol);
+}
+
+int fat_fsync(struct fat_vol *vol, struct fat_node *node)
+{
+	(void)node;
+	return fat_sync(vol);
+}
