@@ -58,9 +58,10 @@ APP_OBJS := $(APP_SRCS:%.c=$(BUILD)/%.o)
 UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
 TOOL_BINS := $(TOOL_SRCS:tests/tools/%.c=$(BUILD)/tests/%)
 CORE_LIB := $(BUILD)/librpifs-core.a
-# Launcher parts the unit tests reach without FUSE.
-LAUNCH_TESTABLE := $(filter-out launcher/supervise.c,$(wildcard launcher/*.c))
-LAUNCH_OBJS := $(LAUNCH_TESTABLE:%.c=$(BUILD)/%.o)
+# Parts of the launcher and of fs/ that unit tests link (pure functions:
+# config.txt, the command line, userconf).
+TESTABLE := launcher/config.c launcher/cmdline.c fs/userconf.c fs/buf.c
+LAUNCH_OBJS := $(TESTABLE:%.c=$(BUILD)/%.o)
 
 .PHONY: all deps check check-unit check-run demo bench fuzz soak install \
 	uninstall clean tests

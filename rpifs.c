@@ -7,9 +7,11 @@
 #include "common/mounts.h"
 #include "fat/fat.h"
 #include "fs/rfs.h"
+#include "launcher/config.h"
 #include "partition/partition.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -132,6 +134,45 @@ static int cmd_umount(int argc, char **argv)
 	return 1;
 }
 
+static int info_read(void *ctx, const char *path, char **data, size_t *len)
+{
+	return fat_read_file(ctx, path, data, len, 1024 * 1024);
+}
+
+static bool info_exists(void *ctx, const char *path)
+{
+	struct fat_node *node;
+	bool file;
+
+	if (fat_lookup_path(ctx, path, &node) != 0)
+		return false;
+	file = !fat_node_is_dir(node);
+	fat_node_put(ctx, node);
+	return file;
+}
+
+/* What a boot on each board would load, by config.txt. */
+static void print_boot_choice(struct fat_vol *vol)
+{
+	static const enum board boards[] = { BOARD_RASPI4B, BOARD_RASPI3B };
+	struct config_io io = { vol, info_read, info_exists };
+
+	for (size_t i = 0; i < 2; i++) {
+		struct boot_config cfg;
+
+		if (config_eval(boards[i], &io, &cfg) != 0)
+			continue;
+		printf("%s boots: kernel %s%s, dtb %s%s, cmdline %s%s", board_name(boards[i]),
+		       cfg.kernel, info_exists(vol, cfg.kernel) ? "" : " (missing)",
+		       cfg.device_tree,
+		       info_exists(vol, cfg.device_tree) ? "" : " (missing)",
+		       cfg.cmdline, info_exists(vol, cfg.cmdline) ? "" : " (missing)");
+		for (int j = 0; j < cfg.initramfs_count; j++)
+			printf(", initramfs %s", cfg.initramfs[j]);
+		printf("\n");
+	}
+}
+
 static void print_fat_info(struct part_image *img)
 {
 	static const char *const files[] = {
@@ -171,7 +212,66 @@ static void print_fat_info(struct part_image *img)
 		}
 	}
 	printf("%s\n", any ? "" : " none of the usual ones");
+	print_boot_choice(vol);
 	fat_unmount(vol);
+}
+
+/*
+ * PRETTY_NAME from the root file system's os-release, read in place with
+ * e2fsprogs' debugfs (it takes IMAGE?offset=N). "" when unknown.
+ */
+static void os_release(const struct part_image *img, char *out, size_t size)
+{
+	static const char *const paths[] = { "/usr/lib/os-release",
+					     "/etc/os-release" };
+	const struct part_entry *root = NULL;
+	char device[4096 + 64], text[4096];
+
+	out[0] = '\0';
+	for (unsigned i = 0; i < img->count && !root; i++)
+		if (strncmp(img->parts[i].fstype, "ext", 3) == 0)
+			root = &img->parts[i];
+	if (!root)
+		return;
+	snprintf(device, sizeof(device), "%s?offset=%llu", img->path,
+		 (unsigned long long)root->start);
+	for (size_t i = 0; i < 2 && !out[0]; i++) {
+		char request[64];
+		char *argv[] = { (char *)"debugfs", (char *)"-R", request, device, NULL };
+		int fds[2];
+		ssize_t n, got = 0;
+		pid_t pid;
+		char *p;
+
+		snprintf(request, sizeof(request), "cat %s", paths[i]);
+		if (pipe(fds) < 0)
+			return;
+		pid = fork();
+		if (pid == 0) {
+			int null = open("/dev/null", O_WRONLY);
+
+			dup2(fds[1], 1);
+			if (null >= 0)
+				dup2(null, 2);
+			close(fds[0]);
+			execvp(argv[0], argv);
+			_exit(127);
+		}
+		close(fds[1]);
+		while (pid > 0 && (n = read(fds[0], text + got,
+					   sizeof(text) - 1 - (size_t)got)) > 0)
+			got += n;
+		close(fds[0]);
+		if (pid > 0)
+			waitpid(pid, NULL, 0);
+		text[got] = '\0';
+		p = strstr(text, "PRETTY_NAME=");
+		if (p) {
+			p += strlen("PRETTY_NAME=");
+			p += *p == '"';
+			snprintf(out, size, "%.*s", (int)strcspn(p, "\"\n"), p);
+		}
+	}
 }
 
 static int cmd_info(int argc, char **argv)
@@ -213,6 +313,13 @@ static int cmd_info(int argc, char **argv)
 		printf("boot partition: none (no FAT partition)\n");
 	} else {
 		print_fat_info(img);
+	}
+	{
+		char release[256];
+
+		os_release(img, release, sizeof(release));
+		printf("os release: %s\n",
+		       release[0] ? release : "unknown (no ext4 root, or no debugfs)");
 	}
 	part_close(img);
 	return 0;

@@ -162,6 +162,13 @@ ssize_t fat_read(struct fat_vol *vol, struct fat_node *node, void *buf,
 int fat_map(struct fat_vol *vol, struct fat_node *node, uint64_t off,
 	    size_t size, uint64_t *pos, size_t *len);
 
+/*
+ * Read the whole file at @path (at most @max bytes) into a malloc'd,
+ * NUL-terminated buffer. @return 0, -ENOENT, -EISDIR, -EFBIG, -errno.
+ */
+int fat_read_file(struct fat_vol *vol, const char *path, char **data,
+		  size_t *len, size_t max);
+
 /* Write @size bytes at @off, growing the file; @return bytes or -errno. */
 ssize_t fat_write(struct fat_vol *vol, struct fat_node *node, const void *buf,
 		  size_t size, uint64_t off);

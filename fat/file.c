@@ -6,6 +6,7 @@
 #include "fat_internal.h"
 
 #include <errno.h>
+#include <stdlib.h>
 
 /* The chain must cover the file's size; a shorter chain is damage. */
 static int map_file(struct fat_vol *vol, struct fat_node *node)
@@ -73,6 +74,38 @@ ssize_t fat_read(struct fat_vol *vol, struct fat_node *node, void *buf,
 		done += len;
 	}
 	return (ssize_t)done;
+}
+
+int fat_read_file(struct fat_vol *vol, const char *path, char **data,
+		  size_t *len, size_t max)
+{
+	struct fat_node *node;
+	char *buf;
+	ssize_t n;
+	int ret = fat_lookup_path(vol, path, &node);
+
+	if (ret)
+		return ret;
+	if (node->attr & FAT_ATTR_DIR)
+		ret = -EISDIR;
+	else if (node->size > max)
+		ret = -EFBIG;
+	else if (!(buf = malloc((size_t)node->size + 1)))
+		ret = -ENOMEM;
+	if (ret)
+		goto out;
+	n = fat_read(vol, node, buf, node->size, 0);
+	if (n < 0) {
+		free(buf);
+		ret = (int)n;
+		goto out;
+	}
+	buf[n] = '\0';
+	*data = buf;
+	*len = (size_t)n;
+out:
+	fat_node_put(vol, node);
+	return ret;
 }
 
 void fat_now(uint16_t *date, uint16_t *time, uint8_t *cs)

@@ -3,7 +3,7 @@
  * boot/: the FAT boot partition through fat/. Lookups, listings, opening,
  * zero-copy reads (the reply splices straight from the image file), statfs.
  */
-#include "rfs.h"
+#include "ctl.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -96,6 +96,8 @@ void rfs_file_close(struct rfs *fs, struct rfs_file *file)
 {
 	if (file->fat)
 		fat_node_put(fs->vol, file->fat);
+	if (file->handle)
+		ctl_release(fs, file->handle);
 	free(file);
 }
 

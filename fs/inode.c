@@ -6,7 +6,7 @@
  * Attributes follow Linux's vfat: one owner, modes from the masks, and the
  * read-only attribute as missing write bits.
  */
-#include "rfs.h"
+#include "ctl.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -84,9 +84,10 @@ int rfs_getattr(struct rfs *fs, struct rfs_inode *inode, struct stat *st)
 	case RFS_FAT:
 		rfs_fat_stat(fs, inode->fat, st);
 		return 0;
-	default:
-		return -ENOSYS;
+	case RFS_CTL:
+		return ctl_getattr(fs, inode->ctl, st);
 	}
+	return -ENOSYS;
 }
 
 int rfs_fat_entry(struct rfs *fs, struct fat_node *node,
@@ -128,6 +129,8 @@ void rfs_forget(struct rfs *fs, struct rfs_inode *inode, uint64_t nlookup)
 	if (inode->kind == RFS_FAT) {
 		fat_node_set_priv(inode->fat, NULL);
 		fat_node_put(fs->vol, inode->fat);
+	} else if (inode->kind == RFS_CTL) {
+		ctl_forget(fs, inode->ctl);
 	}
 	free(inode);
 }

@@ -4,7 +4,7 @@
  * mount FUSE, detach (unless -f) once the mount exists, serve requests,
  * and on unmount or a signal flush everything and mark the FAT clean.
  */
-#include "rfs.h"
+#include "ctl.h"
 #include "../common/log.h"
 #include "../common/mounts.h"
 
@@ -270,6 +270,7 @@ int rfs_mount_main(int argc, char **argv)
 	ret = open_image(fs);
 	if (ret == 0)
 		ret = serve(fs, &args);
+	ctl_free_all(fs);
 	if (fs->vol) {
 		int err = fat_unmount(fs->vol);
 

@@ -4,7 +4,7 @@
  * kind of inode (the virtual root, a FAT node, a control file) to a function
  * that returns 0 or -errno, drops the lock and replies exactly once.
  */
-#include "rfs.h"
+#include "ctl.h"
 #include "../common/log.h"
 
 #include <errno.h>
@@ -24,9 +24,20 @@ static void lock(struct rfs *fs)
 	pthread_mutex_lock(&fs->lock);
 }
 
+/* Drop the lock, then send the cache invalidations the call queued. */
 static void unlock(struct rfs *fs)
 {
+	bool pending = fs->notify_count > 0;
+
 	pthread_mutex_unlock(&fs->lock);
+	if (pending)
+		rfs_notify_send(fs);
+}
+
+/* How long the kernel may keep an inode's attributes. */
+static double attr_timeout(const struct rfs_inode *inode)
+{
+	return inode->kind == RFS_CTL ? 0 : rfs_entry_timeout();
 }
 
 static void reply_entry_or_err(fuse_req_t req, int ret,
@@ -118,7 +129,7 @@ static void op_getattr(fuse_req_t req, fuse_ino_t ino,
 	if (ret)
 		fuse_reply_err(req, -ret);
 	else
-		fuse_reply_attr(req, &st, rfs_entry_timeout());
+		fuse_reply_attr(req, &st, attr_timeout(rfs_inode(fs, ino)));
 }
 
 static void op_opendir(fuse_req_t req, fuse_ino_t ino,
@@ -215,11 +226,20 @@ static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 			      ? -EISDIR
 			      : rfs_boot_open(fs, inode->fat, fi->flags, &file);
 		break;
-	case RFS_ROOT:
-		ret = -EISDIR;
+	case RFS_CTL:
+		file = calloc(1, sizeof(*file));
+		ret = file ? ctl_open(fs, inode->ctl, fi->flags, &file->handle)
+			   : -ENOMEM;
+		if (file) {
+			file->kind = RFS_CTL;
+			if (ret) {
+				free(file);
+				file = NULL;
+			}
+		}
 		break;
 	default:
-		ret = -ENOSYS;
+		ret = -EISDIR;
 		break;
 	}
 	unlock(fs);
@@ -228,8 +248,13 @@ static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 		return;
 	}
 	fi->fh = (uint64_t)(uintptr_t)file;
-	/* Only rpifs writes boot/: what the kernel cached is still true. */
-	fi->keep_cache = 1;
+	if (file->kind == RFS_CTL) {
+		/* Values change behind the page cache: always ask. */
+		fi->direct_io = 1;
+	} else {
+		/* Only rpifs writes boot/: what the kernel cached is true. */
+		fi->keep_cache = 1;
+	}
 	if (fuse_reply_open(req, fi) == -ENOENT) {
 		/* The opener was interrupted: nobody will release this. */
 		lock(fs);
@@ -248,10 +273,20 @@ static void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 
 	(void)ino;
 	lock(fs);
-	if (file->kind == RFS_FAT)
-		ret = rfs_boot_read(fs, file->fat, size, off, &bv);
-	else
-		ret = -ENOSYS;
+	if (file->kind == RFS_CTL) {
+		char *buf = malloc(size ? size : 1);
+		ssize_t n = buf ? ctl_read(fs, file->handle, buf, size, off)
+				: -ENOMEM;
+
+		unlock(fs);
+		if (n < 0)
+			fuse_reply_err(req, (int)-n);
+		else
+			fuse_reply_buf(req, buf, (size_t)n);
+		free(buf);
+		return;
+	}
+	ret = rfs_boot_read(fs, file->fat, size, off, &bv);
 	/* Reply under the lock: the clusters must not change meanwhile. */
 	if (ret)
 		fuse_reply_err(req, -ret);
@@ -307,13 +342,21 @@ static void op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr,
 	struct stat st;
 	int ret;
 
-	(void)fi;
 	lock(fs);
 	inode = rfs_inode(fs, ino);
 	switch (inode->kind) {
 	case RFS_FAT:
 		ret = rfs_boot_setattr(fs, inode->fat, attr, to_set);
 		break;
+	case RFS_CTL: {
+		struct rfs_file *file =
+			fi ? (struct rfs_file *)(uintptr_t)fi->fh : NULL;
+
+		ret = ctl_setattr(fs, inode->ctl,
+				  file && file->kind == RFS_CTL ? file->handle : NULL,
+				  attr, to_set);
+		break;
+	}
 	default:
 		ret = -EPERM;
 		break;
@@ -324,7 +367,7 @@ static void op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr,
 	if (ret)
 		fuse_reply_err(req, -ret);
 	else
-		fuse_reply_attr(req, &st, rfs_entry_timeout());
+		fuse_reply_attr(req, &st, attr_timeout(inode));
 }
 
 static void make_node(fuse_req_t req, fuse_ino_t parent, const char *name,
@@ -337,7 +380,16 @@ static void make_node(fuse_req_t req, fuse_ino_t parent, const char *name,
 
 	lock(fs);
 	dir = fat_dir_of(fs, parent);
-	ret = dir ? rfs_boot_create(fs, dir, name, mode, &e) : -EACCES;
+	if (dir)
+		ret = rfs_boot_create(fs, dir, name, mode, &e);
+	else if (rfs_inode(fs, parent)->kind != RFS_ROOT)
+		ret = -ENOTDIR;
+	else if (S_ISDIR(mode))
+		ret = -EPERM; /* the root holds boot/ and files, no folders */
+	else if (S_ISREG(mode) || (mode & S_IFMT) == 0)
+		ret = ctl_create(fs, name, mode, &e);
+	else
+		ret = -EPERM;
 	unlock(fs);
 	if (ret)
 		fuse_reply_err(req, -ret);
@@ -369,12 +421,31 @@ static void op_create(fuse_req_t req, fuse_ino_t parent, const char *name,
 
 	lock(fs);
 	dir = fat_dir_of(fs, parent);
-	ret = dir ? rfs_boot_create(fs, dir, name, S_IFREG | (mode & 0777), &e)
-		  : -EACCES;
-	if (!ret) {
-		ret = rfs_boot_open(fs, rfs_inode(fs, e.ino)->fat, O_RDWR, &file);
-		if (ret)
-			rfs_forget(fs, rfs_inode(fs, e.ino), 1);
+	if (dir) {
+		ret = rfs_boot_create(fs, dir, name, S_IFREG | (mode & 0777), &e);
+		if (!ret) {
+			ret = rfs_boot_open(fs, rfs_inode(fs, e.ino)->fat, O_RDWR,
+					    &file);
+			if (ret)
+				rfs_forget(fs, rfs_inode(fs, e.ino), 1);
+		}
+	} else if (rfs_inode(fs, parent)->kind == RFS_ROOT) {
+		ret = ctl_create(fs, name, mode, &e);
+		if (!ret) {
+			file = calloc(1, sizeof(*file));
+			ret = file ? ctl_open(fs, rfs_inode(fs, e.ino)->ctl,
+					      fi->flags, &file->handle)
+				   : -ENOMEM;
+			if (ret) {
+				free(file);
+				file = NULL;
+				rfs_forget(fs, rfs_inode(fs, e.ino), 1);
+			} else {
+				file->kind = RFS_CTL;
+			}
+		}
+	} else {
+		ret = -ENOTDIR;
 	}
 	unlock(fs);
 	if (ret) {
@@ -382,7 +453,10 @@ static void op_create(fuse_req_t req, fuse_ino_t parent, const char *name,
 		return;
 	}
 	fi->fh = (uint64_t)(uintptr_t)file;
-	fi->keep_cache = 1;
+	if (file->kind == RFS_CTL)
+		fi->direct_io = 1;
+	else
+		fi->keep_cache = 1;
 	if (fuse_reply_create(req, &e, fi) == -ENOENT) {
 		lock(fs);
 		rfs_file_close(fs, file);
@@ -400,8 +474,12 @@ static void remove_name(fuse_req_t req, fuse_ino_t parent, const char *name,
 
 	lock(fs);
 	dir = fat_dir_of(fs, parent);
-	if (!dir)
-		ret = rfs_inode(fs, parent)->kind == RFS_ROOT ? -EACCES : -ENOTDIR;
+	if (!dir && rfs_inode(fs, parent)->kind != RFS_ROOT)
+		ret = -ENOTDIR;
+	else if (!dir && is_dir)
+		ret = strcmp(name, "boot") == 0 ? -EBUSY : -ENOTDIR;
+	else if (!dir)
+		ret = ctl_unlink(fs, name);
 	else if (is_dir)
 		ret = fat_rmdir(fs->vol, dir, name);
 	else
@@ -440,7 +518,7 @@ static void op_rename(fuse_req_t req, fuse_ino_t parent, const char *name,
 	else if (from || to)
 		ret = -EXDEV; /* between boot/ and the mount's root */
 	else
-		ret = -EACCES;
+		ret = ctl_rename(fs, name, newname, flags);
 	unlock(fs);
 	fuse_reply_err(req, -ret);
 }
@@ -475,7 +553,7 @@ static void op_write(fuse_req_t req, fuse_ino_t ino, const char *buf,
 	if (file->kind == RFS_FAT)
 		n = rfs_boot_write(fs, file->fat, buf, size, off);
 	else
-		n = -EBADF;
+		n = ctl_write(fs, file->handle, buf, size, off);
 	unlock(fs);
 	if (n < 0)
 		fuse_reply_err(req, (int)-n);
@@ -485,10 +563,18 @@ static void op_write(fuse_req_t req, fuse_ino_t ino, const char *buf,
 
 static void op_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
+	struct rfs *fs = fs_of(req);
+	struct rfs_file *file = (struct rfs_file *)(uintptr_t)fi->fh;
+	int ret = 0;
+
 	(void)ino;
-	(void)fi;
-	/* Writes reach the image as they come: nothing is held back. */
-	fuse_reply_err(req, 0);
+	/* boot/ writes reach the image as they come; control files commit. */
+	if (file->kind == RFS_CTL) {
+		lock(fs);
+		ret = ctl_flush(fs, file->handle);
+		unlock(fs);
+	}
+	fuse_reply_err(req, -ret);
 }
 
 static void op_fsync(fuse_req_t req, fuse_ino_t ino, int datasync,
@@ -499,9 +585,11 @@ static void op_fsync(fuse_req_t req, fuse_ino_t ino, int datasync,
 
 	(void)ino;
 	(void)datasync;
-	(void)fi;
 	lock(fs);
-	ret = fat_sync(fs->vol);
+	if (fi && ((struct rfs_file *)(uintptr_t)fi->fh)->kind == RFS_CTL)
+		ret = 0; /* committed at close, synced then */
+	else
+		ret = fat_sync(fs->vol);
 	unlock(fs);
 	fuse_reply_err(req, -ret);
 }

@@ -39,6 +39,7 @@ enum rfs_kind {
 };
 
 struct ctl_node;
+struct ctl_handle;
 
 struct rfs_inode {
 	enum rfs_kind kind;
@@ -66,6 +67,21 @@ struct rfs {
 	struct fuse_session *se;
 	struct rfs_inode root;
 	struct timespec mount_time;
+	/* Control files: the current node of each, and temporary files. */
+	struct ctl_node *ctl[7]; /* by enum ctl_kind */
+	struct ctl_node *temps;
+	size_t temp_bytes;
+	uint64_t next_temp_ino;
+	/* Kernel cache invalidations to send once the lock is released. */
+	struct rfs_notify *notify;
+	size_t notify_count;
+	size_t notify_cap;
+};
+
+struct rfs_notify {
+	fuse_ino_t parent; /* entry: parent and name; inode: parent == 0 */
+	fuse_ino_t ino;
+	char *name;
 };
 
 /* Directory listing buffer for readdir and readdirplus. */

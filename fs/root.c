@@ -3,7 +3,7 @@
  * The mount's root directory: not on the image, it lists boot/ (the FAT
  * boot partition) and the control files.
  */
-#include "rfs.h"
+#include "ctl.h"
 
 #include <errno.h>
 #include <string.h>
@@ -18,7 +18,7 @@ int rfs_root_lookup(struct rfs *fs, const char *name,
 		fat_node_get(root);
 		return rfs_fat_entry(fs, root, e);
 	}
-	return -ENOENT;
+	return ctl_lookup(fs, name, e);
 }
 
 void rfs_root_stat(struct rfs *fs, struct stat *st)
@@ -35,6 +35,7 @@ void rfs_root_stat(struct rfs *fs, struct stat *st)
 int rfs_root_readdir(struct rfs *fs, struct rfs_dirbuf *db, off_t off)
 {
 	struct fuse_entry_param e;
+	char ctl_name_buf[300];
 	int ret;
 
 	for (;; off++) {
@@ -58,7 +59,11 @@ int rfs_root_readdir(struct rfs *fs, struct rfs_dirbuf *db, off_t off)
 				rfs_fat_stat(fs, fat_root(fs->vol), &e.attr);
 			}
 		} else {
-			return 0;
+			ret = ctl_readdir_entry(fs, (unsigned)(off - 3), ctl_name_buf,
+						sizeof(ctl_name_buf), &e, db->plus);
+			if (ret <= 0)
+				return ret;
+			name = ctl_name_buf;
 		}
 		if (rfs_dirbuf_add(db, name, &e, off + 1)) {
 			if (db->plus && e.ino)

@@ -68,7 +68,7 @@ static uint32_t rnd(uint32_t n)
 
 static const char *dir_a, *dir_b;
 static unsigned step;
-static char desc[1024];
+static char desc[8192];
 
 static void fail(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
 

@@ -1,0 +1,186 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * Whole files of the boot partition for the control files: read one,
+ * replace one atomically (written under a temporary name, renamed over the
+ * old one, synced), remove one; and the kernel cache invalidations such
+ * changes need, queued under the lock and sent after it.
+ */
+#include "ctl.h"
+#include "../common/log.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Split "a/b/c.txt" into its directory node and its last name. */
+static int lookup_parent(struct rfs *fs, const char *path,
+			 struct fat_node **dirp, const char **namep)
+{
+	const char *slash = strrchr(path, '/');
+	char dir[CONFIG_PATH_MAX];
+
+	if (!slash) {
+		*namep = path;
+		return fat_lookup_path(fs->vol, "", dirp);
+	}
+	if ((size_t)(slash - path) >= sizeof(dir))
+		return -ENAMETOOLONG;
+	memcpy(dir, path, (size_t)(slash - path));
+	dir[slash - path] = '\0';
+	*namep = slash + 1;
+	return fat_lookup_path(fs->vol, dir, dirp);
+}
+
+int rfs_fat_read_file(struct rfs *fs, const char *path, char **data,
+		      size_t *len, size_t max)
+{
+	return fat_read_file(fs->vol, path, data, len, max);
+}
+
+bool rfs_fat_exists(struct rfs *fs, const char *path)
+{
+	struct fat_node *node;
+	bool file;
+
+	if (fat_lookup_path(fs->vol, path, &node) != 0)
+		return false;
+	file = !fat_node_is_dir(node);
+	fat_node_put(fs->vol, node);
+	return file;
+}
+
+int rfs_fat_replace(struct rfs *fs, const char *path, const void *data,
+		    size_t len)
+{
+	struct fat_node *dir, *old = NULL, *tmp = NULL;
+	const char *name;
+	char tmp_name[300], final_name[FAT_NAME_MAX + 1];
+	size_t done = 0;
+	int ret = lookup_parent(fs, path, &dir, &name);
+
+	if (ret)
+		return ret;
+	snprintf(final_name, sizeof(final_name), "%s", name);
+	/* Keep the name as stored (CMDLINE.TXT stays CMDLINE.TXT). */
+	if (fat_lookup(fs->vol, dir, name, &old) == 0) {
+		snprintf(final_name, sizeof(final_name), "%s",
+			 fat_node_name(old));
+		if (fat_node_is_dir(old)) {
+			ret = -EISDIR;
+			goto out;
+		}
+	}
+	snprintf(tmp_name, sizeof(tmp_name), ".rpifs-new-%.200s", final_name);
+	/* Left over by a crash: it was never the real file. */
+	fat_unlink(fs->vol, dir, tmp_name);
+	ret = fat_create(fs->vol, dir, tmp_name, 0, &tmp);
+	if (ret)
+		goto out;
+	while (done < len) {
+		ssize_t n = fat_write(fs->vol, tmp, (const char *)data + done,
+				      len - done, done);
+
+		if (n < 0) {
+			ret = (int)n;
+			break;
+		}
+		done += (size_t)n;
+	}
+	fat_node_put(fs->vol, tmp);
+	if (!ret)
+		ret = fat_rename(fs->vol, dir, tmp_name, dir, final_name, 0);
+	if (ret) {
+		fat_unlink(fs->vol, dir, tmp_name);
+		goto out;
+	}
+	ret = fat_sync(fs->vol);
+	rfs_notify_entry(fs, dir, final_name);
+	if (old)
+		rfs_notify_inode(fs, old);
+out:
+	if (old)
+		fat_node_put(fs->vol, old);
+	fat_node_put(fs->vol, dir);
+	return ret;
+}
+
+int rfs_fat_remove(struct rfs *fs, const char *path)
+{
+	struct fat_node *dir;
+	const char *name;
+	int ret = lookup_parent(fs, path, &dir, &name);
+
+	if (ret)
+		return ret;
+	ret = fat_unlink(fs->vol, dir, name);
+	if (!ret) {
+		ret = fat_sync(fs->vol);
+		rfs_notify_entry(fs, dir, name);
+	}
+	fat_node_put(fs->vol, dir);
+	return ret;
+}
+
+static void queue(struct rfs *fs, fuse_ino_t parent, fuse_ino_t ino,
+		  const char *name)
+{
+	struct rfs_notify *n;
+
+	if (fs->notify_count == fs->notify_cap) {
+		size_t cap = fs->notify_cap ? fs->notify_cap * 2 : 8;
+		struct rfs_notify *bigger =
+			realloc(fs->notify, cap * sizeof(*bigger));
+
+		if (!bigger)
+			return; /* the kernel keeps a stale cache entry */
+		fs->notify = bigger;
+		fs->notify_cap = cap;
+	}
+	n = &fs->notify[fs->notify_count];
+	n->parent = parent;
+	n->ino = ino;
+	n->name = name ? strdup(name) : NULL;
+	if (name && !n->name)
+		return;
+	fs->notify_count++;
+}
+
+void rfs_notify_entry(struct rfs *fs, struct fat_node *dir, const char *name)
+{
+	struct rfs_inode *inode = fat_node_priv(dir);
+
+	if (inode)
+		queue(fs, rfs_ino(fs, inode), 0, name);
+}
+
+void rfs_notify_inode(struct rfs *fs, struct fat_node *node)
+{
+	struct rfs_inode *inode = fat_node_priv(node);
+
+	if (inode)
+		queue(fs, 0, rfs_ino(fs, inode), NULL);
+}
+
+void rfs_notify_send(struct rfs *fs)
+{
+	struct rfs_notify *list;
+	size_t count;
+
+	pthread_mutex_lock(&fs->lock);
+	list = fs->notify;
+	count = fs->notify_count;
+	fs->notify = NULL;
+	fs->notify_count = fs->notify_cap = 0;
+	pthread_mutex_unlock(&fs->lock);
+	for (size_t i = 0; i < count; i++) {
+		if (fs->se && list[i].name)
+			fuse_lowlevel_notify_inval_entry(fs->se, list[i].parent,
+							 list[i].name,
+							 strlen(list[i].name));
+		else if (fs->se)
+			fuse_lowlevel_notify_inval_inode(fs->se, list[i].ino, 0, 0);
+		free(list[i].name);
+	}
+	free(list);
+}

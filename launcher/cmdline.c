@@ -1,0 +1,128 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * The emulation adjustments of the kernel command line:
+ * - every console= goes, console=ttyAMA0,115200 comes first: QEMU's serial
+ *   port is the PL011 and Raspberry Pi OS's console=serial0 names the
+ *   mini UART on a real Pi 3 and 4;
+ * - root=/dev/mmcblkNpM becomes root=PARTUUID=...: the card is mmcblk0 or
+ *   mmcblk1 depending on kernel and device tree;
+ * - rootdelay= gives way to rootwait, which is added when missing.
+ */
+#include "cmdline.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define SERIAL_CONSOLE "console=ttyAMA0,115200"
+
+static void note(struct cmdline_result *out, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+static void note(struct cmdline_result *out, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (out->note_count >= CMDLINE_NOTES)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(out->notes[out->note_count++], CMDLINE_NOTE_MAX, fmt, ap);
+	va_end(ap);
+}
+
+static bool append(char *line, size_t size, const char *word)
+{
+	size_t len = strlen(line);
+	int n = snprintf(line + len, size - len, "%s%s", len ? " " : "", word);
+
+	return n >= 0 && (size_t)n < size - len;
+}
+
+/* "/dev/mmcblk0p2" -> 2; 0 if it is not such a name. */
+static unsigned mmcblk_partition(const char *dev)
+{
+	const char *p = dev;
+	char *end;
+	unsigned long n;
+
+	if (strncmp(p, "/dev/mmcblk", 11) != 0)
+		return 0;
+	p += 11;
+	if (*p < '0' || *p > '9')
+		return 0;
+	while (*p >= '0' && *p <= '9')
+		p++;
+	if (*p != 'p')
+		return 0;
+	n = strtoul(p + 1, &end, 10);
+	return *end == '\0' && n > 0 && n < 256 ? (unsigned)n : 0;
+}
+
+int cmdline_adjust(const char *in,
+		   const char *(*partuuid)(void *ctx, unsigned number),
+		   void *ctx, struct cmdline_result *out)
+{
+	char *copy = strdup(in), *save = NULL;
+	char consoles[CMDLINE_NOTE_MAX] = "";
+	bool rootwait = false, serial_only = true, any_console = false;
+	int ret = 0;
+
+	memset(out, 0, sizeof(*out));
+	if (!copy)
+		return -ENOMEM;
+	/* The serial console first: the kernel's last console= is
+	   /dev/console, but all of them get the messages. */
+	append(out->line, sizeof(out->line), SERIAL_CONSOLE);
+	for (char *w = strtok_r(copy, " \t\r\n", &save); w;
+	     w = strtok_r(NULL, " \t\r\n", &save)) {
+		if (strncmp(w, "console=", 8) == 0) {
+			any_console = true;
+			if (strcmp(w, SERIAL_CONSOLE) != 0)
+				serial_only = false;
+			append(consoles, sizeof(consoles), w);
+			continue;
+		}
+		if (strncmp(w, "root=", 5) == 0) {
+			unsigned n = mmcblk_partition(w + 5);
+			const char *uuid = n && partuuid ? partuuid(ctx, n) : NULL;
+
+			if (uuid && *uuid) {
+				char root[128];
+
+				snprintf(root, sizeof(root), "root=PARTUUID=%s", uuid);
+				note(out, "%s -> %s (mmcblk0 or mmcblk1 depends on kernel and device tree)",
+				     w, root);
+				if (!append(out->line, sizeof(out->line), root))
+					ret = -E2BIG;
+				continue;
+			}
+		}
+		if (strncmp(w, "rootdelay=", 10) == 0) {
+			note(out, "%s -> rootwait", w);
+			continue;
+		}
+		if (strcmp(w, "rootwait") == 0)
+			rootwait = true;
+		if (!append(out->line, sizeof(out->line), w))
+			ret = -E2BIG;
+	}
+	if (!any_console)
+		note(out, "added " SERIAL_CONSOLE
+			  " (QEMU's serial port is the PL011)");
+	else if (!serial_only)
+		note(out, "%s -> " SERIAL_CONSOLE
+			  " (QEMU's serial port is the PL011)",
+		     consoles);
+	if (!rootwait) {
+		if (!append(out->line, sizeof(out->line), "rootwait"))
+			ret = -E2BIG;
+		note(out, "added rootwait (the card may appear after the kernel looks)");
+	}
+	free(copy);
+	if (strlen(out->line) > CMDLINE_MAX - 1)
+		ret = -E2BIG;
+	return ret;
+}

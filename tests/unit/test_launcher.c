@@ -1,0 +1,514 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * Unit tests of what decides a boot: config.txt evaluated as the firmware
+ * does (on Raspberry Pi OS bookworm and bullseye files, and on every rule:
+ * filters, include, os_prefix, initramfs), the command line's emulation
+ * adjustments, and userconf's parsing, hashing and cloud-init edit.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <crypt.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../../fs/ctl.h"
+#include "../../launcher/cmdline.h"
+#include "../../launcher/config.h"
+
+/* Raspberry Pi OS bookworm (2024), as shipped. */
+static const char bookworm[] =
+	"# For more options and information see\n"
+	"# http://rptl.io/configtxt\n"
+	"# Some settings may impact device functionality. See link above for details\n"
+	"\n"
+	"# Uncomment some or all of these to enable the optional hardware interfaces\n"
+	"#dtparam=i2c_arm=on\n"
+	"#dtparam=i2s=on\n"
+	"#dtparam=spi=on\n"
+	"\n"
+	"# Enable audio (loads snd_bcm2835)\n"
+	"dtparam=audio=on\n"
+	"\n"
+	"# Additional overlays and parameters are documented\n"
+	"# /boot/firmware/overlays/README\n"
+	"\n"
+	"# Automatically load overlays for detected cameras\n"
+	"camera_auto_detect=1\n"
+	"\n"
+	"# Automatically load overlays for detected DSI displays\n"
+	"display_auto_detect=1\n"
+	"\n"
+	"# Automatically load initramfs files, if found\n"
+	"auto_initramfs=1\n"
+	"\n"
+	"# Enable DRM VC4 V3D driver\n"
+	"dtoverlay=vc4-kms-v3d\n"
+	"max_framebuffers=2\n"
+	"\n"
+	"# Don't have the firmware create an initial video= setting in cmdline.txt.\n"
+	"# Use the kernel's default instead.\n"
+	"disable_fw_kms_setup=1\n"
+	"\n"
+	"# Run in 64-bit mode\n"
+	"arm_64bit=1\n"
+	"\n"
+	"# Disable compensation for displays with overscan\n"
+	"disable_overscan=1\n"
+	"\n"
+	"# Run as fast as firmware / board allows\n"
+	"arm_boost=1\n"
+	"\n"
+	"[cm4]\n"
+	"# Enable host mode on the 2711 built-in XHCI USB controller.\n"
+	"# This line should be removed if the legacy DWC2 controller is required\n"
+	"# (e.g. for USB device mode) or if USB support is not required.\n"
+	"otg_mode=1\n"
+	"\n"
+	"[cm5]\n"
+	"dtoverlay=dwc2,dr_mode=host\n"
+	"\n"
+	"[all]\n";
+
+/* Raspberry Pi OS bullseye arm64 (2022): the older, longer file. */
+static const char bullseye[] =
+	"# For more options and information see\n"
+	"# http://rpf.io/configtxt\n"
+	"# Some settings may impact device functionality. See link above for details\n"
+	"\n"
+	"# uncomment if you get no picture on HDMI for a default \"safe\" mode\n"
+	"#hdmi_safe=1\n"
+	"\n"
+	"# uncomment to force a console size. By default it will be display's size minus\n"
+	"# overscan.\n"
+	"#framebuffer_width=1280\n"
+	"#framebuffer_height=720\n"
+	"\n"
+	"# uncomment to force a HDMI mode rather than DVI. This can make audio work in\n"
+	"# DMT (computer monitor) modes\n"
+	"#hdmi_drive=2\n"
+	"\n"
+	"#uncomment to overclock the arm. 700 MHz is the default.\n"
+	"#arm_freq=800\n"
+	"\n"
+	"# Uncomment some or all of these to enable the optional hardware interfaces\n"
+	"#dtparam=i2c_arm=on\n"
+	"#dtparam=i2s=on\n"
+	"#dtparam=spi=on\n"
+	"\n"
+	"# Additional overlays and parameters are documented /boot/overlays/README\n"
+	"\n"
+	"# Enable audio (loads snd_bcm2835)\n"
+	"dtparam=audio=on\n"
+	"\n"
+	"# Automatically load overlays for detected cameras\n"
+	"camera_auto_detect=1\n"
+	"\n"
+	"# Automatically load overlays for detected DSI displays\n"
+	"display_auto_detect=1\n"
+	"\n"
+	"# Enable DRM VC4 V3D driver\n"
+	"dtoverlay=vc4-kms-v3d\n"
+	"max_framebuffers=2\n"
+	"\n"
+	"# Disable compensation for displays with overscan\n"
+	"disable_overscan=1\n"
+	"\n"
+	"[cm4]\n"
+	"# Enable host mode on the 2711 built-in XHCI USB controller.\n"
+	"# This line should be removed if the legacy DWC2 controller is required\n"
+	"# (e.g. for USB device mode) or if USB support is not required.\n"
+	"otg_mode=1\n"
+	"\n"
+	"[all]\n"
+	"\n"
+	"[pi4]\n"
+	"# Run as fast as firmware / board allows\n"
+	"arm_boost=1\n"
+	"\n"
+	"[all]\n"
+	"arm_64bit=1\n";
+
+/* An in-memory boot partition: NULL-terminated pairs of path, contents. */
+struct files {
+	const char *const *entries;
+};
+
+static int mem_read(void *ctx, const char *path, char **data, size_t *len)
+{
+	const struct files *f = ctx;
+
+	for (const char *const *e = f->entries; e[0]; e += 2) {
+		if (strcmp(e[0], path) == 0) {
+			*data = strdup(e[1]);
+			*len = strlen(e[1]);
+			return *data ? 0 : -ENOMEM;
+		}
+	}
+	return -ENOENT;
+}
+
+static bool mem_exists(void *ctx, const char *path)
+{
+	char *d;
+	size_t l;
+
+	if (mem_read(ctx, path, &d, &l) != 0)
+		return false;
+	free(d);
+	return true;
+}
+
+static struct boot_config eval(enum board board, const char *const *entries)
+{
+	struct files f = { entries };
+	struct config_io io = { &f, mem_read, mem_exists };
+	struct boot_config cfg;
+
+	assert_int_equal(config_eval(board, &io, &cfg), 0);
+	return cfg;
+}
+
+static void test_bookworm(void **state)
+{
+	const char *const with_initramfs[] = {
+		"config.txt", bookworm, "kernel8.img", "k", "initramfs8", "i",
+		"bcm2711-rpi-4-b.dtb", "d", NULL,
+	};
+	const char *const without[] = { "config.txt", bookworm, NULL };
+	struct boot_config c;
+
+	(void)state;
+	c = eval(BOARD_RASPI4B, with_initramfs);
+	assert_true(c.found);
+	assert_string_equal(c.kernel, "kernel8.img");
+	assert_string_equal(c.device_tree, "bcm2711-rpi-4-b.dtb");
+	assert_string_equal(c.cmdline, "cmdline.txt");
+	assert_int_equal(c.initramfs_count, 1);
+	assert_string_equal(c.initramfs[0], "initramfs8");
+	assert_true(c.initramfs_auto);
+	assert_int_equal(c.arm_64bit, 1);
+	c = eval(BOARD_RASPI4B, without);
+	assert_int_equal(c.initramfs_count, 0);
+}
+
+static void test_bullseye(void **state)
+{
+	const char *const down[] = {
+		"config.txt", bullseye, "bcm2710-rpi-3-b.dtb", "d", NULL,
+	};
+	const char *const up[] = {
+		"config.txt", bullseye, "bcm2837-rpi-3-b.dtb", "d", NULL,
+	};
+	struct boot_config c;
+
+	(void)state;
+	c = eval(BOARD_RASPI4B, down);
+	assert_string_equal(c.kernel, "kernel8.img");
+	assert_int_equal(c.arm_64bit, 1);
+	assert_int_equal(c.initramfs_count, 0); /* no auto_initramfs */
+	/* raspi3b: the downstream dtb, else the upstream name. */
+	c = eval(BOARD_RASPI3B, down);
+	assert_string_equal(c.device_tree, "bcm2710-rpi-3-b.dtb");
+	c = eval(BOARD_RASPI3B, up);
+	assert_string_equal(c.device_tree, "bcm2837-rpi-3-b.dtb");
+}
+
+static void test_filters(void **state)
+{
+	const char *const cfg[] = {
+		"config.txt",
+		"kernel=base.img\n"
+		"[pi4]\nkernel=k4.img\n"
+		"[pi3]\nkernel=k3.img\n"
+		"[pi400]\nkernel=k400.img\n"
+		"[cm4]\nkernel=kcm4.img\n"
+		"[pi3+]\nkernel=k3plus.img\n"
+		"[pi5]\nkernel=k5.img\n"
+		"[all]\ncmdline=all.txt\n"
+		"[none]\ncmdline=none.txt\n"
+		"[all]\n"
+		"[board-type=0x11]\ndevice_tree=bt11.dtb\n"
+		"[board-type=0x08]\ndevice_tree=bt08.dtb\n"
+		"[all]\n"
+		"[EDID=DEL-DELL_U2422H]\nos_prefix=edid/\n"
+		"[all]\n"
+		"[pi4]\n[gpio4=1]\ninitramfs gpio.img followkernel\n"
+		"[all]\n"
+		"[0x12345678]\nramfsfile=serial.img\n"
+		"[all]\n"
+		"[HDMI:0]\narm_64bit=1\n",
+		NULL,
+	};
+	struct boot_config c;
+
+	(void)state;
+	c = eval(BOARD_RASPI4B, cfg);
+	assert_string_equal(c.kernel, "k4.img");
+	assert_string_equal(c.cmdline, "all.txt");
+	assert_string_equal(c.device_tree, "bt11.dtb");
+	assert_string_equal(c.os_prefix, "");
+	assert_int_equal(c.initramfs_count, 0);
+	assert_int_equal(c.arm_64bit, 1); /* [HDMI:0] does not filter */
+	c = eval(BOARD_RASPI3B, cfg);
+	assert_string_equal(c.kernel, "k3.img");
+	assert_string_equal(c.device_tree, "bt08.dtb");
+}
+
+static void test_include(void **state)
+{
+	const char *const cfg[] = {
+		"config.txt", "include extra.txt\nkernel=after.img\n[pi3]\ninclude three.txt\n",
+		"extra.txt", "kernel=extra.img\ncmdline=extra-cmdline.txt\n",
+		"three.txt", "device_tree=three.dtb\n[all]\ninitramfs all.cpio\n",
+		NULL,
+	};
+	const char *const loop[] = {
+		"config.txt", "include a.txt\n", "a.txt", "kernel=a.img\ninclude config.txt\n",
+		NULL,
+	};
+	struct boot_config c;
+
+	(void)state;
+	c = eval(BOARD_RASPI4B, cfg);
+	assert_string_equal(c.kernel, "after.img"); /* later settings win */
+	assert_string_equal(c.cmdline, "extra-cmdline.txt");
+	/* Included text is filtered like the file it is in... */
+	assert_string_equal(c.device_tree, "bcm2711-rpi-4-b.dtb");
+	/* ...and its own [all] opens the filter again. */
+	assert_int_equal(c.initramfs_count, 1);
+	assert_string_equal(c.initramfs[0], "all.cpio");
+	c = eval(BOARD_RASPI4B, loop);
+	assert_string_equal(c.kernel, "a.img");
+}
+
+static void test_os_prefix(void **state)
+{
+	const char *const viable[] = {
+		"config.txt", "os_prefix=alt/\ninitramfs initrd.img followkernel\n",
+		"alt/kernel8.img", "k", "alt/bcm2711-rpi-4-b.dtb", "d", NULL,
+	};
+	const char *const not_viable[] = {
+		"config.txt", "os_prefix=alt/\n", "alt/kernel8.img", "k", NULL,
+	};
+	const char *const absolute[] = {
+		"config.txt", "os_prefix=alt/\nkernel=/common.img\n",
+		"common.img", "k", "alt/bcm2711-rpi-4-b.dtb", "d", NULL,
+	};
+	struct boot_config c;
+
+	(void)state;
+	c = eval(BOARD_RASPI4B, viable);
+	assert_string_equal(c.kernel, "alt/kernel8.img");
+	assert_string_equal(c.device_tree, "alt/bcm2711-rpi-4-b.dtb");
+	assert_string_equal(c.cmdline, "alt/cmdline.txt");
+	assert_string_equal(c.initramfs[0], "alt/initrd.img");
+	c = eval(BOARD_RASPI4B, not_viable);
+	assert_true(c.os_prefix_ignored);
+	assert_string_equal(c.kernel, "kernel8.img");
+	c = eval(BOARD_RASPI4B, absolute);
+	assert_string_equal(c.kernel, "common.img");
+	assert_string_equal(c.device_tree, "alt/bcm2711-rpi-4-b.dtb");
+}
+
+static void test_initramfs_forms(void **state)
+{
+	const char *const multi[] = {
+		"config.txt", "initramfs a.cpio,b.cpio followkernel\n", NULL,
+	};
+	const char *const ramfs[] = { "config.txt", "ramfsfile=r.cpio\n", NULL };
+	const char *const auto_other[] = {
+		"config.txt", "kernel=kernel_2712.img\nauto_initramfs=1\n",
+		"initramfs_2712", "i", NULL,
+	};
+	struct boot_config c;
+
+	(void)state;
+	c = eval(BOARD_RASPI4B, multi);
+	assert_int_equal(c.initramfs_count, 2);
+	assert_string_equal(c.initramfs[1], "b.cpio");
+	c = eval(BOARD_RASPI4B, ramfs);
+	assert_string_equal(c.initramfs[0], "r.cpio");
+	c = eval(BOARD_RASPI4B, auto_other);
+	assert_string_equal(c.initramfs[0], "initramfs_2712");
+}
+
+static void test_format_details(void **state)
+{
+	char longline[200];
+	const char *crlf[] = { "config.txt", "kernel=crlf.img\r\n  device_tree=x.dtb  \r\n", NULL };
+	const char *cut[] = { "config.txt", longline, NULL };
+	const char *none[] = { NULL };
+	const char *upstream[] = {
+		"config.txt", "upstream_kernel=1\n", "bcm2837-rpi-3-b.dtb", "d",
+		"bcm2710-rpi-3-b.dtb", "d", NULL,
+	};
+	struct boot_config c;
+
+	(void)state;
+	c = eval(BOARD_RASPI4B, crlf);
+	assert_string_equal(c.kernel, "crlf.img");
+	assert_string_equal(c.device_tree, "x.dtb");
+	/* Past 98 characters a line is cut, as the firmware cuts it. */
+	snprintf(longline, sizeof(longline), "kernel=%0120d\n", 7);
+	c = eval(BOARD_RASPI4B, cut);
+	assert_int_equal(strlen(c.kernel), 98 - strlen("kernel="));
+	c = eval(BOARD_RASPI4B, none);
+	assert_false(c.found);
+	assert_string_equal(c.kernel, "kernel8.img");
+	c = eval(BOARD_RASPI3B, upstream);
+	assert_string_equal(c.device_tree, "bcm2837-rpi-3-b.dtb");
+}
+
+static const char *partuuid(void *ctx, unsigned n)
+{
+	(void)ctx;
+	return n == 2 ? "5eedc0de-02" : n == 1 ? "5eedc0de-01" : NULL;
+}
+
+static void test_cmdline(void **state)
+{
+	struct cmdline_result r;
+	char huge[3000];
+
+	(void)state;
+	assert_int_equal(cmdline_adjust("console=serial0,115200 console=tty1 root=PARTUUID=5eedc0de-02 rootfstype=ext4 fsck.repair=yes rootwait\n",
+					partuuid, NULL, &r),
+			 0);
+	assert_string_equal(r.line, "console=ttyAMA0,115200 root=PARTUUID=5eedc0de-02 rootfstype=ext4 fsck.repair=yes rootwait");
+	assert_int_equal(r.note_count, 1);
+	assert_non_null(strstr(r.notes[0], "console=serial0,115200 console=tty1 -> console=ttyAMA0,115200"));
+
+	assert_int_equal(cmdline_adjust("root=/dev/mmcblk0p2 rootdelay=5 quiet", partuuid, NULL, &r), 0);
+	assert_string_equal(r.line, "console=ttyAMA0,115200 root=PARTUUID=5eedc0de-02 quiet rootwait");
+	assert_int_equal(r.note_count, 4);
+
+	assert_int_equal(cmdline_adjust("console=ttyAMA0,115200 root=/dev/mmcblk1p2 rootwait", partuuid, NULL, &r), 0);
+	assert_string_equal(r.line, "console=ttyAMA0,115200 root=PARTUUID=5eedc0de-02 rootwait");
+	assert_int_equal(r.note_count, 1);
+	/* A partition that does not exist stays as written. */
+	assert_int_equal(cmdline_adjust("root=/dev/mmcblk0p9 rootwait", partuuid, NULL, &r), 0);
+	assert_non_null(strstr(r.line, "root=/dev/mmcblk0p9"));
+
+	memset(huge, 'x', sizeof(huge) - 1);
+	huge[sizeof(huge) - 1] = '\0';
+	assert_int_equal(cmdline_adjust(huge, partuuid, NULL, &r), -E2BIG);
+}
+
+static struct rfs_buf text(const char *s)
+{
+	struct rfs_buf b = { (uint8_t *)s, strlen(s), strlen(s), false };
+
+	return b;
+}
+
+static void test_userconf(void **state)
+{
+	struct rfs_buf in;
+	char *line, expect[256];
+	struct crypt_data cd;
+	const char *hash;
+
+	(void)state;
+	in = text("pi:raspberry\n");
+	assert_int_equal(userconf_make(&in, &line), 0);
+	assert_int_equal(strncmp(line, "pi:$6$", 6), 0);
+	hash = line + 3;
+	/* The hash verifies, independently of how it was made. */
+	memset(&cd, 0, sizeof(cd));
+	snprintf(expect, sizeof(expect), "%.*s", (int)strcspn(hash, "\n"), hash);
+	assert_string_equal(crypt_r("raspberry", expect, &cd), expect);
+	free(line);
+
+	/* Two lines of the same input hash differently: fresh salts. */
+	{
+		char *a, *b;
+
+		assert_int_equal(userconf_make(&in, &a), 0);
+		assert_int_equal(userconf_make(&in, &b), 0);
+		assert_string_not_equal(a, b);
+		free(a);
+		free(b);
+	}
+	in = text("pi:$6$abcdefgh$3Mry0ijNFPGbwbcoxKr3N1MqV7tObRPCXEyn6LwvLrxsY5qGl2j1q0gUxFYAE3KyJP6XwUqvwb7A8tsVHL6Rn.");
+	assert_int_equal(userconf_make(&in, &line), 0);
+	assert_string_equal(line, "pi:$6$abcdefgh$3Mry0ijNFPGbwbcoxKr3N1MqV7tObRPCXEyn6LwvLrxsY5qGl2j1q0gUxFYAE3KyJP6XwUqvwb7A8tsVHL6Rn.\n");
+	free(line);
+
+	static const char *const bad[] = {
+		"no colon\n", ":pw\n", "pi:\n", "Pi:pw\n", "1pi:pw\n",
+		"pi x:pw\n", "pi:pw\nsecond:line\n", "pi:$9$nope\n",
+		"pi:$1$legacy$hash\n",
+		"a-very-long-user-name-over-32-chars:pw\n",
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		in = text(bad[i]);
+		if (userconf_make(&in, &line) != -EINVAL)
+			fail_msg("accepted: %s", bad[i]);
+	}
+	/* The early check waits for a complete line. */
+	in = text("pi");
+	assert_int_equal(userconf_check(&in), 0);
+	in = text("pi\n");
+	assert_int_equal(userconf_check(&in), -EINVAL);
+	in = text("pi:x\nmore");
+	assert_int_equal(userconf_check(&in), -EINVAL);
+}
+
+static void test_cloud_init(void **state)
+{
+	const char *plain = "#cloud-config\nhostname: pi\n";
+	const char *indented = "#cloud-config\nusers:\n  - default\n  - name: other\nruncmd: []\n";
+	const char *inline_list = "#cloud-config\nusers: [default]\n";
+	char *out, *back;
+
+	(void)state;
+	assert_int_equal(userconf_cloud_init(plain, strlen(plain), "pi", "$6$x$y", &out), 0);
+	assert_non_null(strstr(out, "\nusers:\n  - name: pi\n"));
+	assert_non_null(strstr(out, "    passwd: $6$x$y\n"));
+	assert_non_null(strstr(out, "    lock_passwd: false\n"));
+	/* Writing again replaces, removing restores the original. */
+	assert_int_equal(userconf_cloud_init(out, strlen(out), "pi", "$6$z$w", &back), 0);
+	assert_null(strstr(back, "$6$x$y"));
+	assert_non_null(strstr(back, "$6$z$w"));
+	free(out);
+	assert_int_equal(userconf_cloud_init(back, strlen(back), NULL, NULL, &out), 0);
+	assert_string_equal(out, plain);
+	free(out);
+	free(back);
+
+	/* An existing list: the first item, at the list's indentation. */
+	assert_int_equal(userconf_cloud_init(indented, strlen(indented), "pi", "$6$x$y", &out), 0);
+	assert_non_null(strstr(out, "users:\n# rpifs: the user from userconf (begin)\n  - name: pi\n"));
+	assert_non_null(strstr(out, "  - default\n  - name: other\nruncmd: []\n"));
+	assert_int_equal(userconf_cloud_init(out, strlen(out), NULL, NULL, &back), 0);
+	assert_string_equal(back, indented);
+	free(out);
+	free(back);
+
+	assert_int_equal(userconf_cloud_init(inline_list, strlen(inline_list), "pi", "$6$x$y", &out),
+			 -ENOTSUP);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_bookworm),
+		cmocka_unit_test(test_bullseye),
+		cmocka_unit_test(test_filters),
+		cmocka_unit_test(test_include),
+		cmocka_unit_test(test_os_prefix),
+		cmocka_unit_test(test_initramfs_forms),
+		cmocka_unit_test(test_format_details),
+		cmocka_unit_test(test_cmdline),
+		cmocka_unit_test(test_userconf),
+		cmocka_unit_test(test_cloud_init),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
