@@ -7,6 +7,7 @@
 #include "common/mounts.h"
 #include "fat/fat.h"
 #include "fs/rfs.h"
+#include "launcher/client.h"
 #include "launcher/config.h"
 #include "partition/partition.h"
 
@@ -30,7 +31,15 @@ static const char help_text[] =
 	"  mount [-f] [-o OPTIONS] IMAGE DIR\n"
 	"                     mount IMAGE on DIR: DIR/boot is its FAT boot\n"
 	"                     partition; -f stays in the foreground\n"
-	"  umount DIR         unmount, once everything is written\n"
+	"  umount DIR         stop a running guest, unmount, once everything is\n"
+	"                     written\n"
+	"  run DIR [--wait] [--timeout S]\n"
+	"                     boot (as touch DIR/run); --wait returns 0 at the\n"
+	"                     login prompt, 1 on a panic, an early exit or the\n"
+	"                     timeout (default 300 s)\n"
+	"  stop DIR           stop the guest cleanly (QMP, then SIGTERM, SIGKILL)\n"
+	"  console DIR        the terminal on the serial console; Ctrl-] detaches\n"
+	"  status DIR         what DIR/status says\n"
 	"  info IMAGE         partitions, file systems and boot files\n"
 	"\n"
 	"mount options (-o, comma separated):\n"
@@ -102,6 +111,13 @@ static int cmd_umount(int argc, char **argv)
 	if (!mounts_find(dir, NULL, &m) || strcmp(m.fstype, RPIFS_FSTYPE) != 0) {
 		rpifs_log(RPIFS_ERR, "%s is not an rpifs mount", dir);
 		return 1;
+	}
+	/* A running guest is stopped first, cleanly. */
+	{
+		char *stop_argv[] = { (char *)"stop", dir, NULL };
+
+		if (client_stop(2, stop_argv) != 0)
+			rpifs_log(RPIFS_WARN, "unmounting anyway: the daemon stops the guest");
 	}
 	if (geteuid() == 0) {
 		ret = umount2(dir, 0) == 0 ? 0 : -errno;
@@ -333,6 +349,10 @@ static const struct {
 	{ "umount", cmd_umount },
 	{ "unmount", cmd_umount },
 	{ "info", cmd_info },
+	{ "run", client_run },
+	{ "stop", client_stop },
+	{ "console", client_console },
+	{ "status", client_status },
 	{ "help", cmd_help },
 	{ "--help", cmd_help },
 	{ "-h", cmd_help },

@@ -107,6 +107,13 @@ uint32_t fat_cluster_size(const struct fat_vol *vol);
 /* Write every dirty structure and the FSInfo sector, then fdatasync. */
 int fat_sync(struct fat_vol *vol);
 
+/*
+ * Hand the volume to someone else (a booting guest): write everything,
+ * clear the dirty flag as a clean unmount would, and never write again.
+ * Reads keep working from what is cached and on disk. @return 0 or -errno.
+ */
+int fat_freeze(struct fat_vol *vol);
+
 /* The root directory; the volume holds it, callers need no reference. */
 struct fat_node *fat_root(struct fat_vol *vol);
 

@@ -187,6 +187,22 @@ int fat_sync(struct fat_vol *vol)
 	return ret;
 }
 
+int fat_freeze(struct fat_vol *vol)
+{
+	int ret = 0;
+
+	if (!vol->read_only && !vol->damaged) {
+		ret = fat_sync(vol);
+		if (!ret && vol->dirty_flag_set) {
+			ret = fat_set_dirty_flag(vol, false);
+			if (!ret && fdatasync(vol->win.fd) < 0)
+				ret = -errno;
+		}
+	}
+	vol->read_only = true;
+	return ret;
+}
+
 int fat_unmount(struct fat_vol *vol)
 {
 	int ret = 0;

@@ -73,7 +73,8 @@ int rfs_boot_open(struct rfs *fs, struct fat_node *node, int flags,
 {
 	struct rfs_file *file;
 
-	if ((flags & O_ACCMODE) != O_RDONLY && fat_is_read_only(fs->vol))
+	if ((flags & O_ACCMODE) != O_RDONLY &&
+	    (run_check_writable(fs) || fat_is_read_only(fs->vol)))
 		return -EROFS;
 	/* libfuse asks for atomic O_TRUNC: it comes here, not as setattr. */
 	if ((flags & O_TRUNC) && (flags & O_ACCMODE) != O_RDONLY) {
@@ -87,6 +88,7 @@ int rfs_boot_open(struct rfs *fs, struct fat_node *node, int flags,
 		return -ENOMEM;
 	file->kind = RFS_FAT;
 	file->fat = node;
+	file->gen = fs->vol_gen;
 	fat_node_get(node);
 	*filep = file;
 	return 0;
@@ -94,7 +96,7 @@ int rfs_boot_open(struct rfs *fs, struct fat_node *node, int flags,
 
 void rfs_file_close(struct rfs *fs, struct rfs_file *file)
 {
-	if (file->fat)
+	if (rfs_file_fat(fs, file))
 		fat_node_put(fs->vol, file->fat);
 	if (file->handle)
 		ctl_release(fs, file->handle);
@@ -201,7 +203,7 @@ int rfs_boot_setattr(struct rfs *fs, struct fat_node *node,
 {
 	int ret = 0;
 
-	if (fat_is_read_only(fs->vol))
+	if (run_check_writable(fs) || fat_is_read_only(fs->vol))
 		return -EROFS;
 	if ((to_set & FUSE_SET_ATTR_UID && attr->st_uid != fs->opt.uid) ||
 	    (to_set & FUSE_SET_ATTR_GID && attr->st_gid != fs->opt.gid)) {

@@ -19,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 /* All temporary files together may hold this much. */
 #define TEMP_TOTAL_MAX (64u * 1024 * 1024)
@@ -31,10 +32,9 @@ static const char *const names[CTL_KINDS] = {
 	[CTL_CONSOLE] = "console",
 };
 
-/* The control files this build serves (run and console: the launcher). */
 static bool enabled(enum ctl_kind kind)
 {
-	return kind < CTL_RUN;
+	return kind < CTL_KINDS;
 }
 
 const char *ctl_name(enum ctl_kind kind)
@@ -278,7 +278,9 @@ int ctl_open(struct rfs *fs, struct ctl_node *node, int flags,
 	if (node->kind != CTL_TEMP && writing) {
 		if (!ctl_writable(node->kind))
 			return -EACCES;
-		if (fat_is_read_only(fs->vol))
+		/* run takes "stop" while the guest runs. */
+		if (node->kind != CTL_RUN &&
+		    (run_check_writable(fs) || fat_is_read_only(fs->vol)))
 			return -EROFS;
 	}
 	h = calloc(1, sizeof(*h));
@@ -287,14 +289,20 @@ int ctl_open(struct rfs *fs, struct ctl_node *node, int flags,
 	h->node = node;
 	h->kind = node->kind;
 	h->flags = flags;
+	h->log_fd = -1;
 	h->buf.secret = node->kind == CTL_USERCONF;
-	if (node->kind == CTL_TEMP) {
+	if (node->kind == CTL_RUN && writing) {
+		/* Commands act as they are written; nothing to snapshot. */
+	} else if (node->kind == CTL_CONSOLE) {
+		ret = ctl_console_open(fs, &h->log_fd);
+	} else if (node->kind == CTL_TEMP) {
 		if (writing && (flags & O_TRUNC))
 			ret = temp_truncate(fs, node, 0);
 	} else if (writing && (flags & O_TRUNC)) {
 		h->dirty = true; /* even with nothing written: ": > userconf" */
 	} else {
 		ret = ctl_value_read(fs, node->kind, &h->buf, &h->fat);
+		h->fat_gen = fs->vol_gen;
 		if (ret == -ENOENT && writing) {
 			ret = 0; /* writing creates the file */
 		} else if (!ret && writing && h->fat) {
@@ -319,6 +327,8 @@ int ctl_open(struct rfs *fs, struct ctl_node *node, int flags,
 		rfs_buf_free(&h->buf);
 		if (h->fat)
 			fat_node_put(fs->vol, h->fat);
+		if (h->log_fd >= 0)
+			close(h->log_fd);
 		free(h);
 		return ret;
 	}
@@ -334,14 +344,64 @@ ssize_t ctl_read(struct rfs *fs, struct ctl_handle *h, char *buf, size_t size,
 
 	if (off < 0)
 		return -EINVAL;
+	if (h->log_fd >= 0) {
+		ssize_t n = pread(h->log_fd, buf, size, off);
+
+		return n < 0 ? -errno : n;
+	}
 	if (h->fat)
-		return fat_read(fs->vol, h->fat, buf, size, (uint64_t)off);
+		return h->fat_gen == fs->vol_gen
+			       ? fat_read(fs->vol, h->fat, buf, size, (uint64_t)off)
+			       : -ESTALE;
 	if ((uint64_t)off >= b->len)
 		return 0;
 	if (size > b->len - (size_t)off)
 		size = b->len - (size_t)off;
 	memcpy(buf, b->data + off, size);
 	return (ssize_t)size;
+}
+
+/*
+ * Words written to run: "start" boots, "stop" stops. They act as soon as
+ * a word is complete, so that echo sees a refusal.
+ */
+static int run_command(struct rfs *fs, struct ctl_handle *h, const char *buf,
+		       size_t size)
+{
+	int ret = rfs_buf_write(&h->buf, buf, size, h->buf.len, 256);
+
+	while (!ret) {
+		char word[32];
+		size_t start, end, len = h->buf.len;
+		const char *p = (const char *)h->buf.data;
+
+		start = 0;
+		while (start < len && strchr(" \t\r\n", p[start]))
+			start++;
+		end = start;
+		while (end < len && !strchr(" \t\r\n", p[end]))
+			end++;
+		if (end == len || end == start) {
+			/* An unfinished word waits; a finished line is done. */
+			if (end == start)
+				h->buf.len = 0;
+			break;
+		}
+		snprintf(word, sizeof(word), "%.*s", (int)(end - start), p + start);
+		memmove(h->buf.data, p + end, len - end);
+		h->buf.len = len - end;
+		if (strcmp(word, "start") == 0) {
+			ret = run_start(fs);
+		} else if (strcmp(word, "stop") == 0) {
+			ret = run_stop(fs);
+		} else {
+			rpifs_log(RPIFS_WARN, "run: \"%s\": write start or stop", word);
+			ret = -EINVAL;
+		}
+	}
+	if (ret)
+		h->buf.len = 0;
+	return ret;
 }
 
 ssize_t ctl_write(struct rfs *fs, struct ctl_handle *h, const char *buf,
@@ -365,6 +425,10 @@ ssize_t ctl_write(struct rfs *fs, struct ctl_handle *h, const char *buf,
 	}
 	if (h->failed)
 		return -EINVAL;
+	if (h->kind == CTL_RUN) {
+		ret = run_command(fs, h, buf, size);
+		return ret ? ret : (ssize_t)size;
+	}
 	if (h->flags & O_APPEND)
 		off = (off_t)h->buf.len;
 	ret = rfs_buf_write(&h->buf, buf, size, (uint64_t)off,
@@ -384,6 +448,12 @@ int ctl_flush(struct rfs *fs, struct ctl_handle *h)
 {
 	int ret;
 
+	if (h->kind == CTL_RUN) {
+		/* "echo -n start > run": the last word ends at the close. */
+		if ((h->flags & O_ACCMODE) != O_RDONLY && h->buf.len > 0)
+			return run_command(fs, h, "\n", 1);
+		return 0;
+	}
 	if (h->kind == CTL_TEMP)
 		return 0;
 	if (h->failed)
@@ -399,7 +469,7 @@ int ctl_flush(struct rfs *fs, struct ctl_handle *h)
 
 void ctl_release(struct rfs *fs, struct ctl_handle *h)
 {
-	if (h->kind != CTL_TEMP && h->dirty && !h->failed) {
+	if (h->kind != CTL_TEMP && h->kind != CTL_RUN && h->dirty && !h->failed) {
 		/* Truncated and closed with nothing written: ": > userconf". */
 		int ret = ctl_value_commit(fs, h->kind, &h->buf);
 
@@ -407,8 +477,10 @@ void ctl_release(struct rfs *fs, struct ctl_handle *h)
 			rpifs_log(RPIFS_WARN, "%s: not changed: %s",
 				  ctl_name(h->kind), strerror(-ret));
 	}
-	if (h->fat)
+	if (h->fat && h->fat_gen == fs->vol_gen)
 		fat_node_put(fs->vol, h->fat);
+	if (h->log_fd >= 0)
+		close(h->log_fd);
 	rfs_buf_free(&h->buf);
 	node_put(fs, h->node);
 	free(h);
@@ -435,10 +507,16 @@ int ctl_setattr(struct rfs *fs, struct ctl_node *node, struct ctl_handle *h,
 			clock_gettime(CLOCK_REALTIME, &node->mtime);
 		return ret;
 	}
-	if (!(to_set & FUSE_SET_ATTR_SIZE))
+	/* touch run: boot. */
+	if (node->kind == CTL_RUN && (to_set & (FUSE_SET_ATTR_ATIME |
+						FUSE_SET_ATTR_MTIME)))
+		return run_start(fs);
+	if (!(to_set & FUSE_SET_ATTR_SIZE) || node->kind == CTL_RUN)
 		return 0; /* modes and times of control files are their own */
 	if (!ctl_writable(node->kind))
 		return -EACCES;
+	if (run_check_writable(fs))
+		return -EROFS;
 	if (h && h->kind == node->kind) {
 		/* ftruncate by a writer: part of what it will commit. */
 		ret = rfs_buf_truncate(&h->buf, (uint64_t)attr->st_size,
@@ -506,7 +584,8 @@ int ctl_unlink(struct rfs *fs, const char *name)
 		/* Removing userconf removes the user, as writing nothing does. */
 		struct rfs_buf none = { 0 };
 
-		return ctl_value_commit(fs, kind, &none);
+		return run_check_writable(fs) ? -EROFS
+					      : ctl_value_commit(fs, kind, &none);
 	}
 	if (kind != CTL_TEMP)
 		return -EPERM;
@@ -568,7 +647,9 @@ int ctl_rename(struct rfs *fs, const char *from, const char *to,
 
 	if (dst != CTL_TEMP) {
 		/* A temporary file over a control file: commit its contents. */
-		if (fat_is_read_only(fs->vol))
+		if (!ctl_writable(dst))
+			return -EPERM;
+		if (run_check_writable(fs) || fat_is_read_only(fs->vol))
 			return -EROFS;
 		ret = ctl_value_commit(fs, dst, &node->data);
 		if (ret)

@@ -60,6 +60,8 @@ struct ctl_handle {
 	enum ctl_kind kind;	/* what the node was when opened */
 	struct rfs_buf buf;	/* the snapshot, then the writes */
 	struct fat_node *fat;	/* kernel and dtb readers: the file itself */
+	uint64_t fat_gen;	/* the volume generation of @fat */
+	int log_fd;		/* console readers: the boot's log, or -1 */
 	int flags;
 	bool dirty;		/* changed since the last commit */
 	bool written;		/* by write or ftruncate, not only O_TRUNC */
@@ -144,6 +146,9 @@ void userconf_user(const char *line, char *user, size_t size);
  */
 int userconf_cloud_init(const char *old, size_t len, const char *user,
 			const char *hash, char **out);
+
+/* Open the log of the current or last boot (-1 when there was none). */
+int ctl_console_open(struct rfs *fs, int *fd);
 
 /* ---- status.c ---- */
 

@@ -82,6 +82,8 @@ int rfs_getattr(struct rfs *fs, struct rfs_inode *inode, struct stat *st)
 		rfs_root_stat(fs, st);
 		return 0;
 	case RFS_FAT:
+		if (!rfs_fat(fs, inode))
+			return -ESTALE;
 		rfs_fat_stat(fs, inode->fat, st);
 		return 0;
 	case RFS_CTL:
@@ -106,6 +108,7 @@ int rfs_fat_entry(struct rfs *fs, struct fat_node *node,
 		}
 		inode->kind = RFS_FAT;
 		inode->fat = node;
+		inode->gen = fs->vol_gen;
 		fat_node_set_priv(node, inode);
 	}
 	inode->nlookup++;
@@ -126,7 +129,7 @@ void rfs_forget(struct rfs *fs, struct rfs_inode *inode, uint64_t nlookup)
 						  : 0;
 	if (inode->nlookup > 0)
 		return;
-	if (inode->kind == RFS_FAT) {
+	if (rfs_fat(fs, inode)) {
 		fat_node_set_priv(inode->fat, NULL);
 		fat_node_put(fs->vol, inode->fat);
 	} else if (inode->kind == RFS_CTL) {

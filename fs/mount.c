@@ -10,6 +10,7 @@
 
 #include <errno.h>
 #include <limits.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -35,6 +36,28 @@ static void fuse_log_to_rpifs(enum fuse_log_level level, const char *fmt,
 		  : level <= FUSE_LOG_INFO    ? RPIFS_INFO
 					      : RPIFS_DEBUG,
 		  "%s", msg);
+}
+
+/*
+ * Where this image's boots are kept: $XDG_STATE_HOME/rpifs/NAME-HASH
+ * (~/.local/state when unset), HASH from the image's full path.
+ */
+static void state_dir(struct rfs *fs)
+{
+	const char *base = getenv("XDG_STATE_HOME"), *home = getenv("HOME");
+	const char *name = strrchr(fs->image_path, '/');
+	uint32_t hash = 2166136261u;
+
+	for (const char *p = fs->image_path; *p; p++)
+		hash = (hash ^ (uint8_t)*p) * 16777619u;
+	name = name ? name + 1 : fs->image_path;
+	if (base && base[0] == '/')
+		snprintf(fs->state_dir, sizeof(fs->state_dir),
+			 "%s/rpifs/%.64s-%08x", base, name, hash);
+	else
+		snprintf(fs->state_dir, sizeof(fs->state_dir),
+			 "%s/.local/state/rpifs/%.64s-%08x",
+			 home && home[0] ? home : "/tmp", name, hash);
 }
 
 /* Open the image and its boot partition; @return 0 or an exit status. */
@@ -151,6 +174,9 @@ static int serve(struct rfs *fs, struct fuse_args *args)
 		goto out_unmount;
 	if (!fs->opt.foreground)
 		rpifs_log_use_syslog(true);
+	/* Threads only now: fuse_daemonize forked. */
+	if (run_init(fs) != 0)
+		rpifs_log(RPIFS_ERR, "the launcher did not start: booting is not possible");
 
 	cfg = fuse_loop_cfg_create();
 	if (!cfg)
@@ -159,6 +185,8 @@ static int serve(struct rfs *fs, struct fuse_args *args)
 	fuse_loop_cfg_set_idle_threads(cfg, 4);
 	ret = fuse_session_loop_mt(fs->se, cfg) ? 1 : 0;
 	fuse_loop_cfg_destroy(cfg);
+	/* A running guest is stopped before anything else lets go. */
+	run_shutdown(fs);
 out_unmount:
 	fuse_session_unmount(fs->se);
 out_signals:
@@ -265,6 +293,11 @@ int rfs_mount_main(int argc, char **argv)
 	}
 	pthread_mutex_init(&fs->lock, NULL);
 	fs->root.kind = RFS_ROOT;
+	fs->board_explicit = fs->opt.machine != NULL;
+	fs->board = fs->opt.machine && strcmp(fs->opt.machine, "raspi3b") == 0
+			    ? BOARD_RASPI3B
+			    : BOARD_RASPI4B;
+	state_dir(fs);
 	clock_gettime(CLOCK_REALTIME, &fs->mount_time);
 
 	ret = open_image(fs);

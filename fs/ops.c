@@ -83,7 +83,8 @@ static void op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 		ret = rfs_root_lookup(fs, name, &e);
 		break;
 	case RFS_FAT:
-		ret = rfs_boot_lookup(fs, dir->fat, name, &e);
+		ret = rfs_fat(fs, dir) ? rfs_boot_lookup(fs, dir->fat, name, &e)
+				       : -ESTALE;
 		break;
 	default:
 		ret = -ENOTDIR;
@@ -141,7 +142,9 @@ static void op_opendir(fuse_req_t req, fuse_ino_t ino,
 
 	lock(fs);
 	inode = rfs_inode(fs, ino);
-	if (inode->kind == RFS_FAT && !fat_node_is_dir(inode->fat))
+	if (inode->kind == RFS_FAT && !rfs_fat(fs, inode))
+		ret = -ESTALE;
+	else if (inode->kind == RFS_FAT && !fat_node_is_dir(inode->fat))
 		ret = -ENOTDIR;
 	else if (inode->kind == RFS_CTL)
 		ret = -ENOTDIR;
@@ -174,7 +177,8 @@ static void do_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		ret = rfs_root_readdir(fs, &db, off);
 		break;
 	case RFS_FAT:
-		ret = rfs_boot_readdir(fs, inode->fat, &db, off);
+		ret = rfs_fat(fs, inode) ? rfs_boot_readdir(fs, inode->fat, &db, off)
+					 : -ESTALE;
 		break;
 	default:
 		ret = -ENOTDIR;
@@ -222,9 +226,12 @@ static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	inode = rfs_inode(fs, ino);
 	switch (inode->kind) {
 	case RFS_FAT:
-		ret = fat_node_is_dir(inode->fat)
-			      ? -EISDIR
-			      : rfs_boot_open(fs, inode->fat, fi->flags, &file);
+		if (!rfs_fat(fs, inode))
+			ret = -ESTALE;
+		else if (fat_node_is_dir(inode->fat))
+			ret = -EISDIR;
+		else
+			ret = rfs_boot_open(fs, inode->fat, fi->flags, &file);
 		break;
 	case RFS_CTL:
 		file = calloc(1, sizeof(*file));
@@ -286,7 +293,8 @@ static void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		free(buf);
 		return;
 	}
-	ret = rfs_boot_read(fs, file->fat, size, off, &bv);
+	ret = rfs_file_fat(fs, file) ? rfs_boot_read(fs, file->fat, size, off, &bv)
+				     : -ESTALE;
 	/* Reply under the lock: the clusters must not change meanwhile. */
 	if (ret)
 		fuse_reply_err(req, -ret);
@@ -329,9 +337,7 @@ static void op_statfs(fuse_req_t req, fuse_ino_t ino)
 /* The FAT directory behind @ino, or NULL when it is not one. */
 static struct fat_node *fat_dir_of(struct rfs *fs, fuse_ino_t ino)
 {
-	struct rfs_inode *inode = rfs_inode(fs, ino);
-
-	return inode->kind == RFS_FAT ? inode->fat : NULL;
+	return rfs_fat(fs, rfs_inode(fs, ino));
 }
 
 static void op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr,
@@ -346,7 +352,8 @@ static void op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr,
 	inode = rfs_inode(fs, ino);
 	switch (inode->kind) {
 	case RFS_FAT:
-		ret = rfs_boot_setattr(fs, inode->fat, attr, to_set);
+		ret = rfs_fat(fs, inode) ? rfs_boot_setattr(fs, inode->fat, attr, to_set)
+					 : -ESTALE;
 		break;
 	case RFS_CTL: {
 		struct rfs_file *file =
@@ -380,7 +387,9 @@ static void make_node(fuse_req_t req, fuse_ino_t parent, const char *name,
 
 	lock(fs);
 	dir = fat_dir_of(fs, parent);
-	if (dir)
+	if (dir && run_check_writable(fs))
+		ret = -EROFS;
+	else if (dir)
 		ret = rfs_boot_create(fs, dir, name, mode, &e);
 	else if (rfs_inode(fs, parent)->kind != RFS_ROOT)
 		ret = -ENOTDIR;
@@ -421,7 +430,9 @@ static void op_create(fuse_req_t req, fuse_ino_t parent, const char *name,
 
 	lock(fs);
 	dir = fat_dir_of(fs, parent);
-	if (dir) {
+	if (dir && run_check_writable(fs)) {
+		ret = -EROFS;
+	} else if (dir) {
 		ret = rfs_boot_create(fs, dir, name, S_IFREG | (mode & 0777), &e);
 		if (!ret) {
 			ret = rfs_boot_open(fs, rfs_inode(fs, e.ino)->fat, O_RDWR,
@@ -480,6 +491,8 @@ static void remove_name(fuse_req_t req, fuse_ino_t parent, const char *name,
 		ret = strcmp(name, "boot") == 0 ? -EBUSY : -ENOTDIR;
 	else if (!dir)
 		ret = ctl_unlink(fs, name);
+	else if (run_check_writable(fs))
+		ret = -EROFS;
 	else if (is_dir)
 		ret = fat_rmdir(fs->vol, dir, name);
 	else
@@ -511,6 +524,8 @@ static void op_rename(fuse_req_t req, fuse_ino_t parent, const char *name,
 	to = fat_dir_of(fs, newparent);
 	if (flags & ~(unsigned)RENAME_NOREPLACE)
 		ret = -EINVAL; /* FAT cannot exchange two entries atomically */
+	else if (from && to && run_check_writable(fs))
+		ret = -EROFS;
 	else if (from && to)
 		ret = fat_rename(fs->vol, from, name, to, newname,
 				 flags & RENAME_NOREPLACE ? FAT_RENAME_NOREPLACE
@@ -550,8 +565,11 @@ static void op_write(fuse_req_t req, fuse_ino_t ino, const char *buf,
 
 	(void)ino;
 	lock(fs);
-	if (file->kind == RFS_FAT)
-		n = rfs_boot_write(fs, file->fat, buf, size, off);
+	if (file->kind == RFS_FAT && !rfs_file_fat(fs, file))
+		n = -ESTALE;
+	else if (file->kind == RFS_FAT)
+		n = run_check_writable(fs) ? -EROFS
+					   : rfs_boot_write(fs, file->fat, buf, size, off);
 	else
 		n = ctl_write(fs, file->handle, buf, size, off);
 	unlock(fs);

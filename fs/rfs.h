@@ -16,6 +16,7 @@
 #include <time.h>
 
 #include "../fat/fat.h"
+#include "../launcher/config.h"
 #include "../partition/partition.h"
 
 struct rfs_options {
@@ -45,6 +46,7 @@ struct rfs_inode {
 	enum rfs_kind kind;
 	uint64_t nlookup; /* the kernel's references */
 	struct fat_node *fat;
+	uint64_t gen;	  /* the volume generation @fat belongs to */
 	struct ctl_node *ctl;
 };
 
@@ -52,6 +54,7 @@ struct rfs_inode {
 struct rfs_file {
 	enum rfs_kind kind;
 	struct fat_node *fat; /* referenced while open */
+	uint64_t gen;
 	struct ctl_node *ctl;
 	struct ctl_handle *handle;
 };
@@ -67,6 +70,17 @@ struct rfs {
 	struct fuse_session *se;
 	struct rfs_inode root;
 	struct timespec mount_time;
+	/*
+	 * The volume is read again after each boot (the guest may have
+	 * changed it); nodes of an older generation are stale.
+	 */
+	uint64_t vol_gen;
+	enum board board;	/* the board the next boot uses */
+	bool board_explicit;	/* asked for with -o machine= */
+	struct launcher *launcher;
+	char state_dir[4096];	/* $XDG_STATE_HOME/rpifs/IMAGE-KEY */
+	bool unmounting;
+	bool told_read_only;	/* logged why writes fail while it runs */
 	/* Control files: the current node of each, and temporary files. */
 	struct ctl_node *ctl[7]; /* by enum ctl_kind */
 	struct ctl_node *temps;
@@ -148,6 +162,25 @@ ssize_t rfs_boot_write(struct rfs *fs, struct fat_node *node, const char *buf,
 /* ---- ops.c ---- */
 
 extern const struct fuse_lowlevel_ops rfs_ops;
+
+/* ---- run.c ---- */
+
+/* Start the launcher (after daemonizing) and stop it (at unmount). */
+int run_init(struct rfs *fs);
+void run_shutdown(struct rfs *fs);
+/* Boot the image now; @return 0 or -errno with the reason logged. */
+int run_start(struct rfs *fs);
+int run_stop(struct rfs *fs);
+/* Whether a guest owns the image now. */
+bool run_active(struct rfs *fs);
+/* -EROFS, logging once per boot why, while a guest runs; else 0. */
+int run_check_writable(struct rfs *fs);
+/* The run file's one line. */
+void run_state_line(struct rfs *fs, char *buf, size_t size);
+
+/* The FAT node of an inode or open file, NULL when stale. */
+struct fat_node *rfs_fat(struct rfs *fs, const struct rfs_inode *inode);
+struct fat_node *rfs_file_fat(struct rfs *fs, const struct rfs_file *file);
 
 /* ---- mount.c ---- */
 

@@ -8,6 +8,7 @@
 #include "ctl.h"
 #include "../common/log.h"
 #include "../launcher/cmdline.h"
+#include "../launcher/launcher.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -32,6 +33,42 @@ static int line(struct rfs_buf *b, const char *fmt, ...)
 	if ((size_t)n >= sizeof(text))
 		n = sizeof(text) - 1;
 	return rfs_buf_write(b, text, (size_t)n, b->len, (size_t)-1);
+}
+
+/* The state and, for a boot, what it runs and where its record is. */
+static void status_run(struct rfs *fs, struct rfs_buf *out)
+{
+	struct launch_status st;
+	char state[128], when[32];
+	struct tm tm;
+
+	run_state_line(fs, state, sizeof(state));
+	line(out, "state: %s", state);
+	if (!fs->launcher)
+		return;
+	launch_status(fs->launcher, &st);
+	if (st.qemu_version[0])
+		line(out, "qemu: %s\n", st.qemu_version);
+	if (st.ran) {
+		localtime_r(&st.started.tv_sec, &tm);
+		strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%S", &tm);
+		if (st.state != LAUNCH_STOPPED)
+			line(out, "qemu pid: %d\n", (int)st.pid);
+		line(out, "started: %s\n", when);
+		line(out, "run folder: %s\n", st.run_dir);
+		line(out, "console log: %s\n", st.console_log);
+		if (st.argv_text)
+			line(out, "qemu argv: %s\n", st.argv_text);
+		for (char *p = st.notes, *nl; p && *p; p = nl + 1) {
+			nl = strchr(p, '\n');
+			if (!nl)
+				break;
+			line(out, "boot adjustment: %.*s\n", (int)(nl - p), p);
+		}
+	}
+	if (st.console_socket[0])
+		line(out, "console socket: %s\n", st.console_socket);
+	launch_status_free(&st);
 }
 
 const char *ctl_partuuid(void *ctx, unsigned number)
@@ -101,8 +138,8 @@ int ctl_status_text(struct rfs *fs, struct rfs_buf *out)
 	fat_get_info(fs->vol, &info);
 	part_format_size(fs->img->size, size, sizeof(size));
 
-	line(out, "machine: %s\n", fs->opt.machine ? fs->opt.machine : "raspi4b");
-	line(out, "state: stopped\n");
+	line(out, "machine: %s\n", board_name(fs->board));
+	status_run(fs, out);
 	line(out, "image: %s (%s%s)\n", fs->image_path, size,
 	     fs->opt.read_only ? ", read-only" : "");
 	line(out, "boot partition: %u, FAT%d, PARTUUID %s%s\n", boot->number,

@@ -10,8 +10,12 @@
 #include "../common/log.h"
 #include "../common/endian.h"
 #include "../launcher/cmdline.h"
+#include "../launcher/launcher.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,9 +28,7 @@
 
 static enum board board_of(struct rfs *fs)
 {
-	return fs->opt.machine && strcmp(fs->opt.machine, "raspi3b") == 0
-		       ? BOARD_RASPI3B
-		       : BOARD_RASPI4B;
+	return fs->board;
 }
 
 static int io_read(void *ctx, const char *path, char **data, size_t *len)
@@ -60,7 +62,29 @@ size_t ctl_value_max(enum ctl_kind kind)
 bool ctl_writable(enum ctl_kind kind)
 {
 	return kind == CTL_USERCONF || kind == CTL_CMDLINE ||
-	       kind == CTL_KERNEL || kind == CTL_DTB;
+	       kind == CTL_KERNEL || kind == CTL_DTB || kind == CTL_RUN;
+}
+
+static void console_path(struct rfs *fs, char *path, size_t size)
+{
+	struct launch_status st;
+
+	path[0] = '\0';
+	if (!fs->launcher)
+		return;
+	launch_status(fs->launcher, &st);
+	snprintf(path, size, "%s", st.console_log);
+	launch_status_free(&st);
+}
+
+int ctl_console_open(struct rfs *fs, int *fd)
+{
+	char path[4096];
+
+	console_path(fs, path, sizeof(path));
+	*fd = path[0] ? open(path, O_RDONLY | O_CLOEXEC) : -1;
+	/* No boot yet (or its log gone): the console is empty. */
+	return 0;
 }
 
 /* The boot partition path behind a file-backed control file. */
@@ -102,6 +126,14 @@ int ctl_value_read(struct rfs *fs, enum ctl_kind kind, struct rfs_buf *out,
 	out->len = 0;
 	if (kind == CTL_STATUS)
 		return ctl_status_text(fs, out);
+	if (kind == CTL_RUN) {
+		char line[128];
+
+		run_state_line(fs, line, sizeof(line));
+		return rfs_buf_set(out, line, strlen(line));
+	}
+	if (kind == CTL_CONSOLE)
+		return 0;
 	ret = path_of(fs, kind, path, sizeof(path));
 	if (ret)
 		return ret;
@@ -134,6 +166,24 @@ void ctl_value_stat(struct rfs *fs, enum ctl_kind kind, uint64_t *size,
 
 	*size = 0;
 	clock_gettime(CLOCK_REALTIME, mtime);
+	if (kind == CTL_RUN) {
+		char line[128];
+
+		run_state_line(fs, line, sizeof(line));
+		*size = strlen(line);
+		return;
+	}
+	if (kind == CTL_CONSOLE) {
+		char log[4096];
+		struct stat st;
+
+		console_path(fs, log, sizeof(log));
+		if (log[0] && stat(log, &st) == 0) {
+			*size = (uint64_t)st.st_size;
+			*mtime = st.st_mtim;
+		}
+		return;
+	}
 	if (kind == CTL_STATUS) {
 		struct rfs_buf text = { 0 };
 

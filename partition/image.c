@@ -383,3 +383,37 @@ const struct part_entry *part_boot(const struct part_image *img)
 {
 	return img->boot >= 0 ? &img->parts[img->boot] : NULL;
 }
+
+uint64_t part_pow2_ceil(uint64_t size)
+{
+	uint64_t p = 1;
+
+	while (p < size && p < (1ull << 62))
+		p <<= 1;
+	return p;
+}
+
+int part_grow(struct part_image *img, uint64_t size, char *err,
+	      size_t err_size)
+{
+	char from[32], to[32];
+
+	if (size <= img->size)
+		return 0;
+	part_format_size(img->size, from, sizeof(from));
+	part_format_size(size, to, sizeof(to));
+	if (img->is_block_device)
+		return fail(-ENOTTY, err, err_size,
+			    "%s is a %s block device and cannot grow to %s",
+			    img->path, from, to);
+	if (img->read_only)
+		return fail(-EROFS, err, err_size,
+			    "%s is %s and read-only: it cannot grow to %s; make it writable or grow it with rpifs resize",
+			    img->path, from, to);
+	if (ftruncate(img->fd, (off_t)size) < 0)
+		return fail(-errno, err, err_size,
+			    "cannot grow %s from %s to %s: %s", img->path, from,
+			    to, strerror(errno));
+	img->size = size;
+	return 0;
+}

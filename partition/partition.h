@@ -77,6 +77,17 @@ int part_lock_share(struct part_image *img, bool share);
 /* Whether an rpifs daemon has @path mounted. @return 1, 0 or -errno. */
 int part_lock_test_mounted(const char *path);
 
+/* The smallest power of two not below @size. */
+uint64_t part_pow2_ceil(uint64_t size);
+
+/*
+ * Grow the image file, sparse, to @size bytes (never shrinks).
+ * @return 0, or -EROFS (read-only), -ENOTTY (a block device), -errno,
+ * with @err set.
+ */
+int part_grow(struct part_image *img, uint64_t size, char *err,
+	      size_t err_size);
+
 /* Format a byte count as "512 MiB", "3.5 GiB", "812 KiB", "17 B". */
 void part_format_size(uint64_t bytes, char *buf, size_t size);
 

@@ -138,13 +138,8 @@ img_fat() {
 # Assemble a disk: the boot partition at sector 8192, an ext4 root after it.
 img_disk() {
 	local image=$1 boot=$2 label=${3:-dos} root_mib=${4:-16}
-	local boot_sectors root_sectors root_start total
 	local tmp
 	tmp=$(mktemp -d)
-	boot_sectors=$(($(stat -c %s "$boot") / 512))
-	root_sectors=$((root_mib * 2048))
-	root_start=$((IMG_BOOT_START + boot_sectors))
-	total=$((root_start + root_sectors + 2048))
 	mkdir -p "$tmp/root/etc" "$tmp/root/home"
 	cat >"$tmp/root/etc/os-release" <<'EOF'
 PRETTY_NAME="rpifs test image"
@@ -153,7 +148,19 @@ ID=rpifs-test
 EOF
 	mke2fs -q -F -t ext4 -L rootfs -U 5eedc0de-0000-4000-8000-000000000002 \
 		-E hash_seed=5eedc0de-0000-4000-8000-000000000003 \
-		-d "$tmp/root" "$tmp/root.img" "${root_mib}M"
+		-d "$tmp/root" "$tmp/root.img" "${root_mib}M" >/dev/null 2>&1
+	img_disk_parts "$image" "$boot" "$tmp/root.img" "$label"
+	rm -rf "$tmp"
+}
+
+# Assemble a disk from partition files: img_disk_parts IMAGE BOOT ROOT [dos|gpt]
+img_disk_parts() {
+	local image=$1 boot=$2 root=$3 label=${4:-dos}
+	local boot_sectors root_sectors root_start total
+	boot_sectors=$(($(stat -c %s "$boot") / 512))
+	root_sectors=$(($(stat -c %s "$root") / 512))
+	root_start=$((IMG_BOOT_START + boot_sectors))
+	total=$((root_start + root_sectors + 2048))
 	rm -f "$image"
 	truncate -s $((total * 512)) "$image"
 	if [ "$label" = gpt ]; then
@@ -173,8 +180,7 @@ start=$root_start, size=$root_sectors, type=83
 EOF
 	fi
 	dd if="$boot" of="$image" bs=512 seek=$IMG_BOOT_START conv=notrunc,sparse status=none
-	dd if="$tmp/root.img" of="$image" bs=512 seek="$root_start" conv=notrunc,sparse status=none
-	rm -rf "$tmp"
+	dd if="$root" of="$image" bs=512 seek="$root_start" conv=notrunc,sparse status=none
 }
 
 # Byte offset and size of partition N of IMAGE.

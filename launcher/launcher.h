@@ -1,0 +1,111 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * The launcher: boots a snapshot of the image's boot files under
+ * qemu-system-aarch64 and supervises it (console, QMP, clean stop). It
+ * knows QEMU and processes; what to boot comes in as values.
+ */
+#ifndef RPIFS_LAUNCHER_H
+#define RPIFS_LAUNCHER_H
+
+#include <limits.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+#include <time.h>
+
+#include "config.h"
+
+enum launch_state {
+	LAUNCH_STOPPED,
+	LAUNCH_STARTING, /* QEMU started, its QMP not answering yet */
+	LAUNCH_RUNNING,
+	LAUNCH_STOPPING,
+};
+
+struct launch_ops {
+	void *ctx;
+	/* QEMU has opened the image (QMP answers): take the locks back. */
+	void (*running)(void *ctx);
+	/* QEMU is gone (wait status); the state is STOPPED after this. */
+	void (*exited)(void *ctx, int status);
+};
+
+struct launch_request {
+	enum board board;
+	const char *name;	 /* for ps and the status: the image's name */
+	const char *image;	 /* the image file, as QEMU's SD card */
+	bool snapshot;		 /* read-only image: discard the guest's writes */
+	const void *kernel;
+	size_t kernel_len;
+	const void *dtb;
+	size_t dtb_len;
+	const void *initramfs;	 /* NULL: none */
+	size_t initramfs_len;
+	const char *cmdline;	 /* as the kernel gets it (adjusted) */
+	const char *cmdline_image; /* as the image has it */
+	const char *notes;	 /* what rpifs changed, one per line */
+	unsigned ssh_port;
+};
+
+struct launch_status {
+	enum launch_state state;
+	enum board board;
+	pid_t pid;
+	struct timespec started; /* wall clock */
+	bool ran;		 /* a boot happened during this mount */
+	int exit_status;	 /* wait status of the last boot */
+	unsigned ssh_port;
+	char qemu_version[64];
+	char run_dir[PATH_MAX];
+	char console_log[PATH_MAX];
+	char console_socket[PATH_MAX];
+	char *argv_text;	 /* malloc'd: the argument vector, quoted */
+	char *notes;		 /* malloc'd: every adjustment of the boot */
+};
+
+/*
+ * A launcher keeping its run folders under @state_dir (created as
+ * needed). Starts the supervisor thread: call after daemonizing.
+ */
+struct launcher *launch_create(const char *state_dir,
+			       const struct launch_ops *ops);
+
+/*
+ * The board a boot would use: @wanted, or raspi3b when this QEMU has no
+ * raspi4b and raspi4b was not asked for explicitly. Finds QEMU the first
+ * time. @return 0, or -errno with @err saying what to install.
+ */
+int launch_board(struct launcher *l, enum board wanted, bool explicit,
+		 enum board *board, char *err, size_t err_size);
+
+/*
+ * Snapshot the request into a new run folder and start QEMU.
+ * @return 0 once QEMU runs, or -EBUSY (not stopped), -errno with @err.
+ */
+int launch_start(struct launcher *l, const struct launch_request *req,
+		 char *err, size_t err_size);
+
+/* Begin a clean stop (QMP quit, then SIGTERM, then SIGKILL). */
+int launch_stop(struct launcher *l);
+
+void launch_status(struct launcher *l, struct launch_status *st);
+void launch_status_free(struct launch_status *st);
+const char *launch_state_name(enum launch_state state);
+
+/* Stop the guest, wait for it, end the thread, free everything. */
+void launch_destroy(struct launcher *l);
+
+/* ---- runs.c ---- */
+
+/*
+ * Make a new run folder under @state_dir/runs (0700), keeping the newest
+ * @keep folders. @return 0 with the path in @dir, or -errno.
+ */
+int runs_new(const char *state_dir, unsigned keep, char *dir, size_t size);
+/* DIR/NAME into @out. @return 0 or -ENAMETOOLONG. */
+int runs_path(char *out, size_t size, const char *dir, const char *name);
+/* Write a file in a run folder. @return 0 or -errno. */
+int runs_write(const char *dir, const char *name, const void *data,
+	       size_t len);
+
+#endif

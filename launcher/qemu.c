@@ -1,0 +1,270 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * Finding and asking QEMU, and its argument vector. The options are the
+ * ones measured fastest here: single-threaded TCG boots about twice as
+ * fast as multi-threaded on two cores (BOOT-FACTS.md).
+ */
+#include "qemu.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#define QEMU_BINARY "qemu-system-aarch64"
+#define INSTALL_HINT \
+	"install QEMU 9 or newer (Debian: apt-get install qemu-system-arm, on bookworm from bookworm-backports)"
+
+static bool find_in_path(const char *name, char *out, size_t size)
+{
+	const char *path = getenv("PATH");
+	char *copy, *save = NULL;
+	bool found = false;
+
+	if (!path)
+		path = "/usr/local/bin:/usr/bin:/bin";
+	copy = strdup(path);
+	if (!copy)
+		return false;
+	for (char *dir = strtok_r(copy, ":", &save); dir && !found;
+	     dir = strtok_r(NULL, ":", &save)) {
+		snprintf(out, size, "%s/%s", dir[0] ? dir : ".", name);
+		found = access(out, X_OK) == 0;
+	}
+	free(copy);
+	return found;
+}
+
+/* Run argv, capturing up to size - 1 bytes of stdout. @return status. */
+static int capture(char *const argv[], char *buf, size_t size)
+{
+	int fds[2], status;
+	size_t got = 0;
+	ssize_t n;
+	pid_t pid;
+
+	if (pipe2(fds, O_CLOEXEC) < 0)
+		return -1;
+	pid = fork();
+	if (pid < 0) {
+		close(fds[0]);
+		close(fds[1]);
+		return -1;
+	}
+	if (pid == 0) {
+		int null = open("/dev/null", O_RDWR);
+
+		dup2(fds[1], 1);
+		if (null >= 0) {
+			dup2(null, 0);
+			dup2(null, 2);
+		}
+		execv(argv[0], argv);
+		_exit(127);
+	}
+	close(fds[1]);
+	while ((n = read(fds[0], buf + got, size - 1 - got)) > 0) {
+		got += (size_t)n;
+		if (got == size - 1)
+			break;
+	}
+	buf[got] = '\0';
+	close(fds[0]);
+	if (waitpid(pid, &status, 0) < 0)
+		return -1;
+	return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+static bool has_machine(const char *help, const char *name)
+{
+	size_t len = strlen(name);
+
+	for (const char *p = help; (p = strstr(p, name)); p += len)
+		if ((p == help || p[-1] == '\n') && (p[len] == ' ' || p[len] == '\n'))
+			return true;
+	return false;
+}
+
+int qemu_probe(struct qemu_info *q, char *err, size_t err_size)
+{
+	const char *env = getenv("RPIFS_QEMU");
+	char out[8192];
+	const char *v;
+
+	memset(q, 0, sizeof(*q));
+	if (env && env[0]) {
+		snprintf(q->path, sizeof(q->path), "%s", env);
+		if (access(q->path, X_OK) != 0) {
+			snprintf(err, err_size, "RPIFS_QEMU=%s cannot be run: %s",
+				 env, strerror(errno));
+			return -ENOENT;
+		}
+	} else if (!find_in_path(QEMU_BINARY, q->path, sizeof(q->path))) {
+		snprintf(err, err_size, QEMU_BINARY " is not installed: " INSTALL_HINT);
+		return -ENOENT;
+	}
+	{
+		char *argv[] = { q->path, (char *)"-version", NULL };
+
+		if (capture(argv, out, sizeof(out)) != 0) {
+			snprintf(err, err_size, "%s -version failed: " INSTALL_HINT,
+				 q->path);
+			return -ENOEXEC;
+		}
+	}
+	v = strstr(out, "version ");
+	if (v) {
+		v += strlen("version ");
+		snprintf(q->version, sizeof(q->version), "%.*s",
+			 (int)strcspn(v, " \n"), v);
+		q->major = atoi(v);
+	}
+	{
+		char *argv[] = { q->path, (char *)"-machine", (char *)"help", NULL };
+
+		if (capture(argv, out, sizeof(out)) != 0) {
+			snprintf(err, err_size, "%s -machine help failed", q->path);
+			return -ENOEXEC;
+		}
+	}
+	q->raspi4b = has_machine(out, "raspi4b");
+	q->raspi3b = has_machine(out, "raspi3b");
+	if (!q->raspi3b && !q->raspi4b) {
+		snprintf(err, err_size,
+			 "%s (QEMU %s) emulates no Raspberry Pi: " INSTALL_HINT,
+			 q->path, q->version);
+		return -ENOEXEC;
+	}
+	return 0;
+}
+
+struct args {
+	char **v;
+	size_t n;
+	size_t cap;
+	bool failed;
+};
+
+static void add(struct args *a, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+static void add(struct args *a, const char *fmt, ...)
+{
+	va_list ap;
+	char *s = NULL;
+
+	if (a->failed)
+		return;
+	if (a->n + 2 > a->cap) {
+		size_t cap = a->cap ? a->cap * 2 : 32;
+		char **v = realloc(a->v, cap * sizeof(*v));
+
+		if (!v) {
+			a->failed = true;
+			return;
+		}
+		a->v = v;
+		a->cap = cap;
+	}
+	va_start(ap, fmt);
+	if (vasprintf(&s, fmt, ap) < 0) {
+		a->failed = true;
+		s = NULL;
+	}
+	va_end(ap);
+	if (s) {
+		a->v[a->n++] = s;
+		a->v[a->n] = NULL;
+	}
+}
+
+static char *comma_escape(const char *in)
+{
+	size_t len = strlen(in), o = 0;
+	char *out = malloc(2 * len + 1);
+
+	if (!out)
+		return NULL;
+	for (size_t i = 0; i < len; i++) {
+		out[o++] = in[i];
+		if (in[i] == ',')
+			out[o++] = ',';
+	}
+	out[o] = '\0';
+	return out;
+}
+
+char **qemu_argv(const struct qemu_info *q, const struct qemu_config *c)
+{
+	struct args a = { 0 };
+
+	add(&a, "%s", q->path);
+	add(&a, "-name");
+	add(&a, "%s", c->name);
+	add(&a, "-machine");
+	add(&a, "%s", board_name(c->board));
+	add(&a, "-accel");
+	add(&a, "tcg,thread=single");
+	add(&a, "-display");
+	add(&a, "none");
+	add(&a, "-monitor");
+	add(&a, "none");
+	add(&a, "-parallel");
+	add(&a, "none");
+	add(&a, "-kernel");
+	add(&a, "%s", c->kernel);
+	add(&a, "-dtb");
+	add(&a, "%s", c->dtb);
+	if (c->initrd) {
+		add(&a, "-initrd");
+		add(&a, "%s", c->initrd);
+	}
+	add(&a, "-append");
+	add(&a, "%s", c->append);
+	{
+		/* In QEMU's option strings a comma is written twice. */
+		char *image = comma_escape(c->image);
+		char *serial = comma_escape(c->serial_socket);
+		char *log = comma_escape(c->serial_log);
+		char *qmp = comma_escape(c->qmp_socket);
+
+		if (!image || !serial || !log || !qmp)
+			a.failed = true;
+		add(&a, "-drive");
+		add(&a, "file=%s,format=raw,if=sd%s", image ? image : "",
+		    c->snapshot ? ",snapshot=on" : "");
+		add(&a, "-chardev");
+		add(&a, "socket,id=serial0,path=%s,server=on,wait=off,logfile=%s,logappend=on",
+		    serial ? serial : "", log ? log : "");
+		add(&a, "-serial");
+		add(&a, "chardev:serial0");
+		add(&a, "-qmp");
+		add(&a, "unix:%s,server=on,wait=off", qmp ? qmp : "");
+		free(image);
+		free(serial);
+		free(log);
+		free(qmp);
+	}
+	if (c->ssh_port) {
+		add(&a, "-netdev");
+		add(&a, "user,id=net0,hostfwd=tcp:127.0.0.1:%u-:22", c->ssh_port);
+		add(&a, "-device");
+		add(&a, "usb-net,netdev=net0");
+	}
+	if (a.failed) {
+		qemu_argv_free(a.v);
+		return NULL;
+	}
+	return a.v;
+}
+
+void qemu_argv_free(char **argv)
+{
+	for (size_t i = 0; argv && argv[i]; i++)
+		free(argv[i]);
+	free(argv);
+}

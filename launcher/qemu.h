@@ -1,0 +1,50 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * QEMU itself: finding qemu-system-aarch64, what it can emulate, and the
+ * argument vector for a boot. Started without a shell: every argument is
+ * one element, whatever it contains.
+ */
+#ifndef RPIFS_QEMU_H
+#define RPIFS_QEMU_H
+
+#include <limits.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "config.h"
+
+struct qemu_info {
+	char path[PATH_MAX];
+	char version[64]; /* "10.0.2" */
+	int major;
+	bool raspi4b;
+	bool raspi3b;
+};
+
+/*
+ * Find QEMU ($RPIFS_QEMU, else qemu-system-aarch64 on PATH) and ask it what
+ * it is. @return 0, or -ENOENT / -ENOEXEC with a sentence in @err saying
+ * what to install.
+ */
+int qemu_probe(struct qemu_info *q, char *err, size_t err_size);
+
+struct qemu_config {
+	enum board board;
+	const char *name;	  /* shown in ps: "rpifs:IMAGE" */
+	const char *kernel;
+	const char *dtb;
+	const char *initrd;	  /* NULL: none */
+	const char *append;
+	const char *image;
+	bool snapshot;		  /* discard the guest's writes */
+	const char *serial_socket;
+	const char *serial_log;
+	const char *qmp_socket;
+	unsigned ssh_port;	  /* 0: no network */
+};
+
+/* The argument vector (malloc'd, NULL-terminated), or NULL. */
+char **qemu_argv(const struct qemu_info *q, const struct qemu_config *c);
+void qemu_argv_free(char **argv);
+
+#endif
