@@ -60,7 +60,8 @@ TOOL_BINS := $(TOOL_SRCS:tests/tools/%.c=$(BUILD)/tests/%)
 CORE_LIB := $(BUILD)/librpifs-core.a
 # Parts of the launcher and of fs/ that unit tests link (pure functions:
 # config.txt, the command line, userconf).
-TESTABLE := launcher/config.c launcher/cmdline.c fs/userconf.c fs/buf.c
+TESTABLE := launcher/config.c launcher/cmdline.c launcher/dtb.c \
+	launcher/runs.c fs/userconf.c fs/buf.c
 LAUNCH_OBJS := $(TESTABLE:%.c=$(BUILD)/%.o)
 
 .PHONY: all deps check check-unit check-run demo bench fuzz soak install \

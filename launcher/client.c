@@ -198,6 +198,10 @@ int client_run(int argc, char **argv)
 		return 1;
 	start = now_s();
 	ret = write_run(dir, "start\n");
+	if (ret == -EBUSY && wait) {
+		/* Already booting: wait for that boot's prompt. */
+		ret = 0;
+	}
 	if (ret) {
 		status_value(dir, "last message", why, sizeof(why));
 		rpifs_log(RPIFS_ERR, "%s", why[0] ? why : strerror(-ret));

@@ -186,3 +186,55 @@ mdir_line() {
 	part_file "$IMG" 1 "$p"
 	mdir -i "$p" "::/$1" | grep -F -- "$2"
 }
+
+# ---- booting ----
+
+# Skip (saying why) without a QEMU that can boot raspi4b.
+require_qemu() {
+	local v
+	command -v qemu-system-aarch64 >/dev/null ||
+		skip "no qemu-system-aarch64: boot tests need QEMU 9 or newer"
+	v=$(qemu-system-aarch64 -version | sed -n 's/.*version \([0-9]*\)\..*/\1/p')
+	[ "${v:-0}" -ge 9 ] || skip "QEMU $v has no raspi4b: boot tests need QEMU 9 or newer"
+}
+
+# The boot fixture (built once, cached), copied to $BATS_TEST_TMPDIR/NAME.
+boot_fixture() {
+	local name=${1:-pi} src
+	src=$(bash "$BATS_TEST_DIRNAME/lib/bootimg.sh") ||
+		skip "the boot fixture could not be built (Debian's arm64 packages unreachable?)"
+	IMG=$BATS_TEST_TMPDIR/$name.img
+	MNT=$BATS_TEST_TMPDIR/$name
+	B=$MNT/boot
+	cp --sparse=always "$src" "$IMG"
+}
+
+CHAT="$BATS_TEST_DIRNAME/../${BUILD:-build}/tests/chat"
+
+status_of() {
+	sed -n "s/^$2: //p" "$1/status"
+}
+
+# Wait until the run file says "stopped..." (at most SECONDS, default 30).
+wait_stopped() {
+	local dir=$1 limit=${2:-30} i
+	for ((i = 0; i < limit * 10; i++)); do
+		case $(cat "$dir/run") in stopped*) return 0 ;; esac
+		sleep 0.1
+	done
+	echo "still $(cat "$dir/run") after $limit s"
+	return 1
+}
+
+# Log in on the console of DIR as USER/PASSWORD and run COMMAND... in turn.
+console_session() {
+	local dir=$1 user=$2 password=$3
+	shift 3
+	local steps=('send:\n' 'expect:login:' "send:$user\n" 'expect:Password:'
+		"send:$password\n" 'expect:$ ')
+	local c
+	for c in "$@"; do
+		steps+=("send:$c\n" 'expect:$ ')
+	done
+	"$CHAT" "$(status_of "$dir" 'console socket')" 60 "${steps[@]}"
+}

@@ -20,6 +20,12 @@
 #include "../../fs/ctl.h"
 #include "../../launcher/cmdline.h"
 #include "../../launcher/config.h"
+#include "../../launcher/dtb.h"
+#include "../../launcher/launcher.h"
+
+#include <dirent.h>
+#include <libfdt.h>
+#include <sys/stat.h>
 
 /* Raspberry Pi OS bookworm (2024), as shipped. */
 static const char bookworm[] =
@@ -495,6 +501,102 @@ static void test_cloud_init(void **state)
 			 -ENOTSUP);
 }
 
+/* A small device tree with the nodes the adjustments look for. */
+static void *small_fdt(size_t *len)
+{
+	static char buf[4096];
+
+	assert_int_equal(fdt_create(buf, sizeof(buf)), 0);
+	assert_int_equal(fdt_finish_reservemap(buf), 0);
+	assert_int_equal(fdt_begin_node(buf, ""), 0);
+	assert_int_equal(fdt_begin_node(buf, "aliases"), 0);
+	assert_int_equal(fdt_property_string(buf, "mmc0", "/emmc2bus/mmc@7e340000"), 0);
+	assert_int_equal(fdt_end_node(buf), 0);
+	assert_int_equal(fdt_begin_node(buf, "soc"), 0);
+	assert_int_equal(fdt_begin_node(buf, "serial@7e201000"), 0);
+	assert_int_equal(fdt_begin_node(buf, "bluetooth"), 0);
+	assert_int_equal(fdt_end_node(buf), 0);
+	assert_int_equal(fdt_end_node(buf), 0);
+	assert_int_equal(fdt_begin_node(buf, "mmc@7e300000"), 0);
+	assert_int_equal(fdt_property_u32(buf, "mmc-pwrseq", 7), 0);
+	assert_int_equal(fdt_end_node(buf), 0);
+	assert_int_equal(fdt_begin_node(buf, "hdmi@7ef00700"), 0);
+	assert_int_equal(fdt_property_string(buf, "status", "okay"), 0);
+	assert_int_equal(fdt_end_node(buf), 0);
+	assert_int_equal(fdt_begin_node(buf, "i2c@7ef04500"), 0);
+	assert_int_equal(fdt_property_string(buf, "status", "disabled"), 0);
+	assert_int_equal(fdt_end_node(buf), 0);
+	assert_int_equal(fdt_end_node(buf), 0);
+	assert_int_equal(fdt_end_node(buf), 0);
+	assert_int_equal(fdt_finish(buf), 0);
+	*len = fdt_totalsize(buf);
+	return buf;
+}
+
+static const char *status_of(const void *fdt, const char *path)
+{
+	int off = fdt_path_offset(fdt, path);
+	const char *s = off >= 0 ? fdt_getprop(fdt, off, "status", NULL) : NULL;
+
+	return s ? s : "okay";
+}
+
+static void test_dtb(void **state)
+{
+	struct dtb_notes notes;
+	size_t len, out_len;
+	void *in = small_fdt(&len), *out;
+	int off;
+
+	(void)state;
+	assert_int_equal(dtb_adjust(BOARD_RASPI4B, in, len, &out, &out_len, &notes), 0);
+	assert_string_equal(status_of(out, "/soc/serial@7e201000/bluetooth"), "disabled");
+	assert_string_equal(status_of(out, "/soc/hdmi@7ef00700"), "disabled");
+	off = fdt_path_offset(out, "/soc/mmc@7e300000");
+	assert_null(fdt_getprop(out, off, "mmc-pwrseq", NULL));
+	assert_string_equal(fdt_getprop(out, fdt_path_offset(out, "/aliases"), "mmc0", NULL),
+			    "/soc/mmc@7e300000");
+	/* Applied: bluetooth, hdmi, pwrseq, alias; not the disabled i2c. */
+	assert_int_equal(notes.count, 4);
+	free(out);
+	/* The input is untouched. */
+	assert_string_equal(status_of(in, "/soc/hdmi@7ef00700"), "okay");
+
+	assert_int_equal(dtb_adjust(BOARD_RASPI3B, in, len, &out, &out_len, &notes), 0);
+	assert_int_equal(notes.count, 1);
+	assert_string_equal(status_of(out, "/soc/hdmi@7ef00700"), "okay");
+	free(out);
+	assert_int_equal(dtb_adjust(BOARD_RASPI4B, "not a dtb at all, no......", 26,
+				    &out, &out_len, &notes),
+			 -EINVAL);
+}
+
+static void test_runs(void **state)
+{
+	char base[] = "/tmp/rpifs-runs-XXXXXX", dir[PATH_MAX], runs[PATH_MAX + 8];
+	int count = 0;
+	DIR *d;
+	struct dirent *de;
+	struct stat st;
+
+	(void)state;
+	assert_non_null(mkdtemp(base));
+	for (int i = 0; i < 13; i++) {
+		assert_int_equal(runs_new(base, 10, dir, sizeof(dir)), 0);
+		assert_int_equal(runs_write(dir, "cmdline", "x", 1), 0);
+	}
+	assert_int_equal(stat(dir, &st), 0);
+	assert_int_equal(st.st_mode & 0777, 0700);
+	snprintf(runs, sizeof(runs), "%s/runs", base);
+	d = opendir(runs);
+	assert_non_null(d);
+	while ((de = readdir(d)))
+		count += de->d_name[0] != '.';
+	closedir(d);
+	assert_int_equal(count, 10);
+	assert_int_equal(system((snprintf(runs, sizeof(runs), "rm -rf '%s'", base), runs)), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -508,6 +610,8 @@ int main(void)
 		cmocka_unit_test(test_cmdline),
 		cmocka_unit_test(test_userconf),
 		cmocka_unit_test(test_cloud_init),
+		cmocka_unit_test(test_dtb),
+		cmocka_unit_test(test_runs),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,0 +1,192 @@
+#!/usr/bin/env bats
+# SPDX-License-Identifier: GPL-2.0-or-later
+#
+# Booting through rpifs under real QEMU, with the boot fixture (Debian's
+# arm64 kernel and busybox in Raspberry Pi OS's layout): a user's whole
+# session across two boots, raspi3b, stop during boot, unmount with a
+# running guest, a panicking kernel, QEMU exiting at once or missing, the
+# ssh port forward, the image locks, read-only while running.
+
+load helpers
+
+setup() {
+	require_fuse
+	require_qemu
+}
+
+@test "a user's session: userconf, boot, log in, write a file, power off; boot again, it is there" {
+	boot_fixture
+	mount_rpifs "$IMG" "$MNT"
+	echo 'pi:raspberry' >"$MNT/userconf"
+	touch "$MNT/run"
+	# --wait on a guest already booting waits for its prompt.
+	"$RPIFS" run "$MNT" --wait --timeout 120
+	grep -q 'login:' "$MNT/console"
+	[[ "$(cat "$MNT/run")" == "running pid "*" since "* ]]
+	# The image was not a power of two: grown, and said so.
+	[ "$(stat -c %s "$IMG")" -eq $((256 * 1024 * 1024)) ]
+	grep -q '^\[rpifs\] grew the image from 165 MiB to 256 MiB' "$MNT/console"
+	grep -q '^boot adjustment: grew the image' "$MNT/status"
+	grep -q '^boot adjustment: dtb: disabled (the serial console needs ttyAMA0) /soc/serial@7e201000/bluetooth' "$MNT/status"
+	grep -q '^qemu argv: .*-machine raspi4b .*-append .console=ttyAMA0,115200 root=PARTUUID=5eedc0de-02' "$MNT/status"
+	run console_session "$MNT" pi raspberry "echo 'Hello world!' > hello.txt" 'cat hello.txt'
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"Hello world!"* ]]
+	"$CHAT" "$(status_of "$MNT" 'console socket')" 10 'send:poweroff-request\n'
+	wait_stopped "$MNT"
+	[ "$(cat "$MNT/run")" = "stopped: exit status 0" ]
+	# The guest's first boot consumed userconf.txt; boot/ was read again.
+	[ ! -e "$B/userconf.txt" ]
+	[ -z "$(cat "$MNT/userconf")" ]
+
+	run "$RPIFS" run "$MNT" --wait --timeout 120
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[[ "$output" == "login prompt after "* ]]
+	run console_session "$MNT" pi raspberry 'cat hello.txt'
+	[[ "$output" == *"Hello world!"* ]]
+	"$RPIFS" stop "$MNT"
+	[[ "$(cat "$MNT/run")" == "stopped: "* ]]
+	umount_rpifs "$MNT"
+	fsck_boot "$IMG"
+	part_file "$IMG" 2 "$BATS_TEST_TMPDIR/root.p2"
+	e2fsck -fn "$BATS_TEST_TMPDIR/root.p2"
+}
+
+@test "while the guest runs: boot/ and control files are read-only, run takes stop, locks hold" {
+	boot_fixture
+	mount_rpifs "$IMG" "$MNT"
+	"$RPIFS" run "$MNT" --wait --timeout 120
+	run touch "$B/new"
+	[[ "$output" == *"Read-only file system"* ]]
+	run bash -c "echo x > '$MNT/cmdline'"
+	[ "$status" -ne 0 ]
+	grep -q '^last message: the guest is running: boot/ and the control files are read-only' "$MNT/status"
+	cat "$B/config.txt" >/dev/null
+	# A second mount, and a QEMU started by hand, are refused.
+	mkdir -p "$BATS_TEST_TMPDIR/again"
+	run "$RPIFS" mount "$IMG" "$BATS_TEST_TMPDIR/again"
+	[ "$status" -eq 1 ]
+	[[ "$output" == *"already mounted at $MNT"* ]]
+	run timeout 20 qemu-system-aarch64 -machine raspi4b -display none -monitor none \
+		-drive "file=$IMG,format=raw,if=sd" -kernel /dev/null
+	[ "$status" -ne 0 ]
+	[[ "$output" == *"Failed to get"*"lock"* ]]
+	# Two viewers on the console at once, both see the guest.
+	"$CHAT" "$(status_of "$MNT" 'console socket')" 30 'expect:login:' >"$BATS_TEST_TMPDIR/v1" &
+	"$CHAT" "$(status_of "$MNT" 'console socket')" 30 'expect:login:' >"$BATS_TEST_TMPDIR/v2" &
+	sleep 0.5
+	"$CHAT" "$(status_of "$MNT" 'console socket')" 30 'send:\n' 'expect:login:'
+	wait
+	grep -q login: "$BATS_TEST_TMPDIR/v1"
+	grep -q login: "$BATS_TEST_TMPDIR/v2"
+	echo stop >"$MNT/run"
+	wait_stopped "$MNT"
+	# Idle again: writable, and QEMU by hand still refused.
+	touch "$B/after"
+	run timeout 20 qemu-system-aarch64 -machine raspi4b -display none -monitor none \
+		-drive "file=$IMG,format=raw,if=sd" -kernel /dev/null
+	[[ "$output" == *"Failed to get"*"lock"* ]]
+	umount_rpifs "$MNT"
+	fsck_boot "$IMG"
+}
+
+@test "raspi3b boots (the upstream dtb name as fallback)" {
+	boot_fixture
+	mount_rpifs "$IMG" "$MNT" -o machine=raspi3b
+	run "$RPIFS" run "$MNT" --wait --timeout 120
+	echo "$output"
+	[ "$status" -eq 0 ]
+	grep -qx 'machine: raspi3b' "$MNT/status"
+	grep -q '^qemu argv: .*-machine raspi3b' "$MNT/status"
+	grep -q 'dtb-qemu' <<<"$(status_of "$MNT" 'qemu argv')"
+	cmp "$(status_of "$MNT" 'run folder')/dtb" "$B/bcm2837-rpi-3-b.dtb"
+	"$RPIFS" stop "$MNT"
+	umount_rpifs "$MNT"
+	fsck_boot "$IMG"
+}
+
+@test "stop during boot, and unmount with a running guest, leave no QEMU and clean partitions" {
+	boot_fixture
+	mount_rpifs "$IMG" "$MNT"
+	touch "$MNT/run"
+	sleep 1
+	echo stop >"$MNT/run"
+	wait_stopped "$MNT"
+	! pgrep -f "file=$IMG,format=raw" >/dev/null
+	touch "$MNT/run"
+	sleep 2
+	pgrep -f "file=$IMG,format=raw" >/dev/null
+	"$RPIFS" umount "$MNT"
+	! mountpoint -q "$MNT"
+	! pgrep -f "file=$IMG,format=raw" >/dev/null
+	fsck_boot "$IMG"
+}
+
+@test "run --wait on a kernel that panics fails with the panic lines" {
+	boot_fixture
+	mount_rpifs "$IMG" "$MNT"
+	# An init that exits at once: the kernel panics (killed init).
+	sed -i 's/$/ rdinit=\/bin\/false/' "$MNT/cmdline"
+	run "$RPIFS" run "$MNT" --wait --timeout 120
+	echo "$output"
+	[ "$status" -eq 1 ]
+	[[ "$output" == *"panicked"* ]]
+	[[ "$output" == *"Kernel panic - not syncing"* ]]
+	"$RPIFS" stop "$MNT"
+	umount_rpifs "$MNT"
+}
+
+@test "QEMU exiting at once: run --wait fails and shows what QEMU said" {
+	boot_fixture
+	local fake=$BATS_TEST_TMPDIR/fake-qemu
+	cat >"$fake" <<'SH'
+#!/bin/sh
+case "$1" in
+-version) echo "QEMU emulator version 10.0.0"; exit 0 ;;
+-machine) printf 'raspi3b              Raspberry Pi 3B\nraspi4b              Raspberry Pi 4B\n'; exit 0 ;;
+esac
+echo "qemu-system-aarch64: fake: cannot do that" >&2
+exit 1
+SH
+	chmod +x "$fake"
+	RPIFS_QEMU=$fake mount_rpifs "$IMG" "$MNT"
+	run "$RPIFS" run "$MNT" --wait --timeout 60
+	echo "$output"
+	[ "$status" -eq 1 ]
+	[[ "$output" == *"QEMU ended before a login prompt (stopped: exit status 1)"* ]]
+	[[ "$output" == *"fake: cannot do that"* ]]
+	umount_rpifs "$MNT"
+}
+
+@test "QEMU missing: one line saying what to install" {
+	boot_fixture
+	mkdir -p "$MNT"
+	env PATH=/nonexistent "$RPIFS" mount "$IMG" "$MNT"
+	run "$RPIFS" run "$MNT"
+	echo "$output"
+	[ "$status" -eq 1 ]
+	[ "${#lines[@]}" -eq 1 ]
+	[[ "$output" == *"qemu-system-aarch64 is not installed: install QEMU 9 or newer"* ]]
+	run touch "$MNT/run"
+	[ "$status" -ne 0 ]
+	umount_rpifs "$MNT"
+}
+
+@test "-o ssh=PORT: 127.0.0.1:PORT reaches the guest's port 22 over usb-net" {
+	boot_fixture
+	local port=$((20000 + RANDOM % 20000))
+	mount_rpifs "$IMG" "$MNT" -o "ssh=$port"
+	grep -qx "ssh port: 127.0.0.1:$port -> guest port 22 (usb-net)" "$MNT/status"
+	"$RPIFS" run "$MNT" --wait --timeout 120
+	grep -q "hostfwd=tcp:127.0.0.1:$port-:22" <<<"$(status_of "$MNT" 'qemu argv')"
+	for _ in $(seq 600); do grep -q 'fixture: network up' "$MNT/console" && break; sleep 0.1; done
+	grep -q 'fixture: network up' "$MNT/console"
+	exec 8<>"/dev/tcp/127.0.0.1/$port"
+	read -r -t 10 banner <&8
+	exec 8<&-
+	[[ "$banner" == SSH-2.0-rpifs-fixture* ]]
+	"$RPIFS" stop "$MNT"
+	umount_rpifs "$MNT"
+}
