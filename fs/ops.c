@@ -601,10 +601,12 @@ static void op_fsync(fuse_req_t req, fuse_ino_t ino, int datasync,
 	struct rfs *fs = fs_of(req);
 	int ret;
 
+	struct rfs_file *file = fi ? (struct rfs_file *)(uintptr_t)fi->fh : NULL;
+
 	(void)ino;
 	(void)datasync;
 	lock(fs);
-	if (fi && ((struct rfs_file *)(uintptr_t)fi->fh)->kind == RFS_CTL)
+	if (file && file->kind == RFS_CTL)
 		ret = 0; /* committed at close, synced then */
 	else
 		ret = fat_sync(fs->vol);
@@ -612,10 +614,20 @@ static void op_fsync(fuse_req_t req, fuse_ino_t ino, int datasync,
 	fuse_reply_err(req, -ret);
 }
 
+/* Directories have no handle (opendir leaves fh at 0). */
 static void op_fsyncdir(fuse_req_t req, fuse_ino_t ino, int datasync,
 			struct fuse_file_info *fi)
 {
-	op_fsync(req, ino, datasync, fi);
+	struct rfs *fs = fs_of(req);
+	int ret;
+
+	(void)ino;
+	(void)datasync;
+	(void)fi;
+	lock(fs);
+	ret = fat_sync(fs->vol);
+	unlock(fs);
+	fuse_reply_err(req, -ret);
 }
 
 const struct fuse_lowlevel_ops rfs_ops = {

@@ -77,7 +77,8 @@ static void prune(const char *runs, unsigned keep)
 			n++;
 	}
 	closedir(d);
-	qsort(names, n, sizeof(*names), by_name);
+	if (n > 1)
+		qsort(names, n, sizeof(*names), by_name);
 	for (size_t i = 0; i + keep <= n && i < n; i++) {
 		char path[PATH_MAX];
 

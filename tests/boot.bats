@@ -183,9 +183,15 @@ SH
 	grep -q "hostfwd=tcp:127.0.0.1:$port-:22" <<<"$(status_of "$MNT" 'qemu argv')"
 	for _ in $(seq 600); do grep -q 'fixture: network up' "$MNT/console" && break; sleep 0.1; done
 	grep -q 'fixture: network up' "$MNT/console"
-	exec 8<>"/dev/tcp/127.0.0.1/$port"
-	read -r -t 10 banner <&8
-	exec 8<&-
+	local banner=""
+	for _ in $(seq 20); do
+		if exec 8<>"/dev/tcp/127.0.0.1/$port"; then
+			read -r -t 5 banner <&8 || true
+			exec 8<&-
+		fi
+		[[ "$banner" == SSH-2.0-rpifs-fixture* ]] && break
+		sleep 0.5
+	done
 	[[ "$banner" == SSH-2.0-rpifs-fixture* ]]
 	"$RPIFS" stop "$MNT"
 	umount_rpifs "$MNT"

@@ -28,7 +28,7 @@ verify_hash() {
 
 @test "the root lists boot/ and the control files, with their modes" {
 	run ls "$D"
-	[ "$output" = "$(printf 'boot\ncmdline\ndtb\nkernel\nstatus\nuserconf')" ]
+	[ "$output" = "$(printf 'boot\ncmdline\nconsole\ndtb\nkernel\nrun\nstatus\nuserconf')" ]
 	[ "$(stat -c %a "$D/userconf")" = 600 ]
 	[ "$(stat -c %a "$D/status")" = 444 ]
 	[ "$(stat -c %a "$D/cmdline")" = 644 ]

@@ -212,8 +212,9 @@ done
 if [ -e /sys/class/net/eth0 ]; then
 	ifconfig eth0 up
 	udhcpc -i eth0 -q -n -t 10 -T 1 -s /usr/share/udhcpc/default.script >/dev/null 2>&1
+	(while true; do echo "SSH-2.0-rpifs-fixture" | nc -l -p 22 >/dev/null 2>&1; done) &
+	sleep 0.5
 	echo "fixture: network up"
-	while true; do echo "SSH-2.0-rpifs-fixture" | nc -l -p 22 >/dev/null 2>&1; done
 fi) &
 (while sleep 0.2; do
 	if [ -e /run/poweroff-request ]; then
