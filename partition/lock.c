@@ -122,3 +122,15 @@ int part_lock_test_mounted(const char *path)
 	close(fd);
 	return ret;
 }
+
+void part_unlock(struct part_image *img)
+{
+	struct flock fl = {
+		.l_type = F_UNLCK,
+		.l_whence = SEEK_SET,
+		.l_start = 0,
+		.l_len = 0, /* every byte */
+	};
+
+	fcntl(img->fd, F_OFD_SETLK, &fl);
+}

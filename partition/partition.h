@@ -88,6 +88,18 @@ uint64_t part_pow2_ceil(uint64_t size);
 int part_grow(struct part_image *img, uint64_t size, char *err,
 	      size_t err_size);
 
+/*
+ * Grow the image to @image_size as part_grow() does, then the last
+ * partition (an ext2/3/4 root, checked first with e2fsck -f -p, so a root
+ * needing repair changes nothing) to the end of the image: the partition
+ * table (MBR or GPT, backup moved) and then its file system with resize2fs.
+ * @return 0 with its number and new size, or -errno with @err.
+ */
+int part_grow_root(struct part_image *img, uint64_t image_size,
+		   unsigned *number, uint64_t *size, char *err, size_t err_size);
+/* Release the mount locks taken by part_lock_mount(). */
+void part_unlock(struct part_image *img);
+
 /* Format a byte count as "512 MiB", "3.5 GiB", "812 KiB", "17 B". */
 void part_format_size(uint64_t bytes, char *buf, size_t size);
 

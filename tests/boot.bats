@@ -196,3 +196,30 @@ SH
 	"$RPIFS" stop "$MNT"
 	umount_rpifs "$MNT"
 }
+
+@test "rpifs resize --grow-root: the booted guest's df shows the space, no first-boot resize needed" {
+	boot_fixture
+	run "$RPIFS" resize "$IMG" 512M --grow-root
+	echo "$output"
+	[ "$status" -eq 0 ]
+	mount_rpifs "$IMG" "$MNT"
+	echo 'pi:raspberry' >"$MNT/userconf"
+	"$RPIFS" run "$MNT" --wait --timeout 120
+	# A power of two already: the launcher did not grow it again.
+	[ "$(stat -c %s "$IMG")" -eq $((512 << 20)) ]
+	! grep -q 'grew the image' "$MNT/console"
+	run console_session "$MNT" pi raspberry "df -k / | awk 'NR == 2 { print \"root-kib=\" \$2 }'"
+	echo "$output"
+	[ "$status" -eq 0 ]
+	local kib
+	kib=$(sed -n 's/^root-kib=\([0-9]*\).*/\1/p' <<<"$output" | tail -n 1)
+	echo "guest root: $kib KiB"
+	# Partition 2 starts at 68 MiB: about 444 MiB of ext4 (less its
+	# metadata), where the fixture had 96 MiB.
+	[ "${kib:-0}" -gt $((400 * 1024)) ]
+	[ "$kib" -le $((444 * 1024)) ]
+	"$RPIFS" stop "$MNT"
+	umount_rpifs "$MNT"
+	part_file "$IMG" 2 "$BATS_TEST_TMPDIR/root.p2"
+	e2fsck -fn "$BATS_TEST_TMPDIR/root.p2"
+}
