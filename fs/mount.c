@@ -167,7 +167,17 @@ static int serve(struct rfs *fs, struct fuse_args *args)
 	if (fuse_set_signal_handlers(fs->se) != 0)
 		goto out_session;
 	if (fuse_session_mount(fs->se, fs->mountpoint) != 0) {
-		rpifs_log(RPIFS_ERR, "cannot mount on %s", fs->mountpoint);
+		if (access("/dev/fuse", F_OK) != 0)
+			rpifs_log(RPIFS_ERR,
+				  "cannot mount on %s: there is no /dev/fuse; load the module (modprobe fuse) or, in a container, pass the device in",
+				  fs->mountpoint);
+		else if (access("/dev/fuse", R_OK | W_OK) != 0)
+			rpifs_log(RPIFS_ERR,
+				  "cannot mount on %s: /dev/fuse is not open to you; install fuse3 (its fusermount3 mounts for users)",
+				  fs->mountpoint);
+		else
+			rpifs_log(RPIFS_ERR, "cannot mount on %s (see the message above)",
+				  fs->mountpoint);
 		goto out_signals;
 	}
 	if (fuse_daemonize(fs->opt.foreground) != 0)

@@ -406,6 +406,17 @@ static void viewer_input(struct launcher *l, int i)
 static void *supervise(void *arg)
 {
 	struct launcher *l = arg;
+	char err[512];
+
+	/*
+	 * Ask QEMU what it is now, not at the first boot: that is two QEMU
+	 * starts (about 90 ms here) off the path from touch run to QEMU. A
+	 * failure is said at the first boot, which asks again.
+	 */
+	pthread_mutex_lock(&l->mu);
+	if (!l->qemu_known)
+		l->qemu_known = qemu_probe(&l->qemu, err, sizeof(err)) == 0;
+	pthread_mutex_unlock(&l->mu);
 
 	for (;;) {
 		struct pollfd p[4 + MAX_VIEWERS];

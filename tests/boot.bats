@@ -50,8 +50,7 @@ setup() {
 	[[ "$(cat "$MNT/run")" == "stopped: "* ]]
 	umount_rpifs "$MNT"
 	fsck_boot "$IMG"
-	part_file "$IMG" 2 "$BATS_TEST_TMPDIR/root.p2"
-	e2fsck -fn "$BATS_TEST_TMPDIR/root.p2"
+	e2fsck_root "$IMG"
 }
 
 @test "while the guest runs: boot/ and control files are read-only, run takes stop, locks hold" {
@@ -220,6 +219,5 @@ SH
 	[ "$kib" -le $((444 * 1024)) ]
 	"$RPIFS" stop "$MNT"
 	umount_rpifs "$MNT"
-	part_file "$IMG" 2 "$BATS_TEST_TMPDIR/root.p2"
-	e2fsck -fn "$BATS_TEST_TMPDIR/root.p2"
+	e2fsck_root "$IMG"
 }
