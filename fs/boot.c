@@ -103,9 +103,41 @@ void rfs_file_close(struct rfs *fs, struct rfs_file *file)
 	free(file);
 }
 
-int rfs_boot_read(struct rfs *fs, struct fat_node *node, size_t size,
+/*
+ * A file read sequentially: ask the host to read the image's next
+ * RFS_AHEAD bytes of the file ahead, run by run. The kernel sends FUSE
+ * reads of at most 256 KiB one after another; without this each one waits
+ * for the disk, and the host's own readahead on the image cannot know
+ * where the file's next cluster run is.
+ */
+#define RFS_AHEAD (4u << 20)
+
+static void read_ahead(struct rfs *fs, struct rfs_file *file, uint64_t end)
+{
+	uint64_t from = file->ahead_until > end ? file->ahead_until : end;
+	uint64_t until = end + RFS_AHEAD;
+
+	/* Again only once half the window has been read. */
+	if (file->ahead_until >= end + RFS_AHEAD / 2)
+		return;
+	while (from < until) {
+		uint64_t pos;
+		size_t len;
+
+		if (fat_map(fs->vol, file->fat, from, (size_t)(until - from),
+			    &pos, &len) != 0 || len == 0)
+			break;
+		(void)posix_fadvise(fs->win.fd, (off_t)pos, (off_t)len,
+				    POSIX_FADV_WILLNEED);
+		from += len;
+	}
+	file->ahead_until = until;
+}
+
+int rfs_boot_read(struct rfs *fs, struct rfs_file *file, size_t size,
 		  off_t off, struct fuse_bufvec **bufvp)
 {
+	struct fat_node *node = file->fat;
 	struct fuse_bufvec *bv;
 	size_t cap = 4, done = 0;
 	int ret;
@@ -149,6 +181,9 @@ int rfs_boot_read(struct rfs *fs, struct fat_node *node, size_t size,
 		};
 		done += len;
 	}
+	if ((uint64_t)off == file->next_off && off != 0)
+		read_ahead(fs, file, (uint64_t)off + done);
+	file->next_off = (uint64_t)off + done;
 	*bufvp = bv;
 	return 0;
 }

@@ -293,7 +293,7 @@ static void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		free(buf);
 		return;
 	}
-	ret = rfs_file_fat(fs, file) ? rfs_boot_read(fs, file->fat, size, off, &bv)
+	ret = rfs_file_fat(fs, file) ? rfs_boot_read(fs, file, size, off, &bv)
 				     : -ESTALE;
 	/* Reply under the lock: the clusters must not change meanwhile. */
 	if (ret)

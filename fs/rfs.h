@@ -55,6 +55,9 @@ struct rfs_file {
 	enum rfs_kind kind;
 	struct fat_node *fat; /* referenced while open */
 	uint64_t gen;
+	/* Sequential reads: where the last read ended, and how far the
+	 * image's page cache has been asked to read ahead. */
+	uint64_t next_off, ahead_until;
 	struct ctl_node *ctl;
 	struct ctl_handle *handle;
 };
@@ -148,7 +151,7 @@ int rfs_boot_open(struct rfs *fs, struct fat_node *node, int flags,
 		  struct rfs_file **filep);
 void rfs_file_close(struct rfs *fs, struct rfs_file *file);
 /* Read into a buffer vector of image ranges (zero copy). */
-int rfs_boot_read(struct rfs *fs, struct fat_node *node, size_t size,
+int rfs_boot_read(struct rfs *fs, struct rfs_file *file, size_t size,
 		  off_t off, struct fuse_bufvec **bufvp);
 int rfs_boot_statfs(struct rfs *fs, struct statvfs *st);
 int rfs_boot_setattr(struct rfs *fs, struct fat_node *node,

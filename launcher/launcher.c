@@ -596,7 +596,7 @@ static char *quote_argv(char **argv)
 int launch_start(struct launcher *l, const struct launch_request *req,
 		 char *err, size_t err_size)
 {
-	char run_dir[PATH_MAX], path[4][PATH_MAX], log[PATH_MAX], out[PATH_MAX];
+	char run_dir[PATH_MAX], prev_dir[PATH_MAX], path[4][PATH_MAX], log[PATH_MAX], out[PATH_MAX];
 	struct dtb_notes dnotes;
 	struct qemu_config qc;
 	void *dtb = NULL;
@@ -622,7 +622,8 @@ int launch_start(struct launcher *l, const struct launch_request *req,
 		snprintf(err, err_size, "the device tree is not a valid dtb");
 		goto fail;
 	}
-	ret = runs_new(l->state_dir, KEEP_RUNS, run_dir, sizeof(run_dir));
+	ret = runs_new(l->state_dir, KEEP_RUNS, run_dir, sizeof(run_dir),
+		       prev_dir, sizeof(prev_dir));
 	if (ret) {
 		snprintf(err, err_size, "cannot make a run folder under %s: %s",
 			 l->state_dir, strerror(-ret));
@@ -645,12 +646,13 @@ int launch_start(struct launcher *l, const struct launch_request *req,
 	    (ret = runs_path(path[2], PATH_MAX, run_dir, "initramfs")) ||
 	    (ret = runs_path(log, sizeof(log), run_dir, "console.log")) ||
 	    (ret = runs_path(out, sizeof(out), run_dir, "qemu.log")) ||
-	    (ret = runs_write(run_dir, "kernel", req->kernel, req->kernel_len)) ||
+	    (ret = runs_write_reuse(run_dir, prev_dir, "kernel", req->kernel,
+				    req->kernel_len)) ||
 	    (ret = runs_write(run_dir, "dtb", req->dtb, req->dtb_len)) ||
 	    (ret = runs_write(run_dir, "dtb-qemu", dtb, dtb_len)) ||
 	    (req->initramfs &&
-	     (ret = runs_write(run_dir, "initramfs", req->initramfs,
-			       req->initramfs_len))) ||
+	     (ret = runs_write_reuse(run_dir, prev_dir, "initramfs",
+				     req->initramfs, req->initramfs_len))) ||
 	    (ret = runs_write(run_dir, "cmdline", req->cmdline,
 			      strlen(req->cmdline))) ||
 	    (ret = runs_write(run_dir, "cmdline.image", req->cmdline_image,

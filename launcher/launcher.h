@@ -99,13 +99,22 @@ void launch_destroy(struct launcher *l);
 
 /*
  * Make a new run folder under @state_dir/runs (0700), keeping the newest
- * @keep folders. @return 0 with the path in @dir, or -errno.
+ * @keep folders. @return 0 with the path in @dir, or -errno; the newest
+ * earlier folder's path is in @prev ("" when there is none).
  */
-int runs_new(const char *state_dir, unsigned keep, char *dir, size_t size);
+int runs_new(const char *state_dir, unsigned keep, char *dir, size_t size,
+	     char *prev, size_t prev_size);
 /* DIR/NAME into @out. @return 0 or -ENAMETOOLONG. */
 int runs_path(char *out, size_t size, const char *dir, const char *name);
 /* Write a file in a run folder. @return 0 or -errno. */
 int runs_write(const char *dir, const char *name, const void *data,
 	       size_t len);
+/*
+ * The same, but when @prev/NAME holds the same bytes (the kernel and
+ * initramfs of the last boot, usually), a hard link to it: snapshots are
+ * never written again, and this saves writing tens of MiB at each boot.
+ */
+int runs_write_reuse(const char *dir, const char *prev, const char *name,
+		     const void *data, size_t len);
 
 #endif

@@ -12,9 +12,11 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -51,14 +53,18 @@ static int by_name(const void *a, const void *b)
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-/* Remove the oldest run folders so that @keep - 1 stay. */
-static void prune(const char *runs, unsigned keep)
+/*
+ * Remove the oldest run folders so that @keep - 1 stay; the newest one's
+ * path goes to @prev ("" when there is none).
+ */
+static void prune(const char *runs, unsigned keep, char *prev, size_t size)
 {
 	DIR *d = opendir(runs);
 	struct dirent *de;
 	char **names = NULL;
 	size_t n = 0, cap = 0;
 
+	prev[0] = '\0';
 	if (!d)
 		return;
 	while ((de = readdir(d))) {
@@ -79,6 +85,9 @@ static void prune(const char *runs, unsigned keep)
 	closedir(d);
 	if (n > 1)
 		qsort(names, n, sizeof(*names), by_name);
+	if (n > 0 && keep > 1 &&
+	    snprintf(prev, size, "%s/%s", runs, names[n - 1]) >= (int)size)
+		prev[0] = '\0';
 	for (size_t i = 0; i + keep <= n && i < n; i++) {
 		char path[PATH_MAX];
 
@@ -91,7 +100,8 @@ static void prune(const char *runs, unsigned keep)
 	free(names);
 }
 
-int runs_new(const char *state_dir, unsigned keep, char *dir, size_t size)
+int runs_new(const char *state_dir, unsigned keep, char *dir, size_t size,
+	     char *prev, size_t prev_size)
 {
 	char runs[PATH_MAX], stamp[32];
 	time_t now = time(NULL);
@@ -102,7 +112,7 @@ int runs_new(const char *state_dir, unsigned keep, char *dir, size_t size)
 	ret = mkdir_p(runs, 0700);
 	if (ret)
 		return ret;
-	prune(runs, keep);
+	prune(runs, keep, prev, prev_size);
 	localtime_r(&now, &tm);
 	strftime(stamp, sizeof(stamp), "%Y%m%d-%H%M%S", &tm);
 	for (int i = 1; i < 1000; i++) {
@@ -153,4 +163,38 @@ int runs_write(const char *dir, const char *name, const void *data,
 	if (close(fd) < 0 && !ret)
 		ret = -errno;
 	return ret;
+}
+
+/* Whether the file @path holds exactly @len bytes equal to @data. */
+static bool same_bytes(const char *path, const void *data, size_t len)
+{
+	struct stat st;
+	bool same = false;
+	void *map;
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+
+	if (fd < 0)
+		return false;
+	if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && len > 0 &&
+	    (uint64_t)st.st_size == len) {
+		map = mmap(NULL, len, PROT_READ, MAP_PRIVATE | MAP_POPULATE, fd, 0);
+		if (map != MAP_FAILED) {
+			same = memcmp(map, data, len) == 0;
+			munmap(map, len);
+		}
+	}
+	close(fd);
+	return same;
+}
+
+int runs_write_reuse(const char *dir, const char *prev, const char *name,
+		     const void *data, size_t len)
+{
+	char old[PATH_MAX], path[PATH_MAX];
+
+	if (prev && prev[0] && runs_path(old, sizeof(old), prev, name) == 0 &&
+	    runs_path(path, sizeof(path), dir, name) == 0 &&
+	    same_bytes(old, data, len) && link(old, path) == 0)
+		return 0;
+	return runs_write(dir, name, data, len);
 }

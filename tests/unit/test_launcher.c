@@ -582,7 +582,11 @@ static void test_runs(void **state)
 	(void)state;
 	assert_non_null(mkdtemp(base));
 	for (int i = 0; i < 13; i++) {
-		assert_int_equal(runs_new(base, 10, dir, sizeof(dir)), 0);
+		char prev[PATH_MAX];
+
+		assert_int_equal(runs_new(base, 10, dir, sizeof(dir), prev,
+					  sizeof(prev)), 0);
+		assert_int_equal(i == 0, prev[0] == '\0');
 		assert_int_equal(runs_write(dir, "cmdline", "x", 1), 0);
 	}
 	assert_int_equal(stat(dir, &st), 0);
@@ -595,6 +599,44 @@ static void test_runs(void **state)
 	closedir(d);
 	assert_int_equal(count, 10);
 	assert_int_equal(system((snprintf(runs, sizeof(runs), "rm -rf '%s'", base), runs)), 0);
+}
+
+/* The kernel of the last run, when the same bytes, is linked, not written. */
+static void test_runs_reuse(void **state)
+{
+	char base[] = "/tmp/rpifs-runs-XXXXXX", dir[3][PATH_MAX], prev[PATH_MAX];
+	char path[3][PATH_MAX + 8], cmd[PATH_MAX + 16], buf[16];
+	static const char kernel[] = "kernel bytes", other[] = "kernel BYTES";
+	struct stat st[3];
+	FILE *f;
+
+	(void)state;
+	assert_non_null(mkdtemp(base));
+	for (int i = 0; i < 3; i++) {
+		assert_int_equal(runs_new(base, 10, dir[i], sizeof(dir[i]), prev,
+					  sizeof(prev)), 0);
+		if (i > 0)
+			assert_string_equal(prev, dir[i - 1]);
+		assert_int_equal(runs_write_reuse(dir[i], prev, "kernel",
+						  i == 2 ? other : kernel,
+						  sizeof(kernel) - 1), 0);
+		assert_int_equal(runs_path(path[i], sizeof(path[i]), dir[i], "kernel"), 0);
+		assert_int_equal(stat(path[i], &st[i]), 0);
+		assert_int_equal(st[i].st_size, sizeof(kernel) - 1);
+		assert_int_equal(st[i].st_mode & 0777, 0600);
+		f = fopen(path[i], "r");
+		assert_non_null(f);
+		assert_int_equal(fread(buf, 1, sizeof(buf), f), sizeof(kernel) - 1);
+		fclose(f);
+		assert_memory_equal(buf, i == 2 ? other : kernel, sizeof(kernel) - 1);
+	}
+	/* Same bytes: one file; different bytes (same size): a new one. */
+	assert_int_equal(st[0].st_ino, st[1].st_ino);
+	assert_int_equal(st[1].st_nlink, 2);
+	assert_int_not_equal(st[1].st_ino, st[2].st_ino);
+	assert_int_equal(st[2].st_nlink, 1);
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", base);
+	assert_int_equal(system(cmd), 0);
 }
 
 int main(void)
@@ -612,6 +654,7 @@ int main(void)
 		cmocka_unit_test(test_cloud_init),
 		cmocka_unit_test(test_dtb),
 		cmocka_unit_test(test_runs),
+		cmocka_unit_test(test_runs_reuse),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
