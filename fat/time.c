@@ -6,6 +6,28 @@
 #include "fat_internal.h"
 
 #include <string.h>
+#include <time.h>
+
+/*
+ * mktime() without its cost: glibc's mktime runs tzset(), which stats
+ * /etc/localtime, at every call (three per stat of a file). Here the
+ * broken-down local time is read as UTC, then moved by the zone's offset
+ * at that moment (localtime_r does not re-read the zone), and once more
+ * when that crosses a daylight-saving change. @return seconds since the
+ * epoch; 0 when out of range.
+ */
+static time_t local_to_epoch(struct tm *tm)
+{
+	struct tm lt;
+	time_t as_utc = timegm(tm), t;
+
+	if (as_utc == (time_t)-1 || !localtime_r(&as_utc, &lt))
+		return 0;
+	t = as_utc - lt.tm_gmtoff;
+	if (localtime_r(&t, &lt))
+		t = as_utc - lt.tm_gmtoff;
+	return t;
+}
 
 void fat_time_to_timespec(uint16_t date, uint16_t time, uint8_t cs,
 			  struct timespec *ts)
@@ -32,9 +54,7 @@ void fat_time_to_timespec(uint16_t date, uint16_t time, uint8_t cs,
 		tm.tm_mon = 0;
 	if (tm.tm_mday == 0)
 		tm.tm_mday = 1;
-	t = mktime(&tm);
-	if (t == (time_t)-1)
-		t = 0;
+	t = local_to_epoch(&tm);
 	if (cs > 199)
 		cs = 0;
 	ts->tv_sec = t + cs / 100;

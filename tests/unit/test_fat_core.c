@@ -11,7 +11,11 @@
 #include <cmocka.h>
 
 #include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "../../fat/fat_internal.h"
 
@@ -315,6 +319,82 @@ static void test_time_roundtrip(void **state)
 	assert_int_equal(back.tv_sec, 0);
 }
 
+/*
+ * FAT's local time read back as mktime() would, in zones with and without
+ * daylight saving (Lord Howe's is 30 minutes), every 7 h 13 min from 1980
+ * to 2107; local times that do not exist or exist twice (the hour a clock
+ * change skips or repeats) only have to land within that hour.
+ */
+static bool same_local(time_t t, const struct tm *want)
+{
+	struct tm lt;
+
+	return localtime_r(&t, &lt) && lt.tm_year == want->tm_year &&
+	       lt.tm_mon == want->tm_mon && lt.tm_mday == want->tm_mday &&
+	       lt.tm_hour == want->tm_hour && lt.tm_min == want->tm_min &&
+	       lt.tm_sec == want->tm_sec;
+}
+
+static void test_time_zones(void **state)
+{
+	static const char *const zones[] = { "UTC", "Europe/Berlin",
+		"America/New_York", "Australia/Lord_Howe", "Asia/Kolkata" };
+	char *saved = getenv("TZ") ? strdup(getenv("TZ")) : NULL;
+	int checked = 0, ambiguous = 0;
+
+	(void)state;
+	for (size_t z = 0; z < sizeof(zones) / sizeof(zones[0]); z++) {
+		char path[128];
+
+		snprintf(path, sizeof(path), "/usr/share/zoneinfo/%s", zones[z]);
+		if (access(path, R_OK) != 0 && strcmp(zones[z], "UTC") != 0)
+			continue;
+		setenv("TZ", zones[z], 1);
+		tzset();
+		for (int64_t t = 315532800 + 86400; t < 4354819200; t += 25980) {
+			struct timespec ts = { .tv_sec = (time_t)t }, back;
+			struct tm tm, orig;
+			uint16_t date, time;
+			time_t want;
+
+			fat_time_from_timespec(&ts, &date, &time, NULL);
+			fat_time_to_timespec(date, time, 0, &back);
+			memset(&tm, 0, sizeof(tm));
+			tm.tm_year = 80 + (date >> 9);
+			tm.tm_mon = ((date >> 5) & 0x0f) - 1;
+			tm.tm_mday = date & 0x1f;
+			tm.tm_hour = time >> 11;
+			tm.tm_min = (time >> 5) & 0x3f;
+			tm.tm_sec = (time & 0x1f) * 2;
+			tm.tm_isdst = -1;
+			orig = tm;
+			want = mktime(&tm);
+			/* Another answer than mktime's only where the local
+			 * time is the same (a repeated hour) or exists neither
+			 * way (a skipped one). */
+			if (back.tv_sec != want &&
+			    (same_local(back.tv_sec, &orig) != same_local(want, &orig) ||
+			     llabs((long long)(back.tv_sec - want)) > 3600))
+				fail_msg("%s: %lld read back as %lld, mktime says %lld",
+					 zones[z], (long long)t,
+					 (long long)back.tv_sec, (long long)want);
+			/* Even seconds of the same local time, but for a
+			 * repeated hour, which reads as one of the two. */
+			if (back.tv_sec != t && back.tv_sec != t - 1)
+				ambiguous++;
+			checked++;
+		}
+	}
+	if (saved)
+		setenv("TZ", saved, 1);
+	else
+		unsetenv("TZ");
+	tzset();
+	free(saved);
+	assert_true(checked > 100000);
+	assert_true(ambiguous < checked / 1000);
+}
+
 static void test_map(void **state)
 {
 	struct fat_map map = { 0 };
@@ -361,6 +441,7 @@ int main(void)
 		cmocka_unit_test(test_name_equal),
 		cmocka_unit_test(test_name_checks),
 		cmocka_unit_test(test_time_roundtrip),
+		cmocka_unit_test(test_time_zones),
 		cmocka_unit_test(test_map),
 	};
 
