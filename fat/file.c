@@ -7,6 +7,7 @@
 
 #include <errno.h>
 #include <stdlib.h>
+#include <string.h>
 
 /* The chain must cover the file's size; a shorter chain is damage. */
 static int map_file(struct fat_vol *vol, struct fat_node *node)
@@ -251,7 +252,7 @@ ssize_t fat_write(struct fat_vol *vol, struct fat_node *node, const void *buf,
 		  size_t size, uint64_t off)
 {
 	uint32_t cs = vol->bpb.cluster_size;
-	uint64_t end, capacity;
+	uint64_t end, capacity, last;
 	int64_t clusters;
 	uint32_t had;
 	int ret = fat_check_writable(vol);
@@ -286,9 +287,32 @@ ssize_t fat_write(struct fat_vol *vol, struct fat_node *node, const void *buf,
 	if (end > capacity)
 		end = capacity; /* a short write: the volume is full */
 
-	ret = zero_gap(vol, node, off);
-	if (!ret)
-		ret = write_data(vol, node, buf, off, end - off);
+	last = (end - 1) / cs * cs;
+	if (end % cs && last / cs >= had) {
+		/*
+		 * The write ends inside a cluster this call allocated: that
+		 * cluster is written whole, zeros around the data (its old
+		 * bytes are nobody's), in one write, which spares the host
+		 * reading the image's page in first: a small file written to
+		 * a cold image would otherwise wait for the disk.
+		 */
+		uint64_t from = off > last ? off : last;
+		uint8_t *whole = calloc(1, cs);
+
+		if (!whole)
+			return -ENOMEM;
+		memcpy(whole + (from - last), buf + (from - off), end - from);
+		ret = zero_gap(vol, node, off < last ? off : last);
+		if (!ret && off < last)
+			ret = write_data(vol, node, buf, off, last - off);
+		if (!ret)
+			ret = write_data(vol, node, whole, last, cs);
+		free(whole);
+	} else {
+		ret = zero_gap(vol, node, off);
+		if (!ret)
+			ret = write_data(vol, node, buf, off, end - off);
+	}
 	if (ret)
 		return ret;
 	if (end > node->size)

@@ -302,7 +302,7 @@ compare_with_mtools() {
 @test "--help and --version" {
 	run "$RPIFS" --help
 	[ "$status" -eq 0 ]
-	[[ "$output" == *"mount [-f] [-o OPTIONS] IMAGE DIR"* ]]
+	[[ "$output" == *"mount [-f] [-d] [-o OPTIONS] IMAGE DIR"* ]]
 	run "$RPIFS" --version
 	[[ "$output" == "rpifs "* ]]
 	run "$RPIFS" frobnicate
