@@ -150,6 +150,13 @@ static void probe_content(int fd, struct part_entry *e)
 		blkid_probe_set_superblocks_flags(pr, BLKID_SUBLKS_TYPE |
 							      BLKID_SUBLKS_LABEL |
 							      BLKID_SUBLKS_UUID);
+		/*
+		 * File systems only: RAID and crypto signatures are not what
+		 * a Pi OS partition holds, and probing for them reads the
+		 * partition's end too (a cold mount waited for that).
+		 */
+		blkid_probe_filter_superblocks_usage(pr, BLKID_FLTR_ONLYIN,
+						     BLKID_USAGE_FILESYSTEM);
 		if (blkid_do_safeprobe(pr) == 0) {
 			copy_value(pr, "TYPE", e->fstype, sizeof(e->fstype));
 			copy_value(pr, "LABEL", e->label, sizeof(e->label));
