@@ -393,8 +393,8 @@ run_tool() {
 }
 
 # Run op_$1 with its own timing in $W/cell-us; give up after the cap
-# (BENCH_CAP seconds, default 30: fusefat creates 1000 files in minutes).
-CAP_US=$((${BENCH_CAP:-30} * 1000000))
+# (BENCH_CAP seconds, default 15: fusefat creates 1000 files in minutes).
+CAP_US=$((${BENCH_CAP:-15} * 1000000))
 declare -A TIMEDOUT=()
 run_capped() {
 	local op=$1 pid t0
@@ -620,7 +620,7 @@ reference. mtools works without a mount (`mtype`, `mdir -/`, `mdu`,
 a loop device over the FAT partition. `+ sync` means the time includes a
 `sync` (of the image file, for mtools). The random reads are fio's own
 figure (mean latency times 2000), without its start-up. RSS is the
-daemon's VmHWM over the runs. A cell over the cap (30 s) is stopped and
+daemon's VmHWM over the runs. A cell over the cap (15 s) is stopped and
 shown as `>`; when creating the 1000 files does not finish, the two rows
 after it are not measured for that tool.
 

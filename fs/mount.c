@@ -67,7 +67,8 @@ static int open_image(struct rfs *fs)
 	char err[512];
 	int ret;
 
-	ret = part_open(fs->image_path, fs->opt.read_only ? PART_OPEN_RDONLY : 0,
+	ret = part_open(fs->image_path,
+			PART_OPEN_QUICK | (fs->opt.read_only ? PART_OPEN_RDONLY : 0),
 			&fs->img, err, sizeof(err));
 	if (ret) {
 		rpifs_log(RPIFS_ERR, "%s", err);

@@ -403,20 +403,31 @@ static void viewer_input(struct launcher *l, int i)
 		close_fd(&l->serial);
 }
 
+#define PROBE_DELAY_MS 1000
+
 static void *supervise(void *arg)
 {
 	struct launcher *l = arg;
 	char err[512];
 
 	/*
-	 * Ask QEMU what it is now, not at the first boot: that is two QEMU
-	 * starts (about 90 ms here) off the path from touch run to QEMU. A
+	 * Ask QEMU what it is ahead of the first boot: that is two QEMU
+	 * starts (about 90 ms here) off the path from touch run to QEMU. Not
+	 * at once: a second after the mount, when nothing came meanwhile, so
+	 * that the mount's first work does not share the CPU with them. A
 	 * failure is said at the first boot, which asks again.
 	 */
-	pthread_mutex_lock(&l->mu);
-	if (!l->qemu_known)
-		l->qemu_known = qemu_probe(&l->qemu, err, sizeof(err)) == 0;
-	pthread_mutex_unlock(&l->mu);
+	{
+		struct pollfd first = { .fd = l->cmd[0], .events = POLLIN };
+
+		if (poll(&first, 1, PROBE_DELAY_MS) == 0) {
+			pthread_mutex_lock(&l->mu);
+			if (!l->qemu_known)
+				l->qemu_known = qemu_probe(&l->qemu, err,
+							   sizeof(err)) == 0;
+			pthread_mutex_unlock(&l->mu);
+		}
+	}
 
 	for (;;) {
 		struct pollfd p[4 + MAX_VIEWERS];

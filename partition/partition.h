@@ -43,6 +43,9 @@ enum {
 	/* Describe what is there: no error for a partition past the end or
 	   a missing FAT partition (for rpifs info). */
 	PART_OPEN_LENIENT = 1 << 1,
+	/* Recognise only vfat and ext2/3/4 in partitions (a faster open;
+	   other file systems show no type). For rpifs mount. */
+	PART_OPEN_QUICK = 1 << 2,
 };
 
 /*
