@@ -168,6 +168,10 @@ int rfs_fat_replace(struct rfs *fs, const char *path, const void *data,
 int rfs_fat_remove(struct rfs *fs, const char *path);
 /* Queue kernel cache invalidations for a changed entry or file. */
 void rfs_notify_entry(struct rfs *fs, struct fat_node *dir, const char *name);
+/* Queue an invalidation: an entry (@parent, @name) or, with @parent 0, the
+   inode @ino's data. Dropped when out of memory (the cache stays stale). */
+void rfs_notify_queue(struct rfs *fs, fuse_ino_t parent, fuse_ino_t ino,
+		      const char *name);
 void rfs_notify_inode(struct rfs *fs, struct fat_node *node);
 /* Send what was queued; call without the lock. */
 void rfs_notify_send(struct rfs *fs);

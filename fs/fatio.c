@@ -122,8 +122,8 @@ int rfs_fat_remove(struct rfs *fs, const char *path)
 	return ret;
 }
 
-static void queue(struct rfs *fs, fuse_ino_t parent, fuse_ino_t ino,
-		  const char *name)
+void rfs_notify_queue(struct rfs *fs, fuse_ino_t parent, fuse_ino_t ino,
+		      const char *name)
 {
 	struct rfs_notify *n;
 
@@ -151,7 +151,7 @@ void rfs_notify_entry(struct rfs *fs, struct fat_node *dir, const char *name)
 	struct rfs_inode *inode = fat_node_priv(dir);
 
 	if (inode)
-		queue(fs, rfs_ino(fs, inode), 0, name);
+		rfs_notify_queue(fs, rfs_ino(fs, inode), 0, name);
 }
 
 void rfs_notify_inode(struct rfs *fs, struct fat_node *node)
@@ -159,7 +159,7 @@ void rfs_notify_inode(struct rfs *fs, struct fat_node *node)
 	struct rfs_inode *inode = fat_node_priv(node);
 
 	if (inode)
-		queue(fs, 0, rfs_ino(fs, inode), NULL);
+		rfs_notify_queue(fs, 0, rfs_ino(fs, inode), NULL);
 }
 
 void rfs_notify_send(struct rfs *fs)

@@ -61,26 +61,7 @@ static void reload(struct rfs *fs)
 	fat_unmount(fs->vol); /* frozen: writes nothing */
 	fs->vol = fresh;
 	fs->vol_gen++;
-	{
-		struct rfs_notify *n;
-
-		if (fs->notify_count == fs->notify_cap) {
-			size_t cap = fs->notify_cap ? fs->notify_cap * 2 : 8;
-			struct rfs_notify *bigger =
-				realloc(fs->notify, cap * sizeof(*bigger));
-
-			if (!bigger)
-				return;
-			fs->notify = bigger;
-			fs->notify_cap = cap;
-		}
-		n = &fs->notify[fs->notify_count];
-		n->parent = FUSE_ROOT_ID;
-		n->ino = 0;
-		n->name = strdup("boot");
-		if (n->name)
-			fs->notify_count++;
-	}
+	rfs_notify_queue(fs, FUSE_ROOT_ID, 0, "boot");
 }
 
 static void on_running(void *ctx)
