@@ -8,6 +8,8 @@
 #   make check-unit                    the unit tests only (no FUSE, no root)
 #   make demo                          boot a demo image and log in
 #   make bench                         benchmarks into bench/RESULTS.md
+#   make fuzz [FUZZ_TIME=s]            libFuzzer targets, FUZZ_TIME s each
+#   make soak [SOAK_TIME=s]            random workload, remounts and fsck
 #   make install [PREFIX=] [DESTDIR=]  binary, man page, bash completion
 
 VERSION := 0.1.0
@@ -30,7 +32,14 @@ ifeq ($(WERROR),1)
 BASE_CFLAGS += -Werror
 endif
 
-ifeq ($(SANITIZE),1)
+ifeq ($(FUZZ),1)
+CC := clang
+BUILD ?= build/fuzz
+CFLAGS := -O1 -g
+BASE_CFLAGS += -fsanitize=fuzzer-no-link,address,undefined \
+	-fno-omit-frame-pointer -fno-sanitize-recover=undefined
+BASE_LDFLAGS += -fsanitize=address,undefined
+else ifeq ($(SANITIZE),1)
 BUILD ?= build/san
 BASE_CFLAGS += -fsanitize=address,undefined -fno-omit-frame-pointer \
 	-fno-sanitize-recover=undefined
@@ -57,6 +66,12 @@ CORE_OBJS := $(CORE_SRCS:%.c=$(BUILD)/%.o)
 APP_OBJS := $(APP_SRCS:%.c=$(BUILD)/%.o)
 UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
 TOOL_BINS := $(TOOL_SRCS:tests/tools/%.c=$(BUILD)/tests/%)
+# Fuzz targets (tests/fuzz/fuzz_*.c): built with libFuzzer by make fuzz,
+# and as replay_* (no libFuzzer) for make check, which runs the seed corpus
+# and every regression input through them.
+FUZZ_TARGETS := $(patsubst tests/fuzz/fuzz_%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
+REPLAY_BINS := $(FUZZ_TARGETS:%=$(BUILD)/tests/replay_%)
+FUZZ_BINS := $(FUZZ_TARGETS:%=$(BUILD)/fuzz_%)
 CORE_LIB := $(BUILD)/librpifs-core.a
 # Parts of the launcher and of fs/ that unit tests link (pure functions:
 # config.txt, the command line, userconf).
@@ -64,7 +79,7 @@ TESTABLE := launcher/config.c launcher/cmdline.c launcher/dtb.c \
 	launcher/runs.c fs/userconf.c fs/buf.c
 LAUNCH_OBJS := $(TESTABLE:%.c=$(BUILD)/%.o)
 
-.PHONY: all deps check check-unit check-run demo bench fuzz soak install \
+.PHONY: all deps check check-unit check-run demo bench fuzz fuzz-bins soak install \
 	uninstall clean tests
 
 all: $(BUILD)/rpifs
@@ -89,7 +104,20 @@ $(BUILD)/tests/%: tests/tools/%.c $(CORE_LIB)
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $< $(CORE_LIB) $(PKG_LIBS)
 
-tests: $(UNIT_BINS) $(TOOL_BINS)
+$(BUILD)/tests/replay_%: tests/fuzz/fuzz_%.c tests/fuzz/replay.c \
+		tests/fuzz/common.c $(CORE_LIB)
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $(filter %.c,$^) \
+		$(CORE_LIB) $(PKG_LIBS)
+
+# Only with FUZZ=1 (make fuzz sets it): clang, libFuzzer and sanitizers.
+$(BUILD)/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/common.c $(CORE_LIB)
+	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -fsanitize=fuzzer -o $@ \
+		$(filter %.c,$^) $(CORE_LIB) $(PKG_LIBS)
+
+tests: $(UNIT_BINS) $(TOOL_BINS) $(REPLAY_BINS)
+
+fuzz-bins: $(FUZZ_BINS)
 
 deps:
 	@sh scripts/deps.sh build
@@ -110,6 +138,13 @@ demo:
 	@sh scripts/deps.sh demo
 	@$(MAKE) --no-print-directory all
 	@BUILD=$(BUILD) bash scripts/demo.sh
+
+# Each libFuzzer target for FUZZ_TIME seconds (default 300) from the seed
+# corpus in tests/fuzz/corpus; findings go to build/fuzz/findings.
+fuzz:
+	@sh scripts/deps.sh fuzz
+	@$(MAKE) --no-print-directory FUZZ=1 fuzz-bins
+	@bash tests/fuzz/run.sh $(FUZZ_TARGETS)
 
 bench:
 	@sh scripts/deps.sh bench
