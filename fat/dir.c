@@ -52,11 +52,12 @@ static int read_raw(struct fat_vol *vol, struct fat_node *node,
 		bytes = (uint64_t)node->map.clusters * vol->bpb.cluster_size;
 		if (bytes == 0)
 			return fat_corrupt(vol, "directory '%s' has no clusters",
-					   node->name);
+					   fat_node_label(node));
 		if (bytes > (uint64_t)DIR_MAX_SLOTS * DIRENT_SIZE)
 			return fat_corrupt(vol,
 					   "directory '%s' is %llu bytes, over the 2 MiB limit",
-					   node->name, (unsigned long long)bytes);
+					   fat_node_label(node),
+					   (unsigned long long)bytes);
 	}
 	dir->slots = (uint32_t)(bytes / DIRENT_SIZE);
 	dir->stale_from = dir->slots;

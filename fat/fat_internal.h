@@ -246,6 +246,12 @@ struct fat_node {
 	struct fat_node *all_next;
 };
 
+/* A node's name for messages: "/" for the root. */
+static inline const char *fat_node_label(const struct fat_node *node)
+{
+	return node->is_root ? "/" : node->name;
+}
+
 /* ---- the volume ------------------------------------------------------- */
 
 struct fat_vol {
@@ -253,6 +259,8 @@ struct fat_vol {
 	struct fat_bpb bpb;
 	bool read_only;
 	bool damaged;
+	bool mounting;	/* damage is reported by fat_mount's error, not logged */
+	char damage[256]; /* what the first damage found was */
 	bool was_dirty;
 	bool dirty_flag_set;
 	struct fat_table fat;

@@ -134,11 +134,14 @@ int fat_corrupt_at(struct fat_vol *vol, const char *file, int line,
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	rpifs_log(RPIFS_ERR, "fat: damaged file system: %s (%s:%d)%s", msg,
-		  file, line,
-		  vol->damaged || vol->read_only
-			  ? ""
-			  : "; no more writes until it is repaired with fsck.fat");
+	if (!vol->damage[0])
+		snprintf(vol->damage, sizeof(vol->damage), "%.200s", msg);
+	if (!vol->mounting)
+		rpifs_log(RPIFS_ERR, "fat: damaged file system: %s (%s:%d)%s",
+			  msg, file, line,
+			  vol->damaged || vol->read_only
+				  ? ""
+				  : "; no more writes until it is repaired with fsck.fat");
 	vol->damaged = true;
 	return -EUCLEAN;
 }

@@ -111,14 +111,14 @@ int fat_map_build(struct fat_vol *vol, struct fat_node *node)
 	}
 	if (fat_ent_kind(vol, c) != FAT_ENT_NEXT)
 		return fat_corrupt(vol, "'%s' starts at cluster %u, outside the volume",
-				   node->name, c);
+				   fat_node_label(node), c);
 	for (;;) {
 		uint32_t next;
 
 		if (map->clusters + run_len >= vol->bpb.cluster_count)
 			return fat_corrupt(vol,
 					   "the cluster chain of '%s' loops (seen at cluster %u)",
-					   node->name, c);
+					   fat_node_label(node), c);
 		if (run_len && run_start + run_len == c) {
 			run_len++;
 		} else {
@@ -142,15 +142,15 @@ int fat_map_build(struct fat_vol *vol, struct fat_node *node)
 		case FAT_ENT_FREE:
 			return fat_corrupt(vol,
 					   "the chain of '%s' reaches cluster %u, which is marked free",
-					   node->name, c);
+					   fat_node_label(node), c);
 		case FAT_ENT_BAD:
 			return fat_corrupt(vol,
 					   "the chain of '%s' reaches cluster %u, which points to a bad cluster",
-					   node->name, c);
+					   fat_node_label(node), c);
 		default:
 			return fat_corrupt(vol,
 					   "the chain of '%s' goes from cluster %u to %u, outside the volume",
-					   node->name, c, next);
+					   fat_node_label(node), c, next);
 		}
 		break;
 	}

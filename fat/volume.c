@@ -139,12 +139,18 @@ int fat_mount(struct fat_vol **volp, const struct fat_window *win,
 	read_fsinfo(vol);
 	vol->was_dirty = vol->bpb.state & FAT_STATE_DIRTY;
 
+	vol->mounting = true;
 	ret = mount_root(vol);
+	vol->mounting = false;
 	if (ret) {
-		snprintf(why, sizeof(why),
-			 ret == -EUCLEAN ? "the root directory is damaged"
-					 : "cannot read the root directory: %s",
-			 strerror(-ret));
+		if (ret == -EUCLEAN)
+			snprintf(why, sizeof(why),
+				 "the root directory is damaged: %.200s",
+				 vol->damage[0] ? vol->damage : "unreadable");
+		else
+			snprintf(why, sizeof(why),
+				 "cannot read the root directory: %s",
+				 strerror(-ret));
 		goto fail;
 	}
 	if (!vol->label[0])

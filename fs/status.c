@@ -120,52 +120,38 @@ static const struct part_entry *root_partition(struct rfs *fs,
 	return NULL;
 }
 
-int ctl_status_text(struct rfs *fs, struct rfs_buf *out)
+/* What config.txt selects: kernel, dtb, initramfs, the command line. */
+static void status_boot_files(struct rfs *fs, struct rfs_buf *out,
+			      const struct boot_config *cfg)
 {
-	const struct part_entry *boot = part_boot(fs->img), *root;
-	struct boot_config cfg;
+	const struct part_entry *root;
 	struct cmdline_result adj;
-	struct fat_info info;
-	char *cmd = NULL, *userconf = NULL, desc[CONFIG_PATH_MAX + 64];
-	char size[32], last[512];
+	char *cmd = NULL, desc[CONFIG_PATH_MAX + 64];
 	size_t len;
 	int ret;
 
-	out->len = 0;
-	ret = ctl_boot_config(fs, &cfg);
-	if (ret)
-		return ret;
-	fat_get_info(fs->vol, &info);
-	part_format_size(fs->img->size, size, sizeof(size));
-
-	line(out, "machine: %s\n", board_name(fs->board));
-	status_run(fs, out);
-	line(out, "image: %s (%s%s)\n", fs->image_path, size,
-	     fs->opt.read_only ? ", read-only" : "");
-	line(out, "boot partition: %u, FAT%d, PARTUUID %s%s\n", boot->number,
-	     info.type, boot->partuuid,
-	     info.damaged ? ", damaged: read-only until fsck.fat repairs it" : "");
 	line(out, "config.txt: %s\n",
-	     cfg.found ? "found" : "missing (the firmware's defaults)");
-	if (cfg.os_prefix[0] || cfg.os_prefix_ignored)
+	     cfg->found ? "found" : "missing (the firmware's defaults)");
+	if (cfg->os_prefix[0] || cfg->os_prefix_ignored)
 		line(out, "os_prefix: %s\n",
-		     cfg.os_prefix_ignored ? "ignored (kernel or dtb missing under it)"
-					   : cfg.os_prefix);
-	describe_file(fs, cfg.kernel, desc, sizeof(desc));
+		     cfg->os_prefix_ignored ? "ignored (kernel or dtb missing under it)"
+					    : cfg->os_prefix);
+	describe_file(fs, cfg->kernel, desc, sizeof(desc));
 	line(out, "kernel: %s\n", desc);
-	describe_file(fs, cfg.device_tree, desc, sizeof(desc));
+	describe_file(fs, cfg->device_tree, desc, sizeof(desc));
 	line(out, "dtb: %s\n", desc);
-	if (cfg.initramfs_count == 0) {
+	if (cfg->initramfs_count == 0) {
 		line(out, "initramfs: none\n");
 	} else {
-		for (int i = 0; i < cfg.initramfs_count; i++) {
-			describe_file(fs, cfg.initramfs[i], desc, sizeof(desc));
+		for (int i = 0; i < cfg->initramfs_count; i++) {
+			describe_file(fs, cfg->initramfs[i], desc, sizeof(desc));
 			line(out, "initramfs: %s%s\n", desc,
-			     cfg.initramfs_auto ? ", by auto_initramfs=1" : "");
+			     cfg->initramfs_auto ? ", by auto_initramfs=1" : "");
 		}
 	}
-	line(out, "cmdline file: %s\n", cfg.cmdline);
-	if (rfs_fat_read_file(fs, cfg.cmdline, &cmd, &len, CMDLINE_MAX * 2) == 0) {
+	line(out, "cmdline file: %s\n", cfg->cmdline);
+	ret = rfs_fat_read_file(fs, cfg->cmdline, &cmd, &len, CMDLINE_MAX * 2);
+	if (ret == 0) {
 		ret = cmdline_adjust(cmd, ctl_partuuid, fs, &adj);
 		line(out, "cmdline: %s%s\n", adj.line,
 		     ret == -E2BIG ? " (too long for the kernel!)" : "");
@@ -177,9 +163,45 @@ int ctl_status_text(struct rfs *fs, struct rfs_buf *out)
 			     root->number, root->fstype[0] ? root->fstype : "?",
 			     root->partuuid);
 		free(cmd);
+	} else if (ret == -ENOENT) {
+		line(out, "cmdline: none (%s is missing)\n", cfg->cmdline);
 	} else {
-		line(out, "cmdline: none (%s is missing)\n", cfg.cmdline);
+		line(out, "cmdline: unreadable (%s: %s)\n", cfg->cmdline,
+		     strerror(-ret));
 	}
+}
+
+/*
+ * Never fails for what the volume holds: a damaged or unreadable
+ * config.txt is reported in the text, so status still tells what is wrong
+ * (and rpifs stop and umount, which read it, still work).
+ */
+int ctl_status_text(struct rfs *fs, struct rfs_buf *out)
+{
+	const struct part_entry *boot = part_boot(fs->img);
+	struct boot_config cfg;
+	struct fat_info info;
+	char *userconf = NULL;
+	char size[32], last[512];
+	size_t len;
+	int ret;
+
+	out->len = 0;
+	fat_get_info(fs->vol, &info);
+	part_format_size(fs->img->size, size, sizeof(size));
+
+	line(out, "machine: %s\n", board_name(fs->board));
+	status_run(fs, out);
+	line(out, "image: %s (%s%s)\n", fs->image_path, size,
+	     fs->opt.read_only ? ", read-only" : "");
+	line(out, "boot partition: %u, FAT%d, PARTUUID %s%s\n", boot->number,
+	     info.type, boot->partuuid,
+	     info.damaged ? ", damaged: read-only until fsck.fat repairs it" : "");
+	ret = ctl_boot_config(fs, &cfg);
+	if (ret == 0)
+		status_boot_files(fs, out, &cfg);
+	else
+		line(out, "config.txt: unreadable (%s)\n", strerror(-ret));
 	if (rfs_fat_read_file(fs, "userconf.txt", &userconf, &len, 4096) == 0) {
 		char user[64];
 

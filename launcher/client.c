@@ -112,6 +112,16 @@ static void status_value(const char *dir, const char *key, char *out,
 	free(status);
 }
 
+/* The guest's state from DIR/run ("stopped ...", "running ..."). */
+static void run_state(const char *dir, char *out, size_t size)
+{
+	char *run = read_ctl(dir, "run");
+
+	snprintf(out, size, "%.*s", run ? (int)strcspn(run, "\n") : 0,
+		 run ? run : "");
+	free(run);
+}
+
 static int write_run(const char *dir, const char *word)
 {
 	char path[PATH_MAX + 8];
@@ -258,7 +268,7 @@ int client_stop(int argc, char **argv)
 	}
 	if (mount_dir(argv[1], dir, sizeof(dir)))
 		return 1;
-	status_value(dir, "state", state, sizeof(state));
+	run_state(dir, state, sizeof(state));
 	if (strncmp(state, "stopped", 7) == 0)
 		return 0;
 	ret = write_run(dir, "stop\n");
@@ -269,7 +279,7 @@ int client_stop(int argc, char **argv)
 	start = now_s();
 	/* QMP quit, then SIGTERM after 5 s, SIGKILL after 10: wait for all. */
 	while (now_s() - start < 20) {
-		status_value(dir, "state", state, sizeof(state));
+		run_state(dir, state, sizeof(state));
 		if (strncmp(state, "stopped", 7) == 0)
 			return 0;
 		sleep_ms(50);

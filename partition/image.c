@@ -264,6 +264,32 @@ out:
 	return ret;
 }
 
+/* An MBR extended partition: a container that holds logical ones. */
+static bool is_container(const struct part_entry *e)
+{
+	return strcmp(e->type, "0x05") == 0 || strcmp(e->type, "0x0f") == 0 ||
+	       strcmp(e->type, "0x85") == 0;
+}
+
+/* The index of a partition sharing bytes with the boot partition, or -1. */
+static int overlapping(const struct part_image *img)
+{
+	const struct part_entry *b;
+
+	if (img->boot < 0)
+		return -1;
+	b = &img->parts[img->boot];
+	for (unsigned i = 0; i < img->count; i++) {
+		const struct part_entry *e = &img->parts[i];
+
+		if ((int)i == img->boot || is_container(e) || e->size == 0)
+			continue;
+		if (e->start < b->start + b->size && b->start < e->start + e->size)
+			return (int)i;
+	}
+	return -1;
+}
+
 int part_open(const char *path, unsigned flags, struct part_image **imgp,
 	      char *err, size_t err_size)
 {
@@ -379,6 +405,17 @@ int part_open(const char *path, unsigned flags, struct part_image **imgp,
 			   "%s has no FAT partition: a Raspberry Pi OS image has its boot files on one",
 			   path);
 		goto fail;
+	}
+	if (!(flags & PART_OPEN_LENIENT) && !img->read_only) {
+		int other = overlapping(img);
+
+		if (other >= 0) {
+			ret = fail(-EUCLEAN, err, err_size,
+				   "partitions %u and %u of %s overlap: writing to the boot partition would damage the other; fix the partition table (sfdisk), or mount with -o ro to read it",
+				   img->parts[img->boot].number,
+				   img->parts[other].number, path);
+			goto fail;
+		}
 	}
 	*imgp = img;
 	return 0;
