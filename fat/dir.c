@@ -516,7 +516,13 @@ static int grow(struct fat_vol *vol, struct fat_node *node, uint32_t slots)
 	       (size_t)(new_slots - d->slots) * DIRENT_SIZE);
 	memset(child + d->slots, 0, (new_slots - d->slots) * sizeof(*child));
 
-	/* Zero the new clusters on disk before the FAT links them in. */
+	/*
+	 * Zero the new clusters on disk before the FAT links them in. When
+	 * that fails (the disk holding the image is full: the clusters were
+	 * holes), the directory stays as it was and the clusters go back.
+	 */
+	uint32_t had = node->map.clusters;
+
 	for (uint32_t c = first, i = 0; i < got; i++) {
 		uint32_t next;
 
@@ -527,7 +533,7 @@ static int grow(struct fat_vol *vol, struct fat_node *node, uint32_t slots)
 		if (!ret && i + 1 < got)
 			ret = fat_ent_get(vol, c, &next);
 		if (ret)
-			return ret;
+			goto undo;
 		c = next;
 	}
 	ret = fat_ent_set(vol, last, first);
@@ -537,6 +543,11 @@ static int grow(struct fat_vol *vol, struct fat_node *node, uint32_t slots)
 		return ret;
 	d->slots = new_slots;
 	return 0;
+undo:
+	fat_map_truncate(&node->map, had);
+	fat_free_chain(vol, first);
+	fat_table_flush(vol);
+	return ret;
 }
 
 static bool in_entry(const struct fat_node *node, const struct fat_node *dir,

@@ -261,6 +261,8 @@ struct fat_vol {
 	bool damaged;
 	bool mounting;	/* damage is reported by fat_mount's error, not logged */
 	char damage[256]; /* what the first damage found was */
+	bool linked;	  /* the image file had a name at mount */
+	bool image_lost;  /* it was deleted or shrank since: told once */
 	bool was_dirty;
 	bool dirty_flag_set;
 	struct fat_table fat;
@@ -277,6 +279,17 @@ struct fat_vol {
 };
 
 /* ---- window I/O (io.c) ------------------------------------------------ */
+
+/* Note whether the image file has a name now (at mount). */
+void fat_io_note_image(struct fat_vol *vol);
+
+/*
+ * Allocate the image file's blocks under the reserved sectors, the FATs
+ * and the fixed root directory, so that metadata writes cannot fail for a
+ * full host file system (data writes into holes still can, and are undone).
+ * @return 0 (also where the file system cannot), or -ENOSPC.
+ */
+int fat_io_reserve_metadata(struct fat_vol *vol);
 
 /* pread/pwrite within the window; short transfers are errors (-EIO). */
 int fat_io_read(struct fat_vol *vol, uint64_t off, void *buf, size_t len);

@@ -313,8 +313,16 @@ ssize_t fat_write(struct fat_vol *vol, struct fat_node *node, const void *buf,
 		if (!ret)
 			ret = write_data(vol, node, buf, off, end - off);
 	}
-	if (ret)
+	if (ret) {
+		/*
+		 * The data did not land (the disk holding the image is full,
+		 * or failing): the file stays as it was, and what this call
+		 * allocated goes back, so the FAT on disk never lists it.
+		 */
+		if (cut_chain(vol, node, had) == 0)
+			fat_table_flush(vol);
 		return ret;
+	}
 	if (end > node->size)
 		node->size = (uint32_t)end;
 	touch_file(node);
@@ -352,8 +360,11 @@ int fat_truncate(struct fat_vol *vol, struct fat_node *node, uint64_t size)
 			return ret ? ret : -ENOSPC;
 		}
 		ret = zero_gap(vol, node, size);
-		if (ret)
+		if (ret) {
+			if (cut_chain(vol, node, had) == 0)
+				fat_table_flush(vol);
 			return ret;
+		}
 		node->size = (uint32_t)size;
 		touch_file(node);
 		return commit(vol, node);

@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 static int check_bounds(const struct fat_vol *vol, uint64_t off, uint64_t len)
@@ -27,6 +28,53 @@ static int check_bounds(const struct fat_vol *vol, uint64_t off, uint64_t len)
 		return -EIO;
 	}
 	return 0;
+}
+
+/*
+ * Before writing: is the image file still there, as long as the volume?
+ * A deleted image would swallow every write; a shrunk one would grow back
+ * with holes where the volume's data was. Both fail writes with -EIO.
+ */
+static int check_image(struct fat_vol *vol)
+{
+	struct stat st;
+
+	if (fstat(vol->win.fd, &st) < 0)
+		return -errno;
+	if (vol->linked && st.st_nlink == 0) {
+		if (!vol->image_lost)
+			rpifs_log(RPIFS_ERR,
+				  "fat: the image file was deleted while mounted: writes fail (EIO) from now on; unmount");
+		vol->image_lost = true;
+		return -EIO;
+	}
+	if (S_ISREG(st.st_mode) &&
+	    (uint64_t)st.st_size < vol->win.offset + vol->win.size) {
+		if (!vol->image_lost)
+			rpifs_log(RPIFS_ERR,
+				  "fat: the image file shrank to %llu bytes while mounted (the volume ends at %llu): reads past its end and writes fail (EIO); unmount",
+				  (unsigned long long)st.st_size,
+				  (unsigned long long)(vol->win.offset +
+						       vol->win.size));
+		vol->image_lost = true;
+		return -EIO;
+	}
+	return 0;
+}
+
+void fat_io_note_image(struct fat_vol *vol)
+{
+	struct stat st;
+
+	vol->linked = fstat(vol->win.fd, &st) == 0 && st.st_nlink > 0;
+}
+
+int fat_io_reserve_metadata(struct fat_vol *vol)
+{
+	if (fallocate(vol->win.fd, FALLOC_FL_KEEP_SIZE, (off_t)vol->win.offset,
+		      (off_t)vol->bpb.data_offset) == 0)
+		return 0;
+	return errno == ENOSPC ? -ENOSPC : 0;
 }
 
 int fat_io_read(struct fat_vol *vol, uint64_t off, void *buf, size_t len)
@@ -47,9 +95,10 @@ int fat_io_read(struct fat_vol *vol, uint64_t off, void *buf, size_t len)
 		}
 		if (n == 0) {
 			/* The image file shrank under us. */
-			rpifs_log(RPIFS_ERR,
-				  "fat: the image ends before offset %llu",
-				  (unsigned long long)(vol->win.offset + off));
+			if (check_image(vol) == 0)
+				rpifs_log(RPIFS_ERR,
+					  "fat: the image ends before offset %llu",
+					  (unsigned long long)(vol->win.offset + off));
 			return -EIO;
 		}
 		p += n;
@@ -68,6 +117,8 @@ int fat_io_write(struct fat_vol *vol, uint64_t off, const void *buf,
 	if (ret)
 		return ret;
 	ret = check_bounds(vol, off, len);
+	if (!ret)
+		ret = check_image(vol);
 	if (ret)
 		return ret;
 	while (len > 0) {
@@ -96,6 +147,8 @@ int fat_io_zero(struct fat_vol *vol, uint64_t off, uint64_t len)
 	if (ret)
 		return ret;
 	ret = check_bounds(vol, off, len);
+	if (!ret)
+		ret = check_image(vol);
 	if (ret)
 		return ret;
 	/*

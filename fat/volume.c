@@ -157,6 +157,14 @@ int fat_mount(struct fat_vol **volp, const struct fat_window *win,
 		memcpy(vol->label, vol->bpb.label, sizeof(vol->label));
 
 	vol->read_only = flags & FAT_MOUNT_RDONLY;
+	fat_io_note_image(vol);
+	if (!vol->read_only && fat_io_reserve_metadata(vol) == -ENOSPC) {
+		snprintf(why, sizeof(why),
+			 "the disk holding the image is full (its FAT needs %llu KiB allocated); free some space, or mount read-only",
+			 (unsigned long long)(vol->bpb.data_offset / 1024));
+		ret = -ENOSPC;
+		goto fail;
+	}
 	if (!vol->read_only) {
 		ret = fat_set_dirty_flag(vol, true);
 		if (ret) {

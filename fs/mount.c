@@ -100,6 +100,11 @@ static int open_image(struct rfs *fs)
 	ret = fat_mount(&fs->vol, &fs->win,
 			fs->opt.read_only ? FAT_MOUNT_RDONLY : 0, err,
 			sizeof(err));
+	if (ret == -ENOSPC) {
+		rpifs_log(RPIFS_ERR, "cannot mount %s read-write: %s (-o ro)",
+			  fs->image_path, err);
+		return 1;
+	}
 	if (ret) {
 		rpifs_log(RPIFS_ERR,
 			  "the boot partition (%u) of %s is not a usable FAT file system: %s%s",
