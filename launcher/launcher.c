@@ -199,7 +199,8 @@ static int open_listener(struct launcher *l)
 	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 	if (fd < 0)
 		return -errno;
-	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 || listen(fd, 8) < 0) {
+	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 ||
+	    chmod(l->console_socket, 0600) < 0 || listen(fd, 8) < 0) {
 		int e = errno;
 
 		close(fd);
@@ -281,6 +282,8 @@ static void do_spawn(struct launcher *l)
 		if (getppid() != parent)
 			_exit(127);
 		setsid();
+		/* QEMU's sockets and logs: the user's alone. */
+		umask(077);
 		if (in >= 0)
 			dup2(in, 0);
 		if (out >= 0) {
