@@ -146,6 +146,13 @@ fuzz:
 	@$(MAKE) --no-print-directory FUZZ=1 fuzz-bins
 	@bash tests/fuzz/run.sh $(FUZZ_TARGETS)
 
+# A randomized workload for SOAK_TIME seconds (default 600) with unmounts,
+# fsck.fat and remounts; not part of make check.
+soak:
+	@sh scripts/deps.sh check
+	@$(MAKE) --no-print-directory all tests
+	@BUILD=$(BUILD) bash tests/soak.sh
+
 bench:
 	@sh scripts/deps.sh bench
 	@$(MAKE) --no-print-directory all
