@@ -265,6 +265,7 @@ struct fat_vol {
 	bool image_lost;  /* it was deleted or shrank since: told once */
 	bool was_dirty;
 	bool dirty_flag_set;
+	bool dirty_flag_due; /* read-write: set the flag before the first write */
 	struct fat_table fat;
 	uint32_t free_count;
 	bool free_known;

@@ -108,12 +108,27 @@ int fat_io_read(struct fat_vol *vol, uint64_t off, void *buf, size_t len)
 	return 0;
 }
 
+/* The first write of a read-write mount sets the dirty flag first. */
+static int dirty_first(struct fat_vol *vol)
+{
+	int ret;
+
+	if (!vol->dirty_flag_due)
+		return 0;
+	ret = fat_set_dirty_flag(vol, true);
+	if (ret)
+		vol->dirty_flag_due = true;
+	return ret;
+}
+
 int fat_io_write(struct fat_vol *vol, uint64_t off, const void *buf,
 		 size_t len)
 {
 	const uint8_t *p = buf;
 	int ret = fat_check_writable(vol);
 
+	if (!ret)
+		ret = dirty_first(vol);
 	if (ret)
 		return ret;
 	ret = check_bounds(vol, off, len);
@@ -144,6 +159,8 @@ int fat_io_zero(struct fat_vol *vol, uint64_t off, uint64_t len)
 	static const uint8_t zeros[65536];
 	int ret = fat_check_writable(vol);
 
+	if (!ret)
+		ret = dirty_first(vol);
 	if (ret)
 		return ret;
 	ret = check_bounds(vol, off, len);

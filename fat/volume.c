@@ -68,6 +68,7 @@ int fat_set_dirty_flag(struct fat_vol *vol, bool dirty)
 	int ret;
 
 	state = dirty ? state | FAT_STATE_DIRTY : state & ~FAT_STATE_DIRTY;
+	vol->dirty_flag_due = false;
 	ret = fat_io_write(vol, vol->bpb.state_offset, &state, 1);
 	if (ret)
 		return ret;
@@ -165,15 +166,12 @@ int fat_mount(struct fat_vol **volp, const struct fat_window *win,
 		ret = -ENOSPC;
 		goto fail;
 	}
-	if (!vol->read_only) {
-		ret = fat_set_dirty_flag(vol, true);
-		if (ret) {
-			snprintf(why, sizeof(why),
-				 "cannot write the boot sector: %s",
-				 strerror(-ret));
-			goto fail;
-		}
-	}
+	/*
+	 * The dirty flag goes on just before the first write, not here: a
+	 * mount that only reads (or meets damage before writing) leaves the
+	 * image exactly as it was.
+	 */
+	vol->dirty_flag_due = !vol->read_only;
 	*volp = vol;
 	return 0;
 fail:

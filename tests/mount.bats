@@ -152,11 +152,15 @@ compare_with_mtools() {
 		<(dd if="$img" bs=1M skip=4 count=1 status=none)
 }
 
-@test "the dirty flag is set while mounted read-write" {
+@test "the dirty flag is set from the first write until unmount; reading writes nothing" {
 	local img=$T/dirty.img dir=$T/dirty
 	copy_fixture fat16.img "$img"
 	mount_rpifs "$img" "$dir"
 	# FAT16: the state byte is at 0x25 of the boot sector, at 4 MiB.
+	find "$dir/boot" -type f -exec cat {} + >/dev/null
+	cat "$dir/status" >/dev/null
+	cmp "$(fixtures)/fat16.img" "$img"
+	echo x >"$dir/boot/new.txt"
 	[ "$(le_at "$img" $((4194304 + 0x25)) 1)" -eq 1 ]
 	umount_rpifs "$dir"
 	[ "$(le_at "$img" $((4194304 + 0x25)) 1)" -eq 0 ]
