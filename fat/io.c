@@ -115,6 +115,15 @@ static int dirty_first(struct fat_vol *vol)
 
 	if (!vol->dirty_flag_due)
 		return 0;
+	/*
+	 * Already set on disk: someone did not unmount cleanly (a guest that
+	 * lost power, a card pulled out). As Linux does, leave it for fsck,
+	 * and never clear it.
+	 */
+	if (vol->bpb.state & FAT_STATE_DIRTY) {
+		vol->dirty_flag_due = false;
+		return 0;
+	}
 	ret = fat_set_dirty_flag(vol, true);
 	if (ret)
 		vol->dirty_flag_due = true;

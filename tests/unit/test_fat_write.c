@@ -412,14 +412,36 @@ static void test_dirty_flag(void **state)
 {
 	struct vol t;
 	uint8_t state_byte;
+	struct fat_node *node;
+	struct fat_window win;
+	struct stat st;
+	char err[256];
 
 	(void)state;
 	open_copy(&t, "fat32-512.p1");
+	/* Mounted and read: nothing written yet, the flag is clear. */
+	assert_int_equal(pread(t.fd, &state_byte, 1, 0x41), 1);
+	assert_int_equal(state_byte & FAT_STATE_DIRTY, 0);
+	/* The first write sets it; unmount clears it. */
+	assert_int_equal(fat_create(t.v, fat_root(t.v), "dirty.txt", 0, &node), 0);
+	fat_node_put(t.v, node);
 	assert_int_equal(pread(t.fd, &state_byte, 1, 0x41), 1);
 	assert_int_equal(state_byte & FAT_STATE_DIRTY, FAT_STATE_DIRTY);
 	assert_int_equal(fat_unmount(t.v), 0);
 	assert_int_equal(pread(t.fd, &state_byte, 1, 0x41), 1);
 	assert_int_equal(state_byte & FAT_STATE_DIRTY, 0);
+
+	/* Found set (an unclean unmount elsewhere): left set, as Linux does. */
+	state_byte = FAT_STATE_DIRTY;
+	assert_int_equal(pwrite(t.fd, &state_byte, 1, 0x41), 1);
+	assert_int_equal(fstat(t.fd, &st), 0);
+	win = (struct fat_window){ t.fd, 0, (uint64_t)st.st_size };
+	assert_int_equal(fat_mount(&t.v, &win, 0, err, sizeof(err)), 0);
+	assert_int_equal(fat_create(t.v, fat_root(t.v), "more.txt", 0, &node), 0);
+	fat_node_put(t.v, node);
+	assert_int_equal(fat_unmount(t.v), 0);
+	assert_int_equal(pread(t.fd, &state_byte, 1, 0x41), 1);
+	assert_int_equal(state_byte & FAT_STATE_DIRTY, FAT_STATE_DIRTY);
 	t.v = NULL;
 	close(t.fd);
 	unlink(t.path);
