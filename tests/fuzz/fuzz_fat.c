@@ -4,7 +4,9 @@
  * window is zero-filled to the size its boot sector claims, at most
  * 64 MiB). Mount it read-only, walk every directory, look every name up
  * again, stat and read every file whole, map it; then mount it read-write
- * and, unless it was found damaged, create, write, list and delete a file.
+ * and, unless it was found damaged, create, write, list, move into a
+ * subdirectory and back, and delete a file, and make, move and remove a
+ * directory.
  *
  * Besides crashes, hangs and sanitizer reports, this aborts when a name
  * could escape the mount ('/', ".", "..", control characters, invalid
@@ -125,6 +127,32 @@ static void write_some(struct fat_vol *vol)
 	fat_node_put(vol, node);
 	while (fat_readdir(vol, fat_root(vol), &cookie, &child) == 1)
 		check_name(fat_node_name(child));
+
+	/* Into the first subdirectory and back: its entries, its "..". */
+	struct fat_node *sub = NULL, *made;
+
+	cookie = 0;
+	while (fat_readdir(vol, fat_root(vol), &cookie, &child) == 1)
+		if (fat_node_is_dir(child)) {
+			sub = child;
+			fat_node_get(sub);
+			break;
+		}
+	if (sub) {
+		fat_rename(vol, fat_root(vol), "Fuzz written file.txt", sub,
+			   "moved here with a long name.txt", 0);
+		if (fat_create(vol, fat_root(vol), "new dir", FAT_ATTR_DIR,
+			       &made) == 0) {
+			fat_node_put(vol, made);
+			fat_rename(vol, fat_root(vol), "new dir", sub, "NEWDIR",
+				   0);
+			fat_rmdir(vol, sub, "NEWDIR");
+		}
+		fat_rename(vol, sub, "moved here with a long name.txt",
+			   fat_root(vol), "Fuzz written file.txt", 0);
+		fat_node_put(vol, sub);
+	}
+	fat_sync(vol);
 	fat_unlink(vol, fat_root(vol), "Fuzz written file.txt");
 }
 
