@@ -9,7 +9,9 @@
 # state the last round left. Every SOAK_REMOUNT rounds (default 5) the
 # image is unmounted, checked with fsck.fat -n (it must be clean), read back
 # with mtools and compared with the models, and mounted again. The image is
-# FAT32 (SOAK_FAT=fat32-512, or fat16, fat12, pios32).
+# FAT32 (SOAK_FAT=fat32-512, or fat16, fat12, pios32). When a third of the
+# volume is left, both trees are removed (on the mount and in the models)
+# and the rounds start again from empty.
 #
 # Ends with one line: rounds, operations, remounts, fsck results. On a
 # failure it stops and leaves everything in SOAK_DIR (default
@@ -96,8 +98,18 @@ check_offline() {
 	rm -f "$p"
 }
 
+clears=0
 while [ $(($(date +%s) - start)) -lt "$time_limit" ]; do
 	round=$((round + 1))
+	# The sequences only add up: before the volume fills (which the
+	# models cannot follow), both trees are emptied, a big delete too.
+	read -r size avail < <(df -k --output=size,avail "$dir/mnt" | tail -n 1)
+	if [ "$avail" -lt $((size / 3)) ]; then
+		rm -rf "$dir/mnt/boot/soak-1" "$dir/mnt/boot/soak-2" "$dir/model/soak-1" "$dir/model/soak-2" ||
+			die "emptying the trees failed"
+		mkdir -p "$dir/mnt/boot/soak-1" "$dir/mnt/boot/soak-2" "$dir/model/soak-1" "$dir/model/soak-2"
+		clears=$((clears + 1))
+	fi
 	for w in 1 2; do
 		"$OPSEQ" $((seed_base + round * 2 + w)) "$ops" "$dir/mnt/boot/soak-$w" "$dir/model/soak-$w" \
 			>"$dir/worker-$w.log" 2>&1 &
@@ -116,5 +128,5 @@ while [ $(($(date +%s) - start)) -lt "$time_limit" ]; do
 done
 "$RPIFS" umount "$dir/mnt" || die "the last unmount failed"
 check_offline
-echo "soak: $round rounds, $total_ops operations in $(($(date +%s) - start)) s, $remounts remounts, $fscks fsck.fat runs: all clean, every tree as its model"
+echo "soak: $round rounds, $total_ops operations in $(($(date +%s) - start)) s, $remounts remounts, $fscks fsck.fat runs: all clean, every tree as its model; the trees emptied $clears times as the volume filled"
 rm -rf "$dir"
