@@ -128,8 +128,16 @@ u = [x for x in d["users"] if isinstance(x, dict)][0]
 assert u["name"] == "pi" and u["lock_passwd"] is False and "sudo" in u["groups"]
 assert d["users"][-1] == "default"' "$B/user-data"
 	fi
+	# A truncation alone commits at the last close, the release, which
+	# FUSE sends after close(2) returns: give it a moment.
 	: >"$D/userconf"
-	[ "$(cat "$B/user-data")" = "$(printf '#cloud-config\nhostname: raspberrypi\nusers:\n- default')" ]
+	local want i
+	want=$(printf '#cloud-config\nhostname: raspberrypi\nusers:\n- default')
+	for i in $(seq 50); do
+		[ "$(cat "$B/user-data")" = "$want" ] && break
+		sleep 0.1
+	done
+	[ "$(cat "$B/user-data")" = "$want" ]
 	finish
 }
 

@@ -31,7 +31,7 @@ while IFS= read -r line; do
 			echo "fsck: an fsynced file is damaged: $line"
 			bad=1
 		fi
-		read -r detail
+		IFS= read -r detail
 		case $detail in
 		"  File size is "*" bytes, cluster chain length is "*) ;;
 		*) echo "fsck: unexpected: $line / $detail"; bad=1 ;;
