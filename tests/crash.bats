@@ -5,7 +5,7 @@
 # of a write storm (tests/tools/storm.c). Then fsck.fat -n may find only
 # what a crash may leave (dirty bit, stale free count, lost clusters, the
 # size of a file that was not fsynced) and every fsynced file must be
-# intact (tests/lib/crash_check.sh).
+# intact (tests/lib/crash_check.sh, itself tested on made-up leftovers).
 
 load helpers
 
@@ -70,4 +70,31 @@ crash_once() {
 	run bash "$BATS_TEST_DIRNAME/lib/crash_check.sh" "$part" "$log" "$STORM"
 	[ "$status" -ne 0 ]
 	[[ "$output" == *"damaged: fsynced file keep.bin"* ]]
+}
+
+@test "the crash checker: a chain longer than its file is a leftover if unsynced, damage if fsynced" {
+	local img=$BATS_TEST_TMPDIR/c.img mnt=$BATS_TEST_TMPDIR/c part=$BATS_TEST_TMPDIR/c.p1
+	local log=$BATS_TEST_TMPDIR/c.log first last free
+	copy_fixture fat32-512.img "$img"
+	mount_rpifs "$img" "$mnt"
+	"$STORM" --gen 7 1000 >"$mnt/boot/grown.bin"
+	umount_rpifs "$mnt"
+	part_file "$img" 1 "$part"
+	# What a crash between the FAT and the directory entry leaves: the
+	# chain took one more (free) cluster, the size did not follow.
+	first=$(first_cluster "$part" grown.bin)
+	last=$((first + 1))
+	free=$(($(le_at "$part" 32 4) / 1 - 1000))
+	free=$((free > 100000 ? 100000 : free))
+	poke_fat32 "$part" 0 "$last" "$free"
+	poke_fat32 "$part" 0 "$free" $((0x0ffffff8))
+	: >"$log"
+	run bash "$BATS_TEST_DIRNAME/lib/crash_check.sh" "$part" "$log" "$STORM"
+	echo "$output"
+	[ "$status" -eq 0 ]
+	echo "grown.bin 1000 7" >"$log"
+	run bash "$BATS_TEST_DIRNAME/lib/crash_check.sh" "$part" "$log" "$STORM"
+	echo "$output"
+	[ "$status" -ne 0 ]
+	[[ "$output" == *"an fsynced file is damaged: /GROWN.BIN"* ]]
 }

@@ -27,7 +27,8 @@ while IFS= read -r line; do
 	"FATs differ but appear to be intact. Using first FAT.") ;;
 	"/"*) # a file fsck would change: fine only if it was not fsynced
 		path=${line#/}
-		if grep -q "^$path " "$log"; then
+		# fsck.fat shows 8.3 names in upper case; FAT ignores case.
+		if cut -d' ' -f1 "$log" | grep -qixF -- "$path"; then
 			echo "fsck: an fsynced file is damaged: $line"
 			bad=1
 		fi
