@@ -152,11 +152,12 @@ damaged() {
 @test "a FAT loop: EUCLEAN, the cluster named, read-only, the rest reads" {
 	damaged fat16 chain-loop kernel8.img "the cluster chain of 'kernel8.img' loops (seen at cluster"
 	damaged fat32-512 chain-loop kernel8.img "the cluster chain of 'kernel8.img' loops (seen at cluster"
+	damaged fat12 chain-loop kernel8.img "the cluster chain of 'kernel8.img' loops (seen at cluster"
 }
 
 @test "chains into a reserved, an out-of-range, a free and a bad cluster" {
 	local f
-	for f in fat16 fat32-512; do
+	for f in fat12 fat16 fat32-512; do
 		damaged $f chain-into-reserved kernel8.img "to 1, outside the volume"
 		damaged $f chain-out-of-range kernel8.img ", outside the volume"
 		damaged $f chain-into-free kernel8.img "which is marked free"
