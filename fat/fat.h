@@ -170,6 +170,13 @@ int fat_map(struct fat_vol *vol, struct fat_node *node, uint64_t off,
 	    size_t size, uint64_t *pos, size_t *len);
 
 /*
+ * Whether the volume's file still holds its bytes up to @end (an offset in
+ * the file, as fat_map() gives). Logged once when it shrank while mounted.
+ * @return 0 or -EIO.
+ */
+int fat_check_image(struct fat_vol *vol, uint64_t end);
+
+/*
  * Read the whole file at @path (at most @max bytes) into a malloc'd,
  * NUL-terminated buffer. @return 0, -ENOENT, -EISDIR, -EFBIG, -errno.
  */

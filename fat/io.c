@@ -30,6 +30,22 @@ static int check_bounds(const struct fat_vol *vol, uint64_t off, uint64_t len)
 	return 0;
 }
 
+int fat_check_image(struct fat_vol *vol, uint64_t end)
+{
+	struct stat st;
+
+	if (fstat(vol->win.fd, &st) < 0 || !S_ISREG(st.st_mode) ||
+	    (uint64_t)st.st_size >= end)
+		return 0;
+	if (!vol->image_lost)
+		rpifs_log(RPIFS_ERR,
+			  "fat: the image file shrank to %llu bytes while mounted (the volume ends at %llu): reads past its end and writes fail (EIO); unmount",
+			  (unsigned long long)st.st_size,
+			  (unsigned long long)(vol->win.offset + vol->win.size));
+	vol->image_lost = true;
+	return -EIO;
+}
+
 /*
  * Before writing: is the image file still there, as long as the volume?
  * A deleted image would swallow every write; a shrunk one would grow back
@@ -39,27 +55,14 @@ static int check_image(struct fat_vol *vol)
 {
 	struct stat st;
 
-	if (fstat(vol->win.fd, &st) < 0)
-		return -errno;
-	if (vol->linked && st.st_nlink == 0) {
+	if (vol->linked && fstat(vol->win.fd, &st) == 0 && st.st_nlink == 0) {
 		if (!vol->image_lost)
 			rpifs_log(RPIFS_ERR,
 				  "fat: the image file was deleted while mounted: writes fail (EIO) from now on; unmount");
 		vol->image_lost = true;
 		return -EIO;
 	}
-	if (S_ISREG(st.st_mode) &&
-	    (uint64_t)st.st_size < vol->win.offset + vol->win.size) {
-		if (!vol->image_lost)
-			rpifs_log(RPIFS_ERR,
-				  "fat: the image file shrank to %llu bytes while mounted (the volume ends at %llu): reads past its end and writes fail (EIO); unmount",
-				  (unsigned long long)st.st_size,
-				  (unsigned long long)(vol->win.offset +
-						       vol->win.size));
-		vol->image_lost = true;
-		return -EIO;
-	}
-	return 0;
+	return fat_check_image(vol, vol->win.offset + vol->win.size);
 }
 
 void fat_io_note_image(struct fat_vol *vol)
@@ -95,7 +98,7 @@ int fat_io_read(struct fat_vol *vol, uint64_t off, void *buf, size_t len)
 		}
 		if (n == 0) {
 			/* The image file shrank under us. */
-			if (check_image(vol) == 0)
+			if (fat_check_image(vol, vol->win.offset + off + 1) == 0)
 				rpifs_log(RPIFS_ERR,
 					  "fat: the image ends before offset %llu",
 					  (unsigned long long)(vol->win.offset + off));

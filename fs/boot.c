@@ -4,13 +4,11 @@
  * zero-copy reads (the reply splices straight from the image file), statfs.
  */
 #include "ctl.h"
-#include "../common/log.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <sys/statvfs.h>
 
 int rfs_boot_lookup(struct rfs *fs, struct fat_node *dir, const char *name,
@@ -136,26 +134,6 @@ static void read_ahead(struct rfs *fs, struct rfs_file *file, uint64_t end)
 	file->ahead_until = until;
 }
 
-/*
- * Whether the image file still reaches @end. Zero-copy reads hand the
- * kernel a range of the image; were the file shorter (it shrank while
- * mounted), the reader would see a short file instead of an error.
- */
-static bool image_reaches(struct rfs *fs, uint64_t end)
-{
-	struct stat st;
-
-	if (fstat(fs->win.fd, &st) < 0 || !S_ISREG(st.st_mode) ||
-	    (uint64_t)st.st_size >= end)
-		return true;
-	if (!fs->told_short)
-		rpifs_log(RPIFS_ERR,
-			  "the image file shrank to %llu bytes while mounted: reads past its end fail (EIO); unmount",
-			  (unsigned long long)st.st_size);
-	fs->told_short = true;
-	return false;
-}
-
 int rfs_boot_read(struct rfs *fs, struct rfs_file *file, size_t size,
 		  off_t off, struct fuse_bufvec **bufvp)
 {
@@ -206,9 +184,14 @@ int rfs_boot_read(struct rfs *fs, struct rfs_file *file, size_t size,
 		if (pos + len > end)
 			end = pos + len;
 	}
-	if (bv->count && !image_reaches(fs, end)) {
+	/*
+	 * Zero-copy: the kernel is handed a range of the image; were the file
+	 * shorter (it shrank while mounted), the reader would see a short
+	 * file instead of an error.
+	 */
+	if (bv->count && (ret = fat_check_image(fs->vol, end)) != 0) {
 		free(bv);
-		return -EIO;
+		return ret;
 	}
 	if ((uint64_t)off == file->next_off && off != 0)
 		read_ahead(fs, file, (uint64_t)off + done);

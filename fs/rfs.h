@@ -84,7 +84,6 @@ struct rfs {
 	char state_dir[4096];	/* $XDG_STATE_HOME/rpifs/IMAGE-KEY */
 	bool unmounting;
 	bool told_read_only;	/* logged why writes fail while it runs */
-	bool told_short;	/* logged that the image file shrank */
 	/* Control files: the current node of each, and temporary files. */
 	struct ctl_node *ctl[7]; /* by enum ctl_kind */
 	struct ctl_node *temps;

@@ -49,7 +49,7 @@ setup() {
 	"$RPIFS" stop "$MNT"
 	[[ "$(cat "$MNT/run")" == "stopped: "* ]]
 	umount_rpifs "$MNT"
-	fsck_boot_after_power_cut "$IMG"
+	fsck_boot "$IMG" --after-power-cut
 	e2fsck_root "$IMG"
 }
 
@@ -88,7 +88,7 @@ setup() {
 		-drive "file=$IMG,format=raw,if=sd" -kernel /dev/null
 	[[ "$output" == *"Failed to get"*"lock"* ]]
 	umount_rpifs "$MNT"
-	fsck_boot_after_power_cut "$IMG"
+	fsck_boot "$IMG" --after-power-cut
 }
 
 @test "raspi3b boots (the upstream dtb name as fallback)" {
@@ -103,7 +103,7 @@ setup() {
 	cmp "$(status_of "$MNT" 'run folder')/dtb" "$B/bcm2837-rpi-3-b.dtb"
 	"$RPIFS" stop "$MNT"
 	umount_rpifs "$MNT"
-	fsck_boot_after_power_cut "$IMG"
+	fsck_boot "$IMG" --after-power-cut
 }
 
 @test "stop during boot, and unmount with a running guest, leave no QEMU and clean partitions" {
@@ -120,7 +120,7 @@ setup() {
 	"$RPIFS" umount "$MNT"
 	! mountpoint -q "$MNT"
 	! pgrep -f "file=$IMG,format=raw" >/dev/null
-	fsck_boot_after_power_cut "$IMG"
+	fsck_boot "$IMG" --after-power-cut
 }
 
 @test "run --wait on a kernel that panics fails with the panic lines" {
