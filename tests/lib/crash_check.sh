@@ -24,7 +24,9 @@ while IFS= read -r line; do
 	" Automatically removing dirty bit.") ;;
 	"Free cluster summary wrong"* | "  Auto-correcting.") ;;
 	"Reclaimed "*" unused cluster"*) ;; # lost clusters
-	"FATs differ but appear to be intact. Using first FAT.") ;;
+	# A kill between writing the first FAT and its copy: fsck.fat reads
+	# the first, which rpifs writes first.
+	"FATs differ but appear to be intact." | "  Using first FAT.") ;;
 	"/"*) # a file fsck would change: fine only if it was not fsynced
 		path=${line#/}
 		# fsck.fat shows 8.3 names in upper case; FAT ignores case.
