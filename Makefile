@@ -49,21 +49,43 @@ BUILD ?= build
 endif
 
 # Evaluated when a recipe runs, after the dependency step installed them.
-PKG_CFLAGS = $(shell $(PKG_CONFIG) --cflags fuse3 blkid libcrypt)
-PKG_LIBS = $(shell $(PKG_CONFIG) --libs fuse3 blkid libcrypt) -lfdt -lpthread
-CORE_LIBS = $(shell $(PKG_CONFIG) --libs blkid)
+# Each library gets only its own dependencies' flags: the core libraries
+# build and link without FUSE (tests/layers.sh checks that no file outside
+# fs/ includes it, and that no include runs up the layers).
+FUSE_CFLAGS = $(shell $(PKG_CONFIG) --cflags fuse3)
+FUSE_LIBS = $(shell $(PKG_CONFIG) --libs fuse3) -lpthread
+BLKID_CFLAGS = $(shell $(PKG_CONFIG) --cflags blkid)
+BLKID_LIBS = $(shell $(PKG_CONFIG) --libs blkid)
+CRYPT_LIBS = $(shell $(PKG_CONFIG) --libs libcrypt)
+FDT_LIBS = -lfdt
 CMOCKA_LIBS = $(shell $(PKG_CONFIG) --libs cmocka)
 
-ALL_CFLAGS = $(BASE_CFLAGS) $(PKG_CFLAGS) $(CPPFLAGS) $(CFLAGS)
+ALL_CFLAGS = $(BASE_CFLAGS) $(CPPFLAGS) $(CFLAGS)
 ALL_LDFLAGS = $(BASE_LDFLAGS) $(LDFLAGS)
 
-CORE_SRCS := $(wildcard common/*.c fat/*.c partition/*.c)
-APP_SRCS := $(wildcard fs/*.c launcher/*.c) rpifs.c
+# The libraries, lowest first: a library may use only those before it.
+#   common     libc only
+#   fat        FAT12/16/32 over a window of a file
+#   partition  the image: table, locks, growth (libblkid)
+#   pi         the Pi's boot rules (libfdt, libcrypt)
+#   launcher   QEMU and its supervision
+#   cli        the commands that need no FUSE
+#   fs         the FUSE daemon (libfuse3)
+LIBS := common fat partition pi launcher cli fs
+$(foreach l,$(LIBS),$(eval $(l)_SRCS := $(wildcard $(l)/*.c)))
+$(foreach l,$(LIBS),$(eval $(l)_OBJS := $$($(l)_SRCS:%.c=$$(BUILD)/%.o)))
+$(foreach l,$(LIBS),$(eval $(l)_LIB := $$(BUILD)/librpifs-$(l).a))
+ALL_OBJS := $(foreach l,$(LIBS),$($(l)_OBJS)) $(BUILD)/rpifs.o
+
+$(BUILD)/partition/%.o: ALL_CFLAGS += $(BLKID_CFLAGS)
+$(BUILD)/fs/%.o: ALL_CFLAGS += $(FUSE_CFLAGS)
+
+# What links the core without FUSE: unit tests, tools, fuzzers.
+CORE_LIBS := $(pi_LIB) $(partition_LIB) $(fat_LIB) $(common_LIB)
+CORE_LDLIBS = $(BLKID_LIBS) $(CRYPT_LIBS) $(FDT_LIBS) -lpthread
+
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 TOOL_SRCS := $(wildcard tests/tools/*.c)
-
-CORE_OBJS := $(CORE_SRCS:%.c=$(BUILD)/%.o)
-APP_OBJS := $(APP_SRCS:%.c=$(BUILD)/%.o)
 UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
 TOOL_BINS := $(TOOL_SRCS:tests/tools/%.c=$(BUILD)/tests/%)
 # Fuzz targets (tests/fuzz/fuzz_*.c): built with libFuzzer by make fuzz,
@@ -72,14 +94,9 @@ TOOL_BINS := $(TOOL_SRCS:tests/tools/%.c=$(BUILD)/tests/%)
 FUZZ_TARGETS := $(patsubst tests/fuzz/fuzz_%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
 REPLAY_BINS := $(FUZZ_TARGETS:%=$(BUILD)/tests/replay_%)
 FUZZ_BINS := $(FUZZ_TARGETS:%=$(BUILD)/fuzz_%)
-CORE_LIB := $(BUILD)/librpifs-core.a
-# Parts of the launcher and of fs/ that unit tests link (pure functions:
-# config.txt, the command line, userconf).
-TESTABLE := launcher/config.c launcher/cmdline.c launcher/dtb.c \
-	launcher/runs.c fs/userconf.c fs/buf.c
-LAUNCH_OBJS := $(TESTABLE:%.c=$(BUILD)/%.o)
 
 .PHONY: all deps check check-unit check-run demo bench fuzz fuzz-bins soak install \
+	format format-check \
 	uninstall clean tests
 
 all: $(BUILD)/rpifs
@@ -88,32 +105,28 @@ $(BUILD)/%.o: %.c
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) -c -o $@ $<
 
-$(CORE_LIB): $(CORE_OBJS)
-	@mkdir -p $(@D)
-	$(AR) rcs $@ $^
+$(foreach l,$(LIBS),$(eval $$($(l)_LIB): $$($(l)_OBJS) ; @mkdir -p $$(@D) && $$(AR) rcs $$@ $$^))
 
-$(BUILD)/rpifs: $(APP_OBJS) $(CORE_LIB)
-	$(CC) $(ALL_LDFLAGS) -o $@ $(APP_OBJS) $(CORE_LIB) $(PKG_LIBS)
+$(BUILD)/rpifs: $(BUILD)/rpifs.o $(fs_LIB) $(cli_LIB) $(launcher_LIB) $(CORE_LIBS)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(FUSE_LIBS) $(CORE_LDLIBS)
 
-$(BUILD)/tests/%: tests/unit/%.c $(CORE_LIB) $(LAUNCH_OBJS)
+$(BUILD)/tests/%: tests/unit/%.c $(launcher_LIB) $(CORE_LIBS)
 	@mkdir -p $(@D)
-	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $< $(LAUNCH_OBJS) \
-		$(CORE_LIB) $(CMOCKA_LIBS) $(PKG_LIBS)
+	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $^ $(CMOCKA_LIBS) $(CORE_LDLIBS)
 
-$(BUILD)/tests/%: tests/tools/%.c $(CORE_LIB)
+$(BUILD)/tests/%: tests/tools/%.c $(CORE_LIBS)
 	@mkdir -p $(@D)
-	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $< $(CORE_LIB) $(PKG_LIBS)
+	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $^ $(CORE_LDLIBS)
 
 $(BUILD)/tests/replay_%: tests/fuzz/fuzz_%.c tests/fuzz/replay.c \
-		tests/fuzz/common.c $(CORE_LIB)
+		tests/fuzz/common.c $(CORE_LIBS)
 	@mkdir -p $(@D)
-	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $(filter %.c,$^) \
-		$(CORE_LIB) $(PKG_LIBS)
+	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $^ $(CORE_LDLIBS)
 
 # Only with FUZZ=1 (make fuzz sets it): clang, libFuzzer and sanitizers.
-$(BUILD)/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/common.c $(CORE_LIB)
-	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -fsanitize=fuzzer -o $@ \
-		$(filter %.c,$^) $(CORE_LIB) $(PKG_LIBS)
+$(BUILD)/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/common.c $(CORE_LIBS)
+	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -fsanitize=fuzzer -o $@ $^ \
+		$(CORE_LDLIBS)
 
 tests: $(UNIT_BINS) $(TOOL_BINS) $(REPLAY_BINS)
 
@@ -158,6 +171,15 @@ bench:
 	@$(MAKE) --no-print-directory all
 	@BUILD=$(BUILD) bash bench/run.sh
 
+# Every C file as .clang-format says; names the files that differ.
+format-check:
+	@bad=0; for f in $$(git ls-files '*.c' '*.h'); do \
+		clang-format "$$f" | cmp -s - "$$f" || { echo "$$f: not formatted (clang-format -i $$f)"; bad=1; }; \
+	done; exit $$bad
+
+format:
+	@git ls-files '*.c' '*.h' | xargs clang-format -i
+
 install: $(BUILD)/rpifs
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 \
 		$(DESTDIR)$(BASHCOMPDIR)
@@ -173,4 +195,4 @@ uninstall:
 clean:
 	rm -rf build
 
--include $(CORE_OBJS:.o=.d) $(APP_OBJS:.o=.d) $(UNIT_BINS:=.d)
+-include $(ALL_OBJS:.o=.d) $(UNIT_BINS:=.d)

@@ -40,6 +40,13 @@ size_t rpifs_log_last(char *buf, size_t size)
 	return len;
 }
 
+void rpifs_log_clear_last(void)
+{
+	pthread_mutex_lock(&last_lock);
+	last_msg[0] = '\0';
+	pthread_mutex_unlock(&last_lock);
+}
+
 void rpifs_log(enum rpifs_log_level level, const char *fmt, ...)
 {
 	static const int prio[] = { LOG_ERR, LOG_WARNING, LOG_INFO, LOG_DEBUG };

@@ -28,5 +28,8 @@ void rpifs_log_set_level(enum rpifs_log_level level);
 
 /* Copy the last warning or error into buf; @return its length, 0 if none. */
 size_t rpifs_log_last(char *buf, size_t size);
+/* Forget the last warning: what it said is over (a later write worked,
+   the guest it spoke of stopped). */
+void rpifs_log_clear_last(void);
 
 #endif

@@ -587,22 +587,22 @@ int fat_dir_alloc_slots(struct fat_vol *vol, struct fat_node *dir,
 	return -ENOSPC;
 }
 
-static void put_lfn(uint8_t *e, const uint16_t *u, int n, int seq, bool last,
-		    uint8_t sum)
+/* Long name entry @seq (1-based) of the UTF-16 name @u of @n units. */
+static void put_lfn(struct fat_lfn_disk *l, const uint16_t *u, int n, int seq,
+		    bool last, uint8_t sum)
 {
-	static const uint8_t pos[LFN_CHARS] = { 1,  3,	5,  7,	9,  14, 16,
-						18, 20, 22, 24, 28, 30 };
+	le16_t *parts[3] = { l->name1, l->name2, l->name3 };
+	const int counts[3] = { 5, 6, 2 };
+	int i = (seq - 1) * LFN_CHARS;
 
-	memset(e, 0, DIRENT_SIZE);
-	e[0] = (uint8_t)(seq | (last ? LFN_LAST : 0));
-	e[11] = FAT_ATTR_LFN;
-	e[13] = sum;
-	for (int k = 0; k < LFN_CHARS; k++) {
-		int i = (seq - 1) * LFN_CHARS + k;
-		uint16_t c = i < n ? u[i] : i == n ? 0x0000 : 0xffff;
-
-		store_le16(e + pos[k], c);
-	}
+	memset(l, 0, sizeof(*l));
+	l->order = (uint8_t)(seq | (last ? LFN_LAST : 0));
+	l->attr = FAT_ATTR_LFN;
+	l->checksum = sum;
+	/* The name, its NUL if it fits, then 0xffff padding. */
+	for (int p = 0; p < 3; p++)
+		for (int k = 0; k < counts[p]; k++, i++)
+			put_le16(&parts[p][k], i < n ? u[i] : i == n ? 0x0000 : 0xffff);
 }
 
 void fat_dir_add_entry(struct fat_vol *vol, struct fat_node *dir,
@@ -619,8 +619,9 @@ void fat_dir_add_entry(struct fat_vol *vol, struct fat_node *dir,
 
 		lfn = (uint32_t)((n + LFN_CHARS - 1) / LFN_CHARS);
 		for (uint32_t i = 0; i < lfn; i++)
-			put_lfn(d->raw + (size_t)(first + i) * DIRENT_SIZE, u, n,
-				(int)(lfn - i), i == 0, sum);
+			put_lfn((struct fat_lfn_disk *)(d->raw + (size_t)(first + i) *
+								  DIRENT_SIZE),
+				u, n, (int)(lfn - i), i == 0, sum);
 	}
 	node->parent = dir;
 	node->slot = first + lfn;

@@ -1,34 +1,134 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /*
- * boot/: the FAT boot partition through fat/. Lookups, listings, opening,
- * zero-copy reads (the reply splices straight from the image file), statfs.
+ * boot/: the FAT boot partition through fat/, as a kind of node. A FAT
+ * node gets an inode the first time the kernel is told of it; the inode
+ * holds one reference on the node until the kernel forgets it. Reads are
+ * zero-copy (the reply splices straight from the image file). Attributes
+ * follow Linux's vfat: one owner, modes from the masks, the read-only
+ * attribute as missing write bits.
  */
-#include "ctl.h"
+#include "boot.h"
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/statvfs.h>
 
-int rfs_boot_lookup(struct rfs *fs, struct fat_node *dir, const char *name,
-		    struct fuse_entry_param *e)
+/* Nobody else writes boot/ while mounted, so the kernel may cache long. */
+#define BOOT_CACHE_TIMEOUT 86400.0
+
+/* The FAT node of an inode, NULL when it belongs to an older volume. */
+static struct fat_node *node_of(struct rfs *fs, const struct rfs_inode *inode)
 {
-	struct fat_node *node;
-	int ret = fat_lookup(fs->vol, dir, name, &node);
-
-	if (ret)
-		return ret;
-	return rfs_fat_entry(fs, node, e);
+	return inode->gen == fs->vol_gen ? inode->fat : NULL;
 }
 
-int rfs_boot_readdir(struct rfs *fs, struct fat_node *dir,
-		     struct rfs_dirbuf *db, off_t off)
+static struct fat_node *file_node(struct rfs *fs, const struct rfs_file *file)
 {
+	return file->fat && file->gen == fs->vol_gen ? file->fat : NULL;
+}
+
+static blkcnt_t blocks_of(uint64_t bytes, uint32_t cluster_size)
+{
+	uint64_t clusters = (bytes + cluster_size - 1) / cluster_size;
+
+	return (blkcnt_t)(clusters * cluster_size / 512);
+}
+
+void rfs_boot_stat(struct rfs *fs, struct fat_node *node, struct stat *st)
+{
+	uint32_t cluster_size = fat_cluster_size(fs->vol);
+	struct fat_stat fst;
+	mode_t perm;
+
+	fat_node_stat(fs->vol, node, &fst);
+	memset(st, 0, sizeof(*st));
+	st->st_ino = fat_node_ino(node);
+	st->st_uid = fs->opt.uid;
+	st->st_gid = fs->opt.gid;
+	st->st_size = fst.size;
+	st->st_blocks = blocks_of(fst.size, cluster_size);
+	st->st_blksize = cluster_size;
+	/*
+	 * Directories get one link: FAT keeps no link counts, and 1 tells
+	 * find(1) not to use the "leaf" shortcut that a count would invite.
+	 */
+	st->st_nlink = 1;
+	st->st_mtim = fst.mtime;
+	st->st_atim = fst.atime;
+	/* As Linux's vfat does: ctime shows the creation time. */
+	st->st_ctim = fst.crtime;
+	if (fst.is_dir) {
+		perm = 0777 & ~fs->opt.dmask;
+		st->st_mode = S_IFDIR | perm;
+	} else {
+		perm = 0777 & ~fs->opt.fmask;
+		if (fst.attr & FAT_ATTR_RO)
+			perm &= ~(mode_t)0222;
+		st->st_mode = S_IFREG | perm;
+	}
+}
+
+int rfs_boot_entry(struct rfs *fs, struct fat_node *node,
+		   struct fuse_entry_param *e)
+{
+	struct rfs_inode *inode = fat_node_priv(node);
+	struct stat st;
+
+	if (inode) {
+		/* Known already: it holds its own reference. */
+		fat_node_put(fs->vol, node);
+	} else {
+		inode = rfs_inode_new(fs, &rfs_boot_kind);
+		if (!inode) {
+			fat_node_put(fs->vol, node);
+			return -ENOMEM;
+		}
+		inode->fat = node;
+		inode->gen = fs->vol_gen;
+		fat_node_set_priv(node, inode);
+	}
+	rfs_boot_stat(fs, node, &st);
+	rfs_inode_entry(fs, inode, &st, e);
+	return 0;
+}
+
+static int boot_getattr(struct rfs *fs, struct rfs_inode *inode,
+			struct stat *st)
+{
+	struct fat_node *node = node_of(fs, inode);
+
+	if (!node)
+		return -ESTALE;
+	rfs_boot_stat(fs, node, st);
+	return 0;
+}
+
+static int boot_lookup(struct rfs *fs, struct rfs_inode *dir,
+		       const char *name, struct fuse_entry_param *e)
+{
+	struct fat_node *d = node_of(fs, dir), *node;
+	int ret;
+
+	if (!d)
+		return -ESTALE;
+	ret = fat_lookup(fs->vol, d, name, &node);
+	return ret ? ret : rfs_boot_entry(fs, node, e);
+}
+
+static int boot_readdir(struct rfs *fs, struct rfs_inode *inode,
+			struct rfs_dirbuf *db, off_t off)
+{
+	struct fat_node *dir = node_of(fs, inode);
 	struct fuse_entry_param e;
 	uint64_t cookie;
 	int ret;
 
+	if (!dir)
+		return -ESTALE;
+	if (!fat_node_is_dir(dir))
+		return -ENOTDIR;
 	/* Offsets: 0 ".", 1 "..", then 2 + the fat_readdir cookie. */
 	for (; off < 2; off++) {
 		memset(&e, 0, sizeof(e));
@@ -53,11 +153,11 @@ int rfs_boot_readdir(struct rfs *fs, struct fat_node *dir,
 		memset(&e, 0, sizeof(e));
 		if (db->plus) {
 			fat_node_get(child);
-			ret = rfs_fat_entry(fs, child, &e);
+			ret = rfs_boot_entry(fs, child, &e);
 			if (ret)
 				return ret;
 		} else {
-			rfs_fat_stat(fs, child, &e.attr);
+			rfs_boot_stat(fs, child, &e.attr);
 		}
 		if (rfs_dirbuf_add(db, fat_node_name(child), &e,
 				   (off_t)cookie + 2)) {
@@ -68,13 +168,17 @@ int rfs_boot_readdir(struct rfs *fs, struct fat_node *dir,
 	}
 }
 
-int rfs_boot_open(struct rfs *fs, struct fat_node *node, int flags,
-		  struct rfs_file **filep)
+static int boot_open(struct rfs *fs, struct rfs_inode *inode, int flags,
+		     struct rfs_file **filep)
 {
+	struct fat_node *node = node_of(fs, inode);
 	struct rfs_file *file;
 
-	if ((flags & O_ACCMODE) != O_RDONLY &&
-	    (run_check_writable(fs) || fat_is_read_only(fs->vol)))
+	if (!node)
+		return -ESTALE;
+	if (fat_node_is_dir(node))
+		return -EISDIR;
+	if ((flags & O_ACCMODE) != O_RDONLY && fat_is_read_only(fs->vol))
 		return -EROFS;
 	/* libfuse asks for atomic O_TRUNC: it comes here, not as setattr. */
 	if ((flags & O_TRUNC) && (flags & O_ACCMODE) != O_RDONLY) {
@@ -86,7 +190,8 @@ int rfs_boot_open(struct rfs *fs, struct fat_node *node, int flags,
 	file = calloc(1, sizeof(*file));
 	if (!file)
 		return -ENOMEM;
-	file->kind = RFS_FAT;
+	file->kind = &rfs_boot_kind;
+	file->inode = inode;
 	file->fat = node;
 	file->gen = fs->vol_gen;
 	fat_node_get(node);
@@ -94,12 +199,10 @@ int rfs_boot_open(struct rfs *fs, struct fat_node *node, int flags,
 	return 0;
 }
 
-void rfs_file_close(struct rfs *fs, struct rfs_file *file)
+static void boot_release(struct rfs *fs, struct rfs_file *file)
 {
-	if (rfs_file_fat(fs, file))
+	if (file_node(fs, file))
 		fat_node_put(fs->vol, file->fat);
-	if (file->handle)
-		ctl_release(fs, file->handle);
 	free(file);
 }
 
@@ -134,15 +237,41 @@ static void read_ahead(struct rfs *fs, struct rfs_file *file, uint64_t end)
 	file->ahead_until = until;
 }
 
-int rfs_boot_read(struct rfs *fs, struct rfs_file *file, size_t size,
-		  off_t off, struct fuse_bufvec **bufvp)
+/* Add an image range to a growing buffer vector. */
+static int bufvec_add(struct fuse_bufvec **bvp, size_t *cap, int fd,
+		      uint64_t pos, size_t len)
 {
-	struct fat_node *node = file->fat;
+	struct fuse_bufvec *bv = *bvp;
+
+	if (bv->count == *cap) {
+		struct fuse_bufvec *bigger;
+
+		*cap *= 2;
+		bigger = realloc(bv, sizeof(*bv) + *cap * sizeof(bv->buf[0]));
+		if (!bigger)
+			return -ENOMEM;
+		*bvp = bv = bigger;
+	}
+	bv->buf[bv->count++] = (struct fuse_buf){
+		.size = len,
+		.flags = FUSE_BUF_IS_FD | FUSE_BUF_FD_SEEK | FUSE_BUF_FD_RETRY,
+		.fd = fd,
+		.pos = (off_t)pos,
+	};
+	return 0;
+}
+
+static int boot_read(struct rfs *fs, struct rfs_file *file, size_t size,
+		     off_t off, struct fuse_bufvec **bufvp)
+{
+	struct fat_node *node = file_node(fs, file);
 	struct fuse_bufvec *bv;
 	size_t cap = 4, done = 0;
 	uint64_t end = 0;
-	int ret;
+	int ret = 0;
 
+	if (!node)
+		return -ESTALE;
 	bv = malloc(sizeof(*bv) + cap * sizeof(bv->buf[0]));
 	if (!bv)
 		return -ENOMEM;
@@ -154,42 +283,26 @@ int rfs_boot_read(struct rfs *fs, struct rfs_file *file, size_t size,
 
 		ret = fat_map(fs->vol, node, (uint64_t)off + done, size - done,
 			      &pos, &len);
-		if (ret) {
-			if (done)
-				break;
-			free(bv);
-			return ret;
-		}
-		if (len == 0)
+		if (ret || len == 0)
 			break;
-		if (bv->count == cap) {
-			struct fuse_bufvec *bigger;
-
-			cap *= 2;
-			bigger = realloc(bv, sizeof(*bv) + cap * sizeof(bv->buf[0]));
-			if (!bigger) {
-				free(bv);
-				return -ENOMEM;
-			}
-			bv = bigger;
-		}
-		bv->buf[bv->count++] = (struct fuse_buf){
-			.size = len,
-			.flags = FUSE_BUF_IS_FD | FUSE_BUF_FD_SEEK |
-				 FUSE_BUF_FD_RETRY,
-			.fd = fs->win.fd,
-			.pos = (off_t)pos,
-		};
+		ret = bufvec_add(&bv, &cap, fs->win.fd, pos, len);
+		if (ret)
+			break;
 		done += len;
 		if (pos + len > end)
 			end = pos + len;
 	}
+	/* An error after some data: the data, as a short read. */
+	if (ret && done)
+		ret = 0;
 	/*
 	 * Zero-copy: the kernel is handed a range of the image; were the file
 	 * shorter (it shrank while mounted), the reader would see a short
 	 * file instead of an error.
 	 */
-	if (bv->count && (ret = fat_check_image(fs->vol, end)) != 0) {
+	if (!ret && bv->count)
+		ret = fat_check_image(fs->vol, end);
+	if (ret) {
 		free(bv);
 		return ret;
 	}
@@ -200,19 +313,25 @@ int rfs_boot_read(struct rfs *fs, struct rfs_file *file, size_t size,
 	return 0;
 }
 
-int rfs_boot_statfs(struct rfs *fs, struct statvfs *st)
+static ssize_t boot_write(struct rfs *fs, struct rfs_file *file,
+			  const char *buf, size_t size, off_t off)
 {
-	struct fat_info info;
-	int ret = fat_get_info(fs->vol, &info);
+	struct fat_node *node = file_node(fs, file);
 
-	memset(st, 0, sizeof(*st));
-	st->f_bsize = info.cluster_size;
-	st->f_frsize = info.cluster_size;
-	st->f_blocks = info.cluster_count;
-	st->f_bfree = info.free_clusters;
-	st->f_bavail = info.free_clusters;
-	st->f_namemax = 255;
-	return ret;
+	if (!node)
+		return -ESTALE;
+	if (off < 0)
+		return -EINVAL;
+	return fat_write(fs->vol, node, buf, size, (uint64_t)off);
+}
+
+static int boot_fsync(struct rfs *fs, struct rfs_inode *inode,
+		      struct rfs_file *file, int datasync)
+{
+	(void)inode;
+	(void)file;
+	(void)datasync;
+	return fat_sync(fs->vol);
 }
 
 /*
@@ -230,7 +349,7 @@ static int apply_mode(struct rfs *fs, struct fat_node *node, mode_t mode)
 
 	if (mode & (S_ISUID | S_ISGID | S_ISVTX))
 		return fs->opt.quiet ? 0 : -EPERM;
-	rfs_fat_stat(fs, node, &cur);
+	rfs_boot_stat(fs, node, &cur);
 	if ((perm & 0555) != (cur.st_mode & 0555))
 		return 0;
 	if (is_dir || (perm & 0222 && (perm & 0222) != allowed_w))
@@ -245,12 +364,17 @@ static void now_if(struct timespec *ts, bool now)
 		clock_gettime(CLOCK_REALTIME, ts);
 }
 
-int rfs_boot_setattr(struct rfs *fs, struct fat_node *node,
-		     const struct stat *attr, int to_set)
+static int boot_setattr(struct rfs *fs, struct rfs_inode *inode,
+			struct rfs_file *file, const struct stat *attr,
+			int to_set)
 {
+	struct fat_node *node = node_of(fs, inode);
 	int ret = 0;
 
-	if (run_check_writable(fs) || fat_is_read_only(fs->vol))
+	(void)file;
+	if (!node)
+		return -ESTALE;
+	if (fat_is_read_only(fs->vol))
 		return -EROFS;
 	if ((to_set & FUSE_SET_ATTR_UID && attr->st_uid != fs->opt.uid) ||
 	    (to_set & FUSE_SET_ATTR_GID && attr->st_gid != fs->opt.gid)) {
@@ -282,29 +406,98 @@ int rfs_boot_setattr(struct rfs *fs, struct fat_node *node,
 	return ret;
 }
 
-int rfs_boot_create(struct rfs *fs, struct fat_node *dir, const char *name,
-		    mode_t mode, struct fuse_entry_param *e)
+static int boot_mknod(struct rfs *fs, struct rfs_inode *dir, const char *name,
+		      mode_t mode, dev_t rdev, struct fuse_entry_param *e)
 {
-	struct fat_node *node;
+	struct fat_node *d = node_of(fs, dir), *node;
 	uint8_t attr;
 	int ret;
 
+	(void)rdev;
+	if (!d)
+		return -ESTALE;
 	if (S_ISDIR(mode))
 		attr = FAT_ATTR_DIR;
 	else if (S_ISREG(mode) || (mode & S_IFMT) == 0)
 		attr = (mode & 0222) ? 0 : FAT_ATTR_RO;
 	else
 		return -EPERM; /* FAT holds no devices, fifos or sockets */
-	ret = fat_create(fs->vol, dir, name, attr, &node);
-	if (ret)
-		return ret;
-	return rfs_fat_entry(fs, node, e);
+	ret = fat_create(fs->vol, d, name, attr, &node);
+	return ret ? ret : rfs_boot_entry(fs, node, e);
 }
 
-ssize_t rfs_boot_write(struct rfs *fs, struct fat_node *node, const char *buf,
-		       size_t size, off_t off)
+static int boot_unlink(struct rfs *fs, struct rfs_inode *dir, const char *name)
 {
-	if (off < 0)
-		return -EINVAL;
-	return fat_write(fs->vol, node, buf, size, (uint64_t)off);
+	struct fat_node *d = node_of(fs, dir);
+
+	return d ? fat_unlink(fs->vol, d, name) : -ESTALE;
 }
+
+static int boot_rmdir(struct rfs *fs, struct rfs_inode *dir, const char *name)
+{
+	struct fat_node *d = node_of(fs, dir);
+
+	return d ? fat_rmdir(fs->vol, d, name) : -ESTALE;
+}
+
+static int boot_rename(struct rfs *fs, struct rfs_inode *dir, const char *name,
+		       struct rfs_inode *newdir, const char *newname,
+		       unsigned flags)
+{
+	struct fat_node *from = node_of(fs, dir), *to = node_of(fs, newdir);
+
+	if (!from || !to)
+		return -ESTALE;
+	if (flags & ~(unsigned)RENAME_NOREPLACE)
+		return -EINVAL; /* FAT cannot exchange two entries atomically */
+	return fat_rename(fs->vol, from, name, to, newname,
+			  flags & RENAME_NOREPLACE ? FAT_RENAME_NOREPLACE : 0);
+}
+
+static int boot_statfs(struct rfs *fs, struct rfs_inode *inode,
+		       struct statvfs *st)
+{
+	struct fat_info info;
+	int ret = fat_get_info(fs->vol, &info);
+
+	(void)inode;
+	memset(st, 0, sizeof(*st));
+	st->f_bsize = info.cluster_size;
+	st->f_frsize = info.cluster_size;
+	st->f_blocks = info.cluster_count;
+	st->f_bfree = info.free_clusters;
+	st->f_bavail = info.free_clusters;
+	st->f_namemax = 255;
+	return ret;
+}
+
+static void boot_forget(struct rfs *fs, struct rfs_inode *inode)
+{
+	struct fat_node *node = node_of(fs, inode);
+
+	if (node) {
+		fat_node_set_priv(node, NULL);
+		fat_node_put(fs->vol, node);
+	}
+}
+
+const struct rfs_kind rfs_boot_kind = {
+	.name = "boot",
+	.guest_owned = true,
+	.timeout = BOOT_CACHE_TIMEOUT,
+	.getattr = boot_getattr,
+	.lookup = boot_lookup,
+	.readdir = boot_readdir,
+	.open = boot_open,
+	.read = boot_read,
+	.write = boot_write,
+	.fsync = boot_fsync,
+	.release = boot_release,
+	.setattr = boot_setattr,
+	.mknod = boot_mknod,
+	.unlink = boot_unlink,
+	.rmdir = boot_rmdir,
+	.rename = boot_rename,
+	.statfs = boot_statfs,
+	.forget = boot_forget,
+};

@@ -1,17 +1,15 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /*
- * The mount's root beside boot/: control files and temporary files.
- *
- * A control file is a node standing for a value kept in the image. Opening
- * it takes a snapshot; writes go to the handle and are validated and
- * committed when the writer closes it. Editors work because the root takes
- * temporary files (in memory, gone at unmount) and renames behave:
- * - a temporary file renamed over a control file commits its contents,
- *   and that node becomes the control file (sed -i, vim, rsync);
- * - a control file renamed away becomes a temporary file holding the value,
- *   and a fresh node takes the control file's name (vim's backups).
+ * Control files: the table that describes each one, the nodes of the
+ * mount's root and their lifetime (control files and temporary files
+ * alike), handles, and the three kinds of control file: values kept in
+ * the image (userconf, cmdline, kernel, dtb: read-only while a guest
+ * runs), run (which takes words), and text (status, console).
  */
 #include "ctl.h"
+#include "run.h"
+#include "status.h"
+#include "values.h"
 #include "../common/log.h"
 
 #include <errno.h>
@@ -21,43 +19,69 @@
 #include <string.h>
 #include <unistd.h>
 
-/* All temporary files together may hold this much. */
-#define TEMP_TOTAL_MAX (64u * 1024 * 1024)
 #define TEMP_INO_BASE (1ull << 40)
+#define RUN_MAX 256
 
-static const char *const names[CTL_KINDS] = {
-	[CTL_USERCONF] = "userconf", [CTL_CMDLINE] = "cmdline",
-	[CTL_KERNEL] = "kernel",     [CTL_DTB] = "dtb",
-	[CTL_STATUS] = "status",     [CTL_RUN] = "run",
-	[CTL_CONSOLE] = "console",
+static const struct ctl_desc descs[] = {
+	{ .name = "userconf", .kind = &rfs_ctl_value_kind, .mode = 0600,
+	  .max = VALUE_SMALL_MAX, .secret = true, .read = value_userconf_read,
+	  .stat = value_userconf_stat, .precheck = value_userconf_precheck,
+	  .commit = value_userconf_commit },
+	{ .name = "cmdline", .kind = &rfs_ctl_value_kind, .mode = 0644,
+	  .max = VALUE_SMALL_MAX, .read = value_cmdline_read,
+	  .stat = value_cmdline_stat, .precheck = value_cmdline_precheck,
+	  .commit = value_cmdline_commit },
+	{ .name = "kernel", .kind = &rfs_ctl_value_kind, .mode = 0644,
+	  .max = VALUE_BLOB_MAX, .file = value_kernel_file,
+	  .stat = value_kernel_stat, .commit = value_kernel_commit },
+	{ .name = "dtb", .kind = &rfs_ctl_value_kind, .mode = 0644,
+	  .max = VALUE_BLOB_MAX, .file = value_dtb_file,
+	  .stat = value_dtb_stat, .commit = value_dtb_commit },
+	{ .name = "status", .kind = &rfs_ctl_text_kind, .mode = 0444,
+	  .read = status_text, .stat = status_stat },
+	{ .name = "run", .kind = &rfs_ctl_run_kind, .mode = 0644,
+	  .max = RUN_MAX, .read = run_state_text, .stat = run_state_stat,
+	  .command = run_command },
+	{ .name = "console", .kind = &rfs_ctl_text_kind, .mode = 0444,
+	  .open_fd = run_console_open, .stat = run_console_stat },
 };
 
-static bool enabled(enum ctl_kind kind)
+#define DESC_COUNT (sizeof(descs) / sizeof(descs[0]))
+
+unsigned ctl_count(void)
 {
-	return kind < CTL_KINDS;
+	return DESC_COUNT;
 }
 
-const char *ctl_name(enum ctl_kind kind)
+const struct ctl_desc *ctl_desc_at(unsigned index)
 {
-	return kind < CTL_KINDS ? names[kind] : "temporary file";
+	return index < DESC_COUNT ? &descs[index] : NULL;
 }
 
-enum ctl_kind ctl_kind_of(const char *name)
+const struct ctl_desc *ctl_desc_of(const char *name)
 {
-	for (int k = 0; k < CTL_KINDS; k++)
-		if (enabled(k) && strcmp(name, names[k]) == 0)
-			return k;
-	return CTL_TEMP;
+	for (size_t i = 0; i < DESC_COUNT; i++)
+		if (strcmp(name, descs[i].name) == 0)
+			return &descs[i];
+	return NULL;
 }
 
-static struct ctl_node *node_new(struct rfs *fs, enum ctl_kind kind,
-				 const char *name)
+static size_t desc_index(const struct ctl_desc *desc)
+{
+	return (size_t)(desc - descs);
+}
+
+/* ---- nodes ---- */
+
+struct ctl_node *ctl_node_new(struct rfs *fs, const struct ctl_desc *desc,
+			      const char *name)
 {
 	struct ctl_node *node = calloc(1, sizeof(*node));
 
 	if (!node)
 		return NULL;
-	node->kind = kind;
+	node->desc = desc;
+	node->kind = desc ? desc->kind : NULL;
 	if (name) {
 		node->name = strdup(name);
 		if (!node->name) {
@@ -67,103 +91,76 @@ static struct ctl_node *node_new(struct rfs *fs, enum ctl_kind kind,
 	}
 	node->ino = TEMP_INO_BASE + fs->next_temp_ino++;
 	node->mode = 0644;
+	node->refs = 1;
 	clock_gettime(CLOCK_REALTIME, &node->mtime);
 	node->ctime = node->mtime;
 	return node;
 }
 
-static void node_put(struct rfs *fs, struct ctl_node *node)
+void ctl_node_put(struct rfs *fs, struct ctl_node *node)
 {
 	if (--node->refs > 0)
 		return;
 	fs->temp_bytes -= node->data.cap;
-	rfs_buf_free(&node->data);
+	buf_free(&node->data);
 	free(node->name);
 	free(node);
 }
 
-/* The current node of a control file, made on first use. */
-static struct ctl_node *control_node(struct rfs *fs, enum ctl_kind kind)
+void ctl_node_install(struct rfs *fs, struct ctl_node *node,
+		      const struct ctl_desc *desc)
 {
-	struct ctl_node *node = fs->ctl[kind];
+	node->desc = desc;
+	node->kind = desc->kind;
+	node->attached = true;
+	fs->ctl[desc_index(desc)] = node;
+}
+
+void ctl_node_uninstall(struct rfs *fs, struct ctl_node *node)
+{
+	fs->ctl[desc_index(node->desc)] = NULL;
+	node->desc = NULL;
+	node->attached = false;
+	/* Its number was the control file's: a temporary file's from now. */
+	if (node->ino < TEMP_INO_BASE)
+		node->ino = TEMP_INO_BASE + fs->next_temp_ino++;
+}
+
+struct ctl_node *ctl_node_of(struct rfs *fs, const struct ctl_desc *desc)
+{
+	struct ctl_node *node = fs->ctl[desc_index(desc)];
 
 	if (!node) {
-		node = node_new(fs, kind, NULL);
+		node = ctl_node_new(fs, desc, NULL);
 		if (!node)
 			return NULL;
-		node->ino = 2 + (uint64_t)kind;
-		node->attached = true;
-		node->refs = 1; /* the root's */
-		fs->ctl[kind] = node;
+		node->ino = 2 + desc_index(desc);
+		ctl_node_install(fs, node, desc);
 	}
 	return node;
 }
 
-static struct ctl_node *temp_find(struct rfs *fs, const char *name)
-{
-	for (struct ctl_node *n = fs->temps; n; n = n->next)
-		if (strcmp(n->name, name) == 0)
-			return n;
-	return NULL;
-}
-
-/* Take a node out of the root; it lives on while used. */
-static void detach(struct rfs *fs, struct ctl_node *node)
+void ctl_detach(struct rfs *fs, struct ctl_node *node)
 {
 	if (!node->attached)
 		return;
-	if (node->kind == CTL_TEMP) {
+	if (!node->desc) {
 		struct ctl_node **pp = &fs->temps;
 
 		while (*pp != node)
 			pp = &(*pp)->next;
 		*pp = node->next;
 		node->next = NULL;
-	} else if (fs->ctl[node->kind] == node) {
-		fs->ctl[node->kind] = NULL;
+	} else if (fs->ctl[desc_index(node->desc)] == node) {
+		fs->ctl[desc_index(node->desc)] = NULL;
 	}
 	node->attached = false;
-	node_put(fs, node);
+	ctl_node_put(fs, node);
 }
 
-static void temp_attach(struct rfs *fs, struct ctl_node *node)
+int ctl_getattr_node(struct rfs *fs, struct ctl_node *node, struct stat *st)
 {
-	node->next = fs->temps;
-	fs->temps = node;
-	node->attached = true;
-}
-
-/* Account a temporary file's growth against the total. */
-static int temp_write(struct rfs *fs, struct ctl_node *node, const void *p,
-		      size_t n, uint64_t off)
-{
-	size_t before = node->data.cap;
-	int ret;
-
-	if (off + n > node->data.len &&
-	    fs->temp_bytes + (off + n - node->data.len) > TEMP_TOTAL_MAX)
-		return -ENOSPC;
-	ret = rfs_buf_write(&node->data, p, n, off, TEMP_TOTAL_MAX);
-	fs->temp_bytes += node->data.cap - before;
-	return ret;
-}
-
-static int temp_truncate(struct rfs *fs, struct ctl_node *node, uint64_t size)
-{
-	size_t before = node->data.cap;
-	int ret;
-
-	if (size > node->data.len &&
-	    fs->temp_bytes + (size - node->data.len) > TEMP_TOTAL_MAX)
-		return -ENOSPC;
-	ret = rfs_buf_truncate(&node->data, size, TEMP_TOTAL_MAX);
-	fs->temp_bytes += node->data.cap - before;
-	return ret;
-}
-
-int ctl_getattr(struct rfs *fs, struct ctl_node *node, struct stat *st)
-{
-	uint64_t size;
+	uint64_t size = 0;
 
 	memset(st, 0, sizeof(*st));
 	st->st_uid = fs->opt.uid;
@@ -171,7 +168,7 @@ int ctl_getattr(struct rfs *fs, struct ctl_node *node, struct stat *st)
 	st->st_nlink = 1;
 	st->st_ino = node->ino;
 	st->st_blksize = 4096;
-	if (node->kind == CTL_TEMP) {
+	if (!node->desc) {
 		st->st_mode = S_IFREG | (node->mode & 07777);
 		st->st_size = (off_t)node->data.len;
 		st->st_mtim = node->mtime;
@@ -179,156 +176,122 @@ int ctl_getattr(struct rfs *fs, struct ctl_node *node, struct stat *st)
 		st->st_atim = node->mtime;
 		return 0;
 	}
-	switch (node->kind) {
-	case CTL_USERCONF:
-		st->st_mode = S_IFREG | 0600;
-		break;
-	case CTL_STATUS:
-	case CTL_CONSOLE:
-		st->st_mode = S_IFREG | 0444;
-		break;
-	default:
-		st->st_mode = S_IFREG | 0644;
-		break;
-	}
-	st->st_mode &= ~(mode_t)fs->opt.fmask | S_IFMT;
-	ctl_value_stat(fs, node->kind, &size, &st->st_mtim);
+	st->st_mode = S_IFREG | (node->desc->mode & ~(mode_t)fs->opt.fmask);
+	clock_gettime(CLOCK_REALTIME, &st->st_mtim);
+	node->desc->stat(fs, &size, &st->st_mtim);
 	st->st_size = (off_t)size;
 	st->st_atim = st->st_ctim = st->st_mtim;
 	st->st_blocks = (blkcnt_t)((size + 511) / 512);
 	return 0;
 }
 
-/* Describe a node to the kernel, counting one lookup. */
-static int entry_of(struct rfs *fs, struct ctl_node *node,
-		    struct fuse_entry_param *e)
+int ctl_entry(struct rfs *fs, struct ctl_node *node,
+	      struct fuse_entry_param *e)
 {
 	struct rfs_inode *inode = node->inode;
+	struct stat st;
 
 	if (!inode) {
-		inode = calloc(1, sizeof(*inode));
+		inode = rfs_inode_new(fs, node->kind);
 		if (!inode)
 			return -ENOMEM;
-		inode->kind = RFS_CTL;
 		inode->ctl = node;
 		node->inode = inode;
 		node->refs++;
 	}
-	inode->nlookup++;
-	memset(e, 0, sizeof(*e));
-	e->ino = rfs_ino(fs, inode);
-	e->generation = 1;
-	/* Values change behind the kernel's back: no caching. */
-	e->attr_timeout = 0;
-	e->entry_timeout = 0;
-	return ctl_getattr(fs, node, &e->attr);
+	ctl_getattr_node(fs, node, &st);
+	rfs_inode_entry(fs, inode, &st, e);
+	return 0;
 }
 
-void ctl_forget(struct rfs *fs, struct ctl_node *node)
+void ctl_free_all(struct rfs *fs)
 {
-	node->inode = NULL;
-	node_put(fs, node);
+	for (size_t k = 0; k < DESC_COUNT; k++)
+		if (fs->ctl[k])
+			ctl_detach(fs, fs->ctl[k]);
+	while (fs->temps)
+		ctl_detach(fs, fs->temps);
 }
 
-int ctl_lookup(struct rfs *fs, const char *name, struct fuse_entry_param *e)
+int ctl_value_bytes(struct rfs *fs, const struct ctl_desc *desc,
+		    struct buf *out)
 {
-	enum ctl_kind kind = ctl_kind_of(name);
-	struct ctl_node *node =
-		kind == CTL_TEMP ? temp_find(fs, name) : control_node(fs, kind);
+	struct fat_node *fat = NULL;
+	struct fat_stat st;
+	int ret;
 
-	if (!node)
-		return kind == CTL_TEMP ? -ENOENT : -ENOMEM;
-	return entry_of(fs, node, e);
+	out->len = 0;
+	out->secret = desc->secret;
+	if (!desc->file)
+		return desc->read ? desc->read(fs, out) : 0;
+	ret = desc->file(fs, &fat);
+	if (ret)
+		return ret;
+	fat_node_stat(fs->vol, fat, &st);
+	ret = buf_truncate(out, st.size, (size_t)-1);
+	if (!ret && fat_read(fs->vol, fat, out->data, st.size, 0) !=
+			    (ssize_t)st.size)
+		ret = -EIO;
+	fat_node_put(fs->vol, fat);
+	return ret;
 }
 
-int ctl_readdir_entry(struct rfs *fs, unsigned index, char *name, size_t size,
-		      struct fuse_entry_param *e, bool plus)
-{
-	struct ctl_node *node = NULL;
-	unsigned i = 0;
+/* ---- handles ---- */
 
-	for (int k = 0; k < CTL_KINDS && !node; k++) {
-		if (!enabled(k))
-			continue;
-		if (i++ == index)
-			node = control_node(fs, k);
-	}
-	for (struct ctl_node *t = fs->temps; t && !node; t = t->next)
-		if (i++ == index)
-			node = t;
-	if (!node)
+static bool writing(int flags)
+{
+	return (flags & O_ACCMODE) != O_RDONLY;
+}
+
+/* What a handle of a control file starts with. */
+static int snapshot(struct rfs *fs, struct ctl_handle *h)
+{
+	const struct ctl_desc *d = h->desc;
+	int ret;
+
+	if (d->command && writing(h->flags))
+		return 0; /* words act as they are written */
+	if (d->open_fd) {
+		h->log_fd = d->open_fd(fs);
 		return 0;
-	snprintf(name, size, "%s", node->kind == CTL_TEMP ? node->name
-							    : names[node->kind]);
-	memset(e, 0, sizeof(*e));
-	if (plus)
-		return entry_of(fs, node, e) ? -ENOMEM : 1;
-	ctl_getattr(fs, node, &e->attr);
-	return 1;
+	}
+	if (writing(h->flags) && (h->flags & O_TRUNC)) {
+		h->dirty = true; /* even with nothing written: ": > userconf" */
+		return 0;
+	}
+	if (d->file && !writing(h->flags)) {
+		/* Read a kernel in place, not as a copy. */
+		h->fat_gen = fs->vol_gen;
+		return d->file(fs, &h->fat);
+	}
+	ret = ctl_value_bytes(fs, d, &h->buf);
+	if (ret == -ENOENT && writing(h->flags))
+		ret = 0; /* writing creates the file */
+	return ret;
 }
 
-int ctl_open(struct rfs *fs, struct ctl_node *node, int flags,
-	     struct ctl_handle **hp)
+int ctl_handle_open(struct rfs *fs, struct ctl_node *node, int flags,
+		    struct ctl_handle **hp)
 {
-	bool writing = (flags & O_ACCMODE) != O_RDONLY;
 	struct ctl_handle *h;
-	int ret = 0;
+	int ret;
 
 	*hp = NULL;
-	if (node->kind != CTL_TEMP && writing) {
-		if (!ctl_writable(node->kind))
-			return -EACCES;
-		/* run takes "stop" while the guest runs. */
-		if (node->kind != CTL_RUN &&
-		    (run_check_writable(fs) || fat_is_read_only(fs->vol)))
-			return -EROFS;
-	}
+	if (writing(flags) && !node->desc->commit && !node->desc->command)
+		return -EACCES;
+	if (writing(flags) && node->desc->commit && fat_is_read_only(fs->vol))
+		return -EROFS;
 	h = calloc(1, sizeof(*h));
 	if (!h)
 		return -ENOMEM;
 	h->node = node;
-	h->kind = node->kind;
+	h->desc = node->desc;
 	h->flags = flags;
 	h->log_fd = -1;
-	h->buf.secret = node->kind == CTL_USERCONF;
-	if (node->kind == CTL_RUN && writing) {
-		/* Commands act as they are written; nothing to snapshot. */
-	} else if (node->kind == CTL_CONSOLE) {
-		ret = ctl_console_open(fs, &h->log_fd);
-	} else if (node->kind == CTL_TEMP) {
-		if (writing && (flags & O_TRUNC))
-			ret = temp_truncate(fs, node, 0);
-	} else if (writing && (flags & O_TRUNC)) {
-		h->dirty = true; /* even with nothing written: ": > userconf" */
-	} else {
-		ret = ctl_value_read(fs, node->kind, &h->buf, &h->fat);
-		h->fat_gen = fs->vol_gen;
-		if (ret == -ENOENT && writing) {
-			ret = 0; /* writing creates the file */
-		} else if (!ret && writing && h->fat) {
-			/* Appending to a kernel: its bytes, then the writes. */
-			struct fat_stat st;
-			char *bytes;
-
-			fat_node_stat(fs->vol, h->fat, &st);
-			bytes = malloc(st.size ? st.size : 1);
-			ret = bytes ? 0 : -ENOMEM;
-			if (!ret && fat_read(fs->vol, h->fat, bytes, st.size, 0) !=
-					    (ssize_t)st.size)
-				ret = -EIO;
-			if (!ret)
-				ret = rfs_buf_set(&h->buf, bytes, st.size);
-			free(bytes);
-			fat_node_put(fs->vol, h->fat);
-			h->fat = NULL;
-		}
-	}
+	h->buf.secret = node->desc->secret;
+	ret = snapshot(fs, h);
 	if (ret) {
-		rfs_buf_free(&h->buf);
-		if (h->fat)
-			fat_node_put(fs->vol, h->fat);
-		if (h->log_fd >= 0)
-			close(h->log_fd);
+		buf_free(&h->buf);
 		free(h);
 		return ret;
 	}
@@ -337,45 +300,230 @@ int ctl_open(struct rfs *fs, struct ctl_node *node, int flags,
 	return 0;
 }
 
-ssize_t ctl_read(struct rfs *fs, struct ctl_handle *h, char *buf, size_t size,
-		 off_t off)
+void ctl_handle_close(struct rfs *fs, struct ctl_handle *h)
 {
-	const struct rfs_buf *b = h->kind == CTL_TEMP ? &h->node->data : &h->buf;
+	if (h->fat && h->fat_gen == fs->vol_gen)
+		fat_node_put(fs->vol, h->fat);
+	if (h->log_fd >= 0)
+		close(h->log_fd);
+	buf_free(&h->buf);
+	ctl_node_put(fs, h->node);
+	free(h);
+}
+
+/* ---- the kinds' operations ---- */
+
+static int ctl_getattr(struct rfs *fs, struct rfs_inode *inode,
+		       struct stat *st)
+{
+	return ctl_getattr_node(fs, inode->ctl, st);
+}
+
+static int ctl_open(struct rfs *fs, struct rfs_inode *inode, int flags,
+		    struct rfs_file **filep)
+{
+	struct rfs_file *file = calloc(1, sizeof(*file));
+	int ret;
+
+	if (!file)
+		return -ENOMEM;
+	ret = ctl_handle_open(fs, inode->ctl, flags, &file->handle);
+	if (ret) {
+		free(file);
+		return ret;
+	}
+	file->kind = inode->kind;
+	file->inode = inode;
+	*filep = file;
+	return 0;
+}
+
+static int ctl_read(struct rfs *fs, struct rfs_file *file, size_t size,
+		    off_t off, struct fuse_bufvec **bufvp)
+{
+	struct ctl_handle *h = file->handle;
+	char *tmp;
+	ssize_t n;
+	int ret;
 
 	if (off < 0)
 		return -EINVAL;
-	if (h->log_fd >= 0) {
-		ssize_t n = pread(h->log_fd, buf, size, off);
+	if (h->log_fd < 0 && !h->fat) {
+		size_t len = (uint64_t)off >= h->buf.len ? 0 : h->buf.len - (size_t)off;
 
-		return n < 0 ? -errno : n;
+		return rfs_bufvec_mem(h->buf.data + (len ? off : 0),
+				      len < size ? len : size, bufvp);
 	}
-	if (h->fat)
-		return h->fat_gen == fs->vol_gen
-			       ? fat_read(fs->vol, h->fat, buf, size, (uint64_t)off)
-			       : -ESTALE;
-	if ((uint64_t)off >= b->len)
-		return 0;
-	if (size > b->len - (size_t)off)
-		size = b->len - (size_t)off;
-	memcpy(buf, b->data + off, size);
+	if (h->fat && h->fat_gen != fs->vol_gen)
+		return -ESTALE;
+	tmp = malloc(size ? size : 1);
+	if (!tmp)
+		return -ENOMEM;
+	if (h->fat) {
+		n = fat_read(fs->vol, h->fat, tmp, size, (uint64_t)off);
+	} else {
+		n = pread(h->log_fd, tmp, size, off);
+		if (n < 0)
+			n = -errno;
+	}
+	ret = n < 0 ? (int)n : rfs_bufvec_mem(tmp, (size_t)n, bufvp);
+	free(tmp);
+	return ret;
+}
+
+static ssize_t value_write(struct rfs *fs, struct rfs_file *file,
+			   const char *buf, size_t size, off_t off)
+{
+	struct ctl_handle *h = file->handle;
+	int ret;
+
+	(void)fs;
+	if (off < 0)
+		return -EINVAL;
+	if (h->failed)
+		return -EINVAL;
+	if (h->flags & O_APPEND)
+		off = (off_t)h->buf.len;
+	ret = buf_write(&h->buf, buf, size, (uint64_t)off, h->desc->max);
+	if (ret == 0)
+		h->dirty = h->written = true;
+	/* Refuse at once what no later write can make valid; a refused
+	   write fails the handle, so that nothing of it is committed. */
+	if (ret == 0 && h->desc->precheck && h->desc->precheck(&h->buf) != 0)
+		ret = -EINVAL;
+	if (ret == -EFBIG)
+		rpifs_log(RPIFS_WARN, "%s: more than the %zu bytes it takes; nothing changed",
+			  h->desc->name, h->desc->max);
+	if (ret) {
+		h->failed = true;
+		return ret;
+	}
 	return (ssize_t)size;
+}
+
+static int commit(struct rfs *fs, struct ctl_handle *h)
+{
+	int ret;
+
+	h->dirty = false;
+	ret = h->desc->commit(fs, &h->buf);
+	if (ret)
+		h->failed = true;
+	else
+		rpifs_log_clear_last();
+	return ret;
+}
+
+static int value_flush(struct rfs *fs, struct rfs_file *file)
+{
+	struct ctl_handle *h = file->handle;
+
+	if (h->failed)
+		return -EINVAL;
+	/* Shells close a duplicate before writing: a truncation alone waits
+	   for the release. */
+	if (!h->dirty || !h->written)
+		return 0;
+	return commit(fs, h);
+}
+
+static void value_release(struct rfs *fs, struct rfs_file *file)
+{
+	struct ctl_handle *h = file->handle;
+
+	if (h->dirty && !h->failed) {
+		/* Truncated and closed with nothing written: ": > userconf". */
+		int ret = commit(fs, h);
+
+		if (ret)
+			rpifs_log(RPIFS_WARN, "%s: not changed: %s", h->desc->name,
+				  strerror(-ret));
+	}
+	ctl_handle_close(fs, h);
+	free(file);
+}
+
+static void text_release(struct rfs *fs, struct rfs_file *file)
+{
+	ctl_handle_close(fs, file->handle);
+	free(file);
+}
+
+/* truncate(1) on the name: the value cut, committed now. */
+static int truncate_value(struct rfs *fs, const struct ctl_desc *d,
+			  uint64_t size)
+{
+	struct buf value = { .secret = d->secret };
+	int ret = ctl_value_bytes(fs, d, &value);
+
+	if (ret == -ENOENT)
+		ret = 0;
+	if (!ret)
+		ret = buf_truncate(&value, size, d->max);
+	if (!ret)
+		ret = d->commit(fs, &value);
+	buf_free(&value);
+	return ret;
+}
+
+static int value_setattr(struct rfs *fs, struct rfs_inode *inode,
+			 struct rfs_file *file, const struct stat *attr,
+			 int to_set)
+{
+	const struct ctl_desc *d = inode->ctl->desc;
+	struct ctl_handle *h = file ? file->handle : NULL;
+	int ret;
+
+	if ((to_set & FUSE_SET_ATTR_UID && attr->st_uid != fs->opt.uid) ||
+	    (to_set & FUSE_SET_ATTR_GID && attr->st_gid != fs->opt.gid)) {
+		if (!fs->opt.quiet)
+			return -EPERM;
+	}
+	if (!(to_set & FUSE_SET_ATTR_SIZE))
+		return 0; /* modes and times of control files are their own */
+	if (h && h->desc == d) {
+		/* ftruncate by a writer: part of what it will commit. */
+		ret = buf_truncate(&h->buf, (uint64_t)attr->st_size, d->max);
+		if (!ret)
+			h->dirty = h->written = true;
+		return ret;
+	}
+	return truncate_value(fs, d, (uint64_t)attr->st_size);
+}
+
+static int text_setattr(struct rfs *fs, struct rfs_inode *inode,
+			struct rfs_file *file, const struct stat *attr,
+			int to_set)
+{
+	(void)fs;
+	(void)inode;
+	(void)file;
+	(void)attr;
+	return to_set & FUSE_SET_ATTR_SIZE ? -EACCES : 0;
+}
+
+static int text_open(struct rfs *fs, struct rfs_inode *inode, int flags,
+		     struct rfs_file **filep)
+{
+	if (writing(flags))
+		return -EACCES;
+	return ctl_open(fs, inode, flags, filep);
 }
 
 /*
  * Words written to run: "start" boots, "stop" stops. They act as soon as
  * a word is complete, so that echo sees a refusal.
  */
-static int run_command(struct rfs *fs, struct ctl_handle *h, const char *buf,
-		       size_t size)
+static int run_words(struct rfs *fs, struct ctl_handle *h, const char *buf,
+		     size_t size)
 {
-	int ret = rfs_buf_write(&h->buf, buf, size, h->buf.len, 256);
+	int ret = buf_write(&h->buf, buf, size, h->buf.len, RUN_MAX);
 
 	while (!ret) {
 		char word[32];
-		size_t start, end, len = h->buf.len;
+		size_t start = 0, end, len = h->buf.len;
 		const char *p = (const char *)h->buf.data;
 
-		start = 0;
 		while (start < len && strchr(" \t\r\n", p[start]))
 			start++;
 		end = start;
@@ -390,314 +538,96 @@ static int run_command(struct rfs *fs, struct ctl_handle *h, const char *buf,
 		snprintf(word, sizeof(word), "%.*s", (int)(end - start), p + start);
 		memmove(h->buf.data, p + end, len - end);
 		h->buf.len = len - end;
-		if (strcmp(word, "start") == 0) {
-			ret = run_start(fs);
-		} else if (strcmp(word, "stop") == 0) {
-			ret = run_stop(fs);
-		} else {
-			rpifs_log(RPIFS_WARN, "run: \"%s\": write start or stop", word);
-			ret = -EINVAL;
-		}
+		ret = h->desc->command(fs, word);
 	}
 	if (ret)
 		h->buf.len = 0;
 	return ret;
 }
 
-ssize_t ctl_write(struct rfs *fs, struct ctl_handle *h, const char *buf,
-		  size_t size, off_t off)
-{
-	struct ctl_node *node = h->node;
-	int ret;
-
-	if (off < 0)
-		return -EINVAL;
-	if (h->kind == CTL_TEMP) {
-		if (node->kind != CTL_TEMP)
-			return -ESTALE; /* renamed over a control file meanwhile */
-		if (h->flags & O_APPEND)
-			off = (off_t)node->data.len;
-		ret = temp_write(fs, node, buf, size, (uint64_t)off);
-		if (ret)
-			return ret;
-		clock_gettime(CLOCK_REALTIME, &node->mtime);
-		return (ssize_t)size;
-	}
-	if (h->failed)
-		return -EINVAL;
-	if (h->kind == CTL_RUN) {
-		ret = run_command(fs, h, buf, size);
-		return ret ? ret : (ssize_t)size;
-	}
-	if (h->flags & O_APPEND)
-		off = (off_t)h->buf.len;
-	ret = rfs_buf_write(&h->buf, buf, size, (uint64_t)off,
-			    ctl_value_max(h->kind));
-	if (ret)
-		return ret;
-	h->dirty = h->written = true;
-	/* Refuse at once what no later write can make valid. */
-	if (ctl_value_precheck(fs, h->kind, &h->buf) != 0) {
-		h->failed = true;
-		return -EINVAL;
-	}
-	return (ssize_t)size;
-}
-
-int ctl_flush(struct rfs *fs, struct ctl_handle *h)
+static ssize_t run_write(struct rfs *fs, struct rfs_file *file,
+			 const char *buf, size_t size, off_t off)
 {
 	int ret;
 
-	if (h->kind == CTL_RUN) {
-		/* "echo -n start > run": the last word ends at the close. */
-		if ((h->flags & O_ACCMODE) != O_RDONLY && h->buf.len > 0)
-			return run_command(fs, h, "\n", 1);
-		return 0;
-	}
-	if (h->kind == CTL_TEMP)
-		return 0;
-	if (h->failed)
-		return -EINVAL;
-	if (!h->dirty || !h->written)
-		return 0;
-	h->dirty = false;
-	ret = ctl_value_commit(fs, h->kind, &h->buf);
-	if (ret)
-		h->failed = true;
-	return ret;
+	(void)off;
+	ret = run_words(fs, file->handle, buf, size);
+	return ret ? ret : (ssize_t)size;
 }
 
-void ctl_release(struct rfs *fs, struct ctl_handle *h)
+static int run_flush(struct rfs *fs, struct rfs_file *file)
 {
-	if (h->kind != CTL_TEMP && h->kind != CTL_RUN && h->dirty && !h->failed) {
-		/* Truncated and closed with nothing written: ": > userconf". */
-		int ret = ctl_value_commit(fs, h->kind, &h->buf);
+	struct ctl_handle *h = file->handle;
 
-		if (ret)
-			rpifs_log(RPIFS_WARN, "%s: not changed: %s",
-				  ctl_name(h->kind), strerror(-ret));
-	}
-	if (h->fat && h->fat_gen == fs->vol_gen)
-		fat_node_put(fs->vol, h->fat);
-	if (h->log_fd >= 0)
-		close(h->log_fd);
-	rfs_buf_free(&h->buf);
-	node_put(fs, h->node);
-	free(h);
+	/* "echo -n start > run": the last word ends at the close. */
+	if (writing(h->flags) && h->buf.len > 0)
+		return run_words(fs, h, "\n", 1);
+	return 0;
 }
 
-int ctl_setattr(struct rfs *fs, struct ctl_node *node, struct ctl_handle *h,
-		const struct stat *attr, int to_set)
+static int run_setattr(struct rfs *fs, struct rfs_inode *inode,
+		       struct rfs_file *file, const struct stat *attr,
+		       int to_set)
 {
-	int ret = 0;
-
-	if ((to_set & FUSE_SET_ATTR_UID && attr->st_uid != fs->opt.uid) ||
-	    (to_set & FUSE_SET_ATTR_GID && attr->st_gid != fs->opt.gid)) {
-		if (!fs->opt.quiet)
-			return -EPERM;
-	}
-	if (node->kind == CTL_TEMP) {
-		if (to_set & FUSE_SET_ATTR_SIZE)
-			ret = temp_truncate(fs, node, (uint64_t)attr->st_size);
-		if (!ret && (to_set & FUSE_SET_ATTR_MODE))
-			node->mode = attr->st_mode & 07777;
-		if (!ret && (to_set & FUSE_SET_ATTR_MTIME))
-			node->mtime = attr->st_mtim;
-		if (!ret && (to_set & FUSE_SET_ATTR_MTIME_NOW))
-			clock_gettime(CLOCK_REALTIME, &node->mtime);
-		return ret;
-	}
+	(void)file;
+	(void)attr;
 	/* touch run: boot. */
-	if (node->kind == CTL_RUN && (to_set & (FUSE_SET_ATTR_ATIME |
-						FUSE_SET_ATTR_MTIME)))
-		return run_start(fs);
-	if (!(to_set & FUSE_SET_ATTR_SIZE) || node->kind == CTL_RUN)
-		return 0; /* modes and times of control files are their own */
-	if (!ctl_writable(node->kind))
-		return -EACCES;
-	if (run_check_writable(fs))
-		return -EROFS;
-	if (h && h->kind == node->kind) {
-		/* ftruncate by a writer: part of what it will commit. */
-		ret = rfs_buf_truncate(&h->buf, (uint64_t)attr->st_size,
-				       ctl_value_max(h->kind));
-		if (!ret)
-			h->dirty = h->written = true;
-		return ret;
-	}
-	{
-		/* truncate(1) on the name: the value cut, committed now. */
-		struct rfs_buf value = { .secret = node->kind == CTL_USERCONF };
-		struct fat_node *fat = NULL;
-
-		ret = ctl_value_read(fs, node->kind, &value, &fat);
-		if (ret == -ENOENT)
-			ret = 0;
-		if (!ret && fat) {
-			struct fat_stat st;
-
-			fat_node_stat(fs->vol, fat, &st);
-			ret = rfs_buf_truncate(&value, st.size, ctl_value_max(node->kind));
-			if (!ret && fat_read(fs->vol, fat, value.data, st.size, 0) !=
-					    (ssize_t)st.size)
-				ret = -EIO;
-		}
-		if (fat)
-			fat_node_put(fs->vol, fat);
-		if (!ret)
-			ret = rfs_buf_truncate(&value, (uint64_t)attr->st_size,
-					       ctl_value_max(node->kind));
-		if (!ret)
-			ret = ctl_value_commit(fs, node->kind, &value);
-		rfs_buf_free(&value);
-		return ret;
-	}
-}
-
-int ctl_create(struct rfs *fs, const char *name, mode_t mode,
-	       struct fuse_entry_param *e)
-{
-	struct ctl_node *node;
-
-	if (ctl_kind_of(name) != CTL_TEMP || strcmp(name, "boot") == 0 ||
-	    temp_find(fs, name))
-		return -EEXIST;
-	if (strlen(name) > 255)
-		return -ENAMETOOLONG;
-	node = node_new(fs, CTL_TEMP, name);
-	if (!node)
-		return -ENOMEM;
-	node->mode = mode & 07777;
-	node->refs = 1;
-	temp_attach(fs, node);
-	return entry_of(fs, node, e);
-}
-
-int ctl_unlink(struct rfs *fs, const char *name)
-{
-	enum ctl_kind kind = ctl_kind_of(name);
-	struct ctl_node *node;
-
-	if (strcmp(name, "boot") == 0)
-		return -EISDIR;
-	if (kind == CTL_USERCONF) {
-		/* Removing userconf removes the user, as writing nothing does. */
-		struct rfs_buf none = { 0 };
-
-		return run_check_writable(fs) ? -EROFS
-					      : ctl_value_commit(fs, kind, &none);
-	}
-	if (kind != CTL_TEMP)
-		return -EPERM;
-	node = temp_find(fs, name);
-	if (!node)
-		return -ENOENT;
-	detach(fs, node);
+	if (to_set & (FUSE_SET_ATTR_ATIME | FUSE_SET_ATTR_MTIME))
+		return inode->ctl->desc->command(fs, "start");
 	return 0;
 }
 
-/* A control file's value as the contents of a temporary file. */
-static int snapshot_into(struct rfs *fs, struct ctl_node *node)
+static int ctl_fsync(struct rfs *fs, struct rfs_inode *inode,
+		     struct rfs_file *file, int datasync)
 {
-	struct rfs_buf value = { .secret = node->kind == CTL_USERCONF };
-	struct fat_node *fat = NULL;
-	int ret = ctl_value_read(fs, node->kind, &value, &fat);
-
-	if (ret == -ENOENT)
-		ret = 0;
-	if (!ret && fat) {
-		struct fat_stat st;
-
-		fat_node_stat(fs->vol, fat, &st);
-		ret = rfs_buf_truncate(&value, st.size, (size_t)-1);
-		if (!ret && fat_read(fs->vol, fat, value.data, st.size, 0) !=
-				    (ssize_t)st.size)
-			ret = -EIO;
-	}
-	if (fat)
-		fat_node_put(fs->vol, fat);
-	if (!ret)
-		ret = temp_write(fs, node, value.data ? value.data : (uint8_t *)"",
-				 value.len, 0);
-	node->data.secret = value.secret;
-	rfs_buf_free(&value);
-	return ret;
+	(void)fs;
+	(void)inode;
+	(void)file;
+	(void)datasync;
+	return 0; /* committed at close, synced then */
 }
 
-int ctl_rename(struct rfs *fs, const char *from, const char *to,
-	       unsigned flags)
+static void ctl_forget(struct rfs *fs, struct rfs_inode *inode)
 {
-	enum ctl_kind src = ctl_kind_of(from), dst = ctl_kind_of(to);
-	struct ctl_node *node, *target;
-	char *new_name;
-	int ret;
-
-	if (strcmp(from, "boot") == 0 || strcmp(to, "boot") == 0)
-		return -EBUSY;
-	if (strcmp(from, to) == 0)
-		return 0;
-	if (src != CTL_TEMP && dst != CTL_TEMP)
-		return -EPERM; /* control files keep their names */
-	node = src == CTL_TEMP ? temp_find(fs, from) : control_node(fs, src);
-	if (!node)
-		return -ENOENT;
-	target = dst == CTL_TEMP ? temp_find(fs, to) : control_node(fs, dst);
-	if (target && (flags & RENAME_NOREPLACE))
-		return -EEXIST;
-
-	if (dst != CTL_TEMP) {
-		/* A temporary file over a control file: commit its contents. */
-		if (!ctl_writable(dst))
-			return -EPERM;
-		if (run_check_writable(fs) || fat_is_read_only(fs->vol))
-			return -EROFS;
-		ret = ctl_value_commit(fs, dst, &node->data);
-		if (ret)
-			return ret;
-		node->refs++;	     /* the root's, as the control file */
-		detach(fs, node);    /* out of the temporary files ... */
-		if (target)
-			detach(fs, target);
-		fs->temp_bytes -= node->data.cap;
-		rfs_buf_free(&node->data);
-		free(node->name);
-		node->name = NULL;
-		node->kind = dst;    /* ... into the control file's place */
-		node->attached = true;
-		fs->ctl[dst] = node;
-		return 0;
-	}
-
-	new_name = strdup(to);
-	if (!new_name)
-		return -ENOMEM;
-	if (src != CTL_TEMP) {
-		/* A control file renamed away: its value, as a temporary file. */
-		ret = snapshot_into(fs, node);
-		if (ret) {
-			free(new_name);
-			return ret;
-		}
-		fs->ctl[src] = NULL;
-		node->kind = CTL_TEMP;
-		node->mode = src == CTL_USERCONF ? 0600 : 0644;
-		if (node->ino < TEMP_INO_BASE)
-			node->ino = TEMP_INO_BASE + fs->next_temp_ino++;
-		temp_attach(fs, node);
-	}
-	if (target)
-		detach(fs, target);
-	free(node->name);
-	node->name = new_name;
-	clock_gettime(CLOCK_REALTIME, &node->ctime);
-	return 0;
+	inode->ctl->inode = NULL;
+	ctl_node_put(fs, inode->ctl);
 }
 
-void ctl_free_all(struct rfs *fs)
-{
-	for (int k = 0; k < CTL_KINDS; k++)
-		if (fs->ctl[k])
-			detach(fs, fs->ctl[k]);
-	while (fs->temps)
-		detach(fs, fs->temps);
-}
+/* Values change behind the kernel's back: no caching (timeout 0). */
+const struct rfs_kind rfs_ctl_value_kind = {
+	.name = "control value",
+	.guest_owned = true,
+	.getattr = ctl_getattr,
+	.open = ctl_open,
+	.read = ctl_read,
+	.write = value_write,
+	.flush = value_flush,
+	.fsync = ctl_fsync,
+	.release = value_release,
+	.setattr = value_setattr,
+	.forget = ctl_forget,
+};
+
+const struct rfs_kind rfs_ctl_run_kind = {
+	.name = "run",
+	.getattr = ctl_getattr,
+	.open = ctl_open,
+	.read = ctl_read,
+	.write = run_write,
+	.flush = run_flush,
+	.fsync = ctl_fsync,
+	.release = text_release,
+	.setattr = run_setattr,
+	.forget = ctl_forget,
+};
+
+const struct rfs_kind rfs_ctl_text_kind = {
+	.name = "control text",
+	.getattr = ctl_getattr,
+	.open = text_open,
+	.read = ctl_read,
+	.fsync = ctl_fsync,
+	.release = text_release,
+	.setattr = text_setattr,
+	.forget = ctl_forget,
+};

@@ -1,10 +1,13 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /*
- * rpifs mount: open and lock the image, mount its boot partition's FAT,
- * mount FUSE, detach (unless -f) once the mount exists, serve requests,
- * and on unmount or a signal flush everything and mark the FAT clean.
+ * rpifs mount: check the arguments, open and lock the image, mount its
+ * boot partition's FAT, mount FUSE, detach (unless -f) once the mount
+ * exists, serve requests, and on unmount or a signal stop a running guest,
+ * flush everything and mark the FAT clean.
  */
+#include "mount.h"
 #include "ctl.h"
+#include "run.h"
 #include "../common/log.h"
 #include "../common/mounts.h"
 
@@ -16,10 +19,7 @@
 #include <string.h>
 #include <unistd.h>
 
-static void usage(FILE *out)
-{
-	fprintf(out, "usage: rpifs mount [-f] [-o OPTIONS] IMAGE DIR\n");
-}
+extern const struct fuse_lowlevel_ops rfs_ops;
 
 static void fuse_log_to_rpifs(enum fuse_log_level level, const char *fmt,
 			      va_list ap)
@@ -60,38 +60,31 @@ static void state_dir(struct rfs *fs)
 			 home && home[0] ? home : "/tmp", name, hash);
 }
 
-/* Open the image and its boot partition; @return 0 or an exit status. */
-static int open_image(struct rfs *fs)
+/* Lock the image against a second rpifs and QEMU; say who has it. */
+static int lock_image(struct rfs *fs)
 {
-	const struct part_entry *boot;
+	struct mount_entry m;
+	char err[512];
+	int ret = part_lock_mount(fs->img, err, sizeof(err));
+
+	if (!ret)
+		return 0;
+	if (ret == -EBUSY && mounts_find(NULL, fs->image_path, &m))
+		rpifs_log(RPIFS_ERR,
+			  "%s is already mounted at %s: unmount it first (rpifs umount %s)",
+			  fs->image_path, m.mountpoint, m.mountpoint);
+	else
+		rpifs_log(RPIFS_ERR, "%s", err);
+	return 1;
+}
+
+static int mount_boot(struct rfs *fs)
+{
+	const struct part_entry *boot = part_boot(fs->img);
+	struct fat_info info;
 	char err[512];
 	int ret;
 
-	ret = part_open(fs->image_path,
-			PART_OPEN_QUICK | (fs->opt.read_only ? PART_OPEN_RDONLY : 0),
-			&fs->img, err, sizeof(err));
-	if (ret) {
-		rpifs_log(RPIFS_ERR, "%s", err);
-		return 1;
-	}
-	if (fs->img->forced_read_only) {
-		rpifs_log(RPIFS_WARN, "%s is read-only: mounting read-only",
-			  fs->image_path);
-		fs->opt.read_only = 1;
-	}
-	ret = part_lock_mount(fs->img, err, sizeof(err));
-	if (ret) {
-		struct mount_entry m;
-
-		if (ret == -EBUSY && mounts_find(NULL, fs->image_path, &m))
-			rpifs_log(RPIFS_ERR,
-				  "%s is already mounted at %s: unmount it first (rpifs umount %s)",
-				  fs->image_path, m.mountpoint, m.mountpoint);
-		else
-			rpifs_log(RPIFS_ERR, "%s", err);
-		return 1;
-	}
-	boot = part_boot(fs->img);
 	fs->win = (struct fat_window){
 		.fd = fs->img->fd,
 		.offset = boot->start,
@@ -112,50 +105,68 @@ static int open_image(struct rfs *fs)
 			  ret == -EUCLEAN ? "; check it with fsck.fat" : "");
 		return 1;
 	}
-	{
-		struct fat_info info;
-
-		fat_get_info(fs->vol, &info);
-		if (info.was_dirty)
-			rpifs_log(RPIFS_WARN,
-				  "the boot partition of %s was not cleanly unmounted; fsck.fat -n can check it",
-				  fs->image_path);
-	}
+	fat_get_info(fs->vol, &info);
+	if (info.was_dirty)
+		rpifs_log(RPIFS_WARN,
+			  "the boot partition of %s was not cleanly unmounted; fsck.fat -n can check it",
+			  fs->image_path);
 	return 0;
+}
+
+/* Open the image and its boot partition; @return 0 or an exit status. */
+static int open_image(struct rfs *fs)
+{
+	char err[512];
+
+	if (part_open(fs->image_path,
+		      PART_OPEN_QUICK | (fs->opt.read_only ? PART_OPEN_RDONLY : 0),
+		      &fs->img, err, sizeof(err))) {
+		rpifs_log(RPIFS_ERR, "%s", err);
+		return 1;
+	}
+	if (fs->img->forced_read_only) {
+		rpifs_log(RPIFS_WARN, "%s is read-only: mounting read-only",
+			  fs->image_path);
+		fs->opt.read_only = 1;
+	}
+	if (lock_image(fs))
+		return 1;
+	return mount_boot(fs);
 }
 
 static int add_mount_options(struct rfs *fs, struct fuse_args *args)
 {
-	char *mo = NULL;
-	int ret;
+	char *mo = NULL, *fsname = NULL;
+	int ret = fuse_opt_add_opt_escaped(&fsname, fs->image_path);
 
-	ret = fuse_opt_add_opt_escaped(&mo, fs->image_path);
-	if (!ret) {
-		char *fsname = malloc(strlen(mo) + sizeof("fsname="));
-
-		if (!fsname) {
-			free(mo);
-			return -1;
-		}
-		sprintf(fsname, "fsname=%s", mo);
-		free(mo);
-		mo = NULL;
-		ret = fuse_opt_add_opt(&mo, fsname);
-		free(fsname);
-	}
 	if (!ret)
-		ret = fuse_opt_add_opt(&mo, "subtype=rpifs");
+		ret = asprintf(&mo, "fsname=%s,subtype=rpifs%s", fsname,
+			       fs->opt.read_only ? ",ro" : "") < 0;
 	/* The kernel checks permissions against the modes we report. */
 	if (!ret)
 		ret = fuse_opt_add_opt(&mo, "default_permissions");
-	if (!ret && fs->opt.read_only)
-		ret = fuse_opt_add_opt(&mo, "ro");
 	if (!ret)
 		ret = fuse_opt_add_arg(args, "-o");
 	if (!ret)
 		ret = fuse_opt_add_arg(args, mo);
 	free(mo);
+	free(fsname);
 	return ret;
+}
+
+static void explain_mount_failure(struct rfs *fs)
+{
+	if (access("/dev/fuse", F_OK) != 0)
+		rpifs_log(RPIFS_ERR,
+			  "cannot mount on %s: there is no /dev/fuse; load the module (modprobe fuse) or, in a container, pass the device in",
+			  fs->mountpoint);
+	else if (access("/dev/fuse", R_OK | W_OK) != 0)
+		rpifs_log(RPIFS_ERR,
+			  "cannot mount on %s: /dev/fuse is not open to you; install fuse3 (its fusermount3 mounts for users)",
+			  fs->mountpoint);
+	else
+		rpifs_log(RPIFS_ERR, "cannot mount on %s (see the message above)",
+			  fs->mountpoint);
 }
 
 static int serve(struct rfs *fs, struct fuse_args *args)
@@ -173,17 +184,7 @@ static int serve(struct rfs *fs, struct fuse_args *args)
 	if (fuse_set_signal_handlers(fs->se) != 0)
 		goto out_session;
 	if (fuse_session_mount(fs->se, fs->mountpoint) != 0) {
-		if (access("/dev/fuse", F_OK) != 0)
-			rpifs_log(RPIFS_ERR,
-				  "cannot mount on %s: there is no /dev/fuse; load the module (modprobe fuse) or, in a container, pass the device in",
-				  fs->mountpoint);
-		else if (access("/dev/fuse", R_OK | W_OK) != 0)
-			rpifs_log(RPIFS_ERR,
-				  "cannot mount on %s: /dev/fuse is not open to you; install fuse3 (its fusermount3 mounts for users)",
-				  fs->mountpoint);
-		else
-			rpifs_log(RPIFS_ERR, "cannot mount on %s (see the message above)",
-				  fs->mountpoint);
+		explain_mount_failure(fs);
 		goto out_signals;
 	}
 	if (fuse_daemonize(fs->opt.foreground) != 0)
@@ -213,112 +214,50 @@ out_session:
 	return ret;
 }
 
-int rfs_mount_main(int argc, char **argv)
+/* The image and mount point, canonical; @return 0 or an exit status. */
+static int resolve_paths(struct rfs *fs)
 {
-	struct fuse_args args = FUSE_ARGS_INIT(0, NULL);
-	struct rfs *fs;
-	const char *image = NULL, *dir = NULL;
 	char path[PATH_MAX];
-	int foreground = 0, ret = 1;
+	struct mount_entry m;
+	struct stat st;
 
-	fs = calloc(1, sizeof(*fs));
-	if (!fs || fuse_opt_add_arg(&args, "rpifs")) {
-		rpifs_log(RPIFS_ERR, "out of memory");
-		free(fs);
-		return 1;
-	}
-	for (int i = 1; i < argc; i++) {
-		const char *a = argv[i];
-
-		if (strcmp(a, "-f") == 0) {
-			foreground = 1;
-		} else if (strcmp(a, "-d") == 0) {
-			foreground = 1;
-			fuse_opt_add_arg(&args, "-d");
-		} else if (strncmp(a, "-o", 2) == 0) {
-			const char *v = a[2] ? a + 2 : (i + 1 < argc ? argv[++i] : NULL);
-
-			if (!v) {
-				rpifs_log(RPIFS_ERR, "-o needs options, such as -o ro");
-				goto out;
-			}
-			fuse_opt_add_arg(&args, "-o");
-			fuse_opt_add_arg(&args, v);
-		} else if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
-			usage(stdout);
-			ret = 0;
-			goto out;
-		} else if (a[0] == '-' && a[1]) {
-			rpifs_log(RPIFS_ERR, "mount: unknown option %s", a);
-			usage(stderr);
-			ret = 2;
-			goto out;
-		} else if (!image) {
-			image = a;
-		} else if (!dir) {
-			dir = a;
-		} else {
-			usage(stderr);
-			ret = 2;
-			goto out;
-		}
-	}
-	if (!image || !dir) {
-		usage(stderr);
-		ret = 2;
-		goto out;
-	}
-	if (rfs_options_parse(&args, &fs->opt) != 0) {
-		ret = 2;
-		goto out;
-	}
-	fs->opt.foreground = foreground;
-	if (fs->opt.debug)
-		rpifs_log_set_level(RPIFS_DEBUG);
-	fuse_set_log_func(fuse_log_to_rpifs);
-
-	if (!realpath(image, path)) {
-		rpifs_log(RPIFS_ERR, "%s: %s", image,
+	if (!realpath(fs->opt.image, path)) {
+		rpifs_log(RPIFS_ERR, "%s: %s", fs->opt.image,
 			  errno == ENOENT ? "no such file: check the path"
 					  : strerror(errno));
-		goto out;
+		return 1;
 	}
 	fs->image_path = strdup(path);
-	if (!realpath(dir, path)) {
-		rpifs_log(RPIFS_ERR, "%s: %s", dir,
+	if (!realpath(fs->opt.dir, path)) {
+		rpifs_log(RPIFS_ERR, "%s: %s", fs->opt.dir,
 			  errno == ENOENT
 				  ? "no such directory: create it first (mkdir -p DIR)"
 				  : strerror(errno));
-		goto out;
+		return 1;
 	}
 	fs->mountpoint = strdup(path);
 	if (!fs->image_path || !fs->mountpoint) {
 		rpifs_log(RPIFS_ERR, "out of memory");
-		goto out;
+		return 1;
 	}
-	{
-		struct mount_entry m;
-
-		if (mounts_find(fs->mountpoint, NULL, &m) &&
-		    strcmp(m.fstype, RPIFS_FSTYPE) == 0) {
-			rpifs_log(RPIFS_ERR,
-				  "%s is already an rpifs mount (of %s): unmount it first (rpifs umount %s)",
-				  fs->mountpoint, m.source, fs->mountpoint);
-			goto out;
-		}
+	if (stat(fs->mountpoint, &st) == 0 && !S_ISDIR(st.st_mode)) {
+		rpifs_log(RPIFS_ERR,
+			  "%s is not a directory: mount on an empty directory (mkdir DIR)",
+			  fs->mountpoint);
+		return 1;
 	}
-	pthread_mutex_init(&fs->lock, NULL);
-	fs->root.kind = RFS_ROOT;
-	fs->board_explicit = fs->opt.machine != NULL;
-	fs->board = fs->opt.machine && strcmp(fs->opt.machine, "raspi3b") == 0
-			    ? BOARD_RASPI3B
-			    : BOARD_RASPI4B;
-	state_dir(fs);
-	clock_gettime(CLOCK_REALTIME, &fs->mount_time);
+	if (mounts_find(fs->mountpoint, NULL, &m) &&
+	    strcmp(m.fstype, RPIFS_FSTYPE) == 0) {
+		rpifs_log(RPIFS_ERR,
+			  "%s is already an rpifs mount (of %s): unmount it first (rpifs umount %s)",
+			  fs->mountpoint, m.source, fs->mountpoint);
+		return 1;
+	}
+	return 0;
+}
 
-	ret = open_image(fs);
-	if (ret == 0)
-		ret = serve(fs, &args);
+static void shut(struct rfs *fs, int *ret)
+{
 	ctl_free_all(fs);
 	if (fs->vol) {
 		int err = fat_unmount(fs->vol);
@@ -327,14 +266,53 @@ int rfs_mount_main(int argc, char **argv)
 			rpifs_log(RPIFS_ERR,
 				  "flushing the boot partition of %s failed: %s",
 				  fs->image_path, strerror(-err));
-			ret = 1;
+			*ret = 1;
 		}
 	}
 	part_close(fs->img);
+}
+
+int rfs_mount_main(int argc, char **argv)
+{
+	struct fuse_args args = FUSE_ARGS_INIT(0, NULL);
+	struct rfs *fs = calloc(1, sizeof(*fs));
+	int ret = 1;
+
+	if (!fs || fuse_opt_add_arg(&args, "rpifs")) {
+		rpifs_log(RPIFS_ERR, "out of memory");
+		free(fs);
+		return 1;
+	}
+	ret = rfs_options_parse(argc, argv, &fs->opt, &args);
+	if (ret || fs->opt.help) {
+		if (fs->opt.help)
+			printf(RFS_MOUNT_USAGE "\n(rpifs --help lists the options)\n");
+		goto out;
+	}
+	ret = 1;
+	if (fs->opt.debug)
+		rpifs_log_set_level(RPIFS_DEBUG);
+	fuse_set_log_func(fuse_log_to_rpifs);
+	if (resolve_paths(fs))
+		goto out;
+	fs->ctl = calloc(ctl_count(), sizeof(*fs->ctl));
+	if (!fs->ctl)
+		goto out;
+	pthread_mutex_init(&fs->lock, NULL);
+	fs->root.kind = &rfs_root_kind;
+	fs->board = fs->opt.board;
+	state_dir(fs);
+	clock_gettime(CLOCK_REALTIME, &fs->mount_time);
+
+	ret = open_image(fs);
+	if (ret == 0)
+		ret = serve(fs, &args);
+	shut(fs, &ret);
 	pthread_mutex_destroy(&fs->lock);
 out:
 	fuse_opt_free_args(&args);
-	free(fs->opt.machine);
+	rfs_options_free(&fs->opt);
+	free(fs->ctl);
 	free(fs->image_path);
 	free(fs->mountpoint);
 	free(fs);

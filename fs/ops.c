@@ -1,18 +1,18 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /*
- * The FUSE low-level handlers. Each takes the volume lock, dispatches on the
- * kind of inode (the virtual root, a FAT node, a control file) to a function
- * that returns 0 or -errno, drops the lock and replies exactly once.
+ * The FUSE low-level handlers, and the one place requests are dispatched:
+ * each takes the volume lock, finds the inode, passes the write gate when
+ * the node is one a running guest owns, calls the operation of the
+ * inode's kind (rfs.h), drops the lock and replies exactly once. Requests
+ * between two kinds are decided here too.
  */
-#include "ctl.h"
-#include "../common/log.h"
+#include "rfs.h"
+#include "run.h"
 
 #include <errno.h>
 #include <fcntl.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/statvfs.h>
 
 static struct rfs *fs_of(fuse_req_t req)
 {
@@ -34,27 +34,43 @@ static void unlock(struct rfs *fs)
 		rfs_notify_send(fs);
 }
 
-/* How long the kernel may keep an inode's attributes. */
-static double attr_timeout(const struct rfs_inode *inode)
+/* The write gate: while a guest owns the image, its nodes are read-only. */
+static int gate(struct rfs *fs, const struct rfs_kind *kind)
 {
-	return inode->kind == RFS_CTL ? 0 : rfs_entry_timeout();
+	return kind->guest_owned ? run_check_writable(fs) : 0;
+}
+
+static struct rfs_file *file_of(const struct fuse_file_info *fi)
+{
+	return fi ? (struct rfs_file *)(uintptr_t)fi->fh : NULL;
 }
 
 static void reply_entry_or_err(fuse_req_t req, int ret,
-			       const struct fuse_entry_param *e)
+			       const struct fuse_entry_param *e, double timeout)
 {
-	if (ret == -ENOENT) {
+	if (ret == -ENOENT && timeout > 0) {
 		/* A negative entry the kernel may cache. */
 		struct fuse_entry_param neg;
 
 		memset(&neg, 0, sizeof(neg));
-		neg.entry_timeout = rfs_entry_timeout();
+		neg.entry_timeout = timeout;
 		fuse_reply_entry(req, &neg);
 	} else if (ret) {
 		fuse_reply_err(req, -ret);
 	} else {
 		fuse_reply_entry(req, e);
 	}
+}
+
+/* Attributes as the kernel is to see them: no write bits while a guest
+   owns the node, so that editors say "read-only" before they try. */
+static int getattr(struct rfs *fs, struct rfs_inode *inode, struct stat *st)
+{
+	int ret = inode->kind->getattr(fs, inode, st);
+
+	if (!ret && inode->kind->guest_owned && rfs_guest_running(fs))
+		st->st_mode &= ~(mode_t)0222;
+	return ret;
 }
 
 static void op_init(void *userdata, struct fuse_conn_info *conn)
@@ -74,24 +90,17 @@ static void op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 	struct rfs *fs = fs_of(req);
 	struct fuse_entry_param e;
 	struct rfs_inode *dir;
+	double timeout;
 	int ret;
 
 	lock(fs);
 	dir = rfs_inode(fs, parent);
-	switch (dir->kind) {
-	case RFS_ROOT:
-		ret = rfs_root_lookup(fs, name, &e);
-		break;
-	case RFS_FAT:
-		ret = rfs_fat(fs, dir) ? rfs_boot_lookup(fs, dir->fat, name, &e)
-				       : -ESTALE;
-		break;
-	default:
-		ret = -ENOTDIR;
-		break;
-	}
+	timeout = dir->kind->timeout;
+	ret = dir->kind->lookup ? dir->kind->lookup(fs, dir, name, &e) : -ENOTDIR;
+	if (!ret && rfs_guest_running(fs) && rfs_inode(fs, e.ino)->kind->guest_owned)
+		e.attr.st_mode &= ~(mode_t)0222;
 	unlock(fs);
-	reply_entry_or_err(req, ret, &e);
+	reply_entry_or_err(req, ret, &e, timeout);
 }
 
 static void op_forget(fuse_req_t req, fuse_ino_t ino, uint64_t nlookup)
@@ -120,17 +129,19 @@ static void op_getattr(fuse_req_t req, fuse_ino_t ino,
 		       struct fuse_file_info *fi)
 {
 	struct rfs *fs = fs_of(req);
+	struct rfs_inode *inode;
 	struct stat st;
 	int ret;
 
 	(void)fi;
 	lock(fs);
-	ret = rfs_getattr(fs, rfs_inode(fs, ino), &st);
+	inode = rfs_inode(fs, ino);
+	ret = getattr(fs, inode, &st);
 	unlock(fs);
 	if (ret)
 		fuse_reply_err(req, -ret);
 	else
-		fuse_reply_attr(req, &st, attr_timeout(rfs_inode(fs, ino)));
+		fuse_reply_attr(req, &st, inode->kind->timeout);
 }
 
 static void op_opendir(fuse_req_t req, fuse_ino_t ino,
@@ -138,15 +149,13 @@ static void op_opendir(fuse_req_t req, fuse_ino_t ino,
 {
 	struct rfs *fs = fs_of(req);
 	struct rfs_inode *inode;
-	int ret = 0;
+	struct stat st;
+	int ret;
 
 	lock(fs);
 	inode = rfs_inode(fs, ino);
-	if (inode->kind == RFS_FAT && !rfs_fat(fs, inode))
-		ret = -ESTALE;
-	else if (inode->kind == RFS_FAT && !fat_node_is_dir(inode->fat))
-		ret = -ENOTDIR;
-	else if (inode->kind == RFS_CTL)
+	ret = inode->kind->getattr(fs, inode, &st);
+	if (!ret && (!S_ISDIR(st.st_mode) || !inode->kind->readdir))
 		ret = -ENOTDIR;
 	unlock(fs);
 	if (ret) {
@@ -172,18 +181,8 @@ static void do_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 	}
 	lock(fs);
 	inode = rfs_inode(fs, ino);
-	switch (inode->kind) {
-	case RFS_ROOT:
-		ret = rfs_root_readdir(fs, &db, off);
-		break;
-	case RFS_FAT:
-		ret = rfs_fat(fs, inode) ? rfs_boot_readdir(fs, inode->fat, &db, off)
-					 : -ESTALE;
-		break;
-	default:
-		ret = -ENOTDIR;
-		break;
-	}
+	ret = inode->kind->readdir ? inode->kind->readdir(fs, inode, &db, off)
+				   : -ENOTDIR;
 	unlock(fs);
 	/* Entries already added were counted: send them even after an error. */
 	if (ret && db.used == 0)
@@ -215,57 +214,55 @@ static void op_releasedir(fuse_req_t req, fuse_ino_t ino,
 	fuse_reply_err(req, 0);
 }
 
+static bool writes(int flags)
+{
+	return (flags & O_ACCMODE) != O_RDONLY || (flags & O_TRUNC);
+}
+
+static int open_file(struct rfs *fs, struct rfs_inode *inode, int flags,
+		     struct rfs_file **filep)
+{
+	int ret = writes(flags) ? gate(fs, inode->kind) : 0;
+
+	if (!ret)
+		ret = inode->kind->open ? inode->kind->open(fs, inode, flags, filep)
+					: -EISDIR;
+	return ret;
+}
+
+/* How the kernel may cache an open file's data. */
+static void cache_mode(const struct rfs_file *file, struct fuse_file_info *fi)
+{
+	fi->fh = (uint64_t)(uintptr_t)file;
+	if (file->kind->timeout == 0)
+		fi->direct_io = 1; /* values change behind the page cache */
+	else
+		fi->keep_cache = 1; /* only rpifs writes: the cache is true */
+}
+
+static void close_file(struct rfs *fs, struct rfs_file *file)
+{
+	file->kind->release(fs, file);
+}
+
 static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
 	struct rfs *fs = fs_of(req);
 	struct rfs_file *file = NULL;
-	struct rfs_inode *inode;
 	int ret;
 
 	lock(fs);
-	inode = rfs_inode(fs, ino);
-	switch (inode->kind) {
-	case RFS_FAT:
-		if (!rfs_fat(fs, inode))
-			ret = -ESTALE;
-		else if (fat_node_is_dir(inode->fat))
-			ret = -EISDIR;
-		else
-			ret = rfs_boot_open(fs, inode->fat, fi->flags, &file);
-		break;
-	case RFS_CTL:
-		file = calloc(1, sizeof(*file));
-		ret = file ? ctl_open(fs, inode->ctl, fi->flags, &file->handle)
-			   : -ENOMEM;
-		if (file) {
-			file->kind = RFS_CTL;
-			if (ret) {
-				free(file);
-				file = NULL;
-			}
-		}
-		break;
-	default:
-		ret = -EISDIR;
-		break;
-	}
+	ret = open_file(fs, rfs_inode(fs, ino), fi->flags, &file);
 	unlock(fs);
 	if (ret) {
 		fuse_reply_err(req, -ret);
 		return;
 	}
-	fi->fh = (uint64_t)(uintptr_t)file;
-	if (file->kind == RFS_CTL) {
-		/* Values change behind the page cache: always ask. */
-		fi->direct_io = 1;
-	} else {
-		/* Only rpifs writes boot/: what the kernel cached is true. */
-		fi->keep_cache = 1;
-	}
+	cache_mode(file, fi);
 	if (fuse_reply_open(req, fi) == -ENOENT) {
 		/* The opener was interrupted: nobody will release this. */
 		lock(fs);
-		rfs_file_close(fs, file);
+		close_file(fs, file);
 		unlock(fs);
 	}
 }
@@ -274,27 +271,14 @@ static void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		    struct fuse_file_info *fi)
 {
 	struct rfs *fs = fs_of(req);
-	struct rfs_file *file = (struct rfs_file *)(uintptr_t)fi->fh;
+	struct rfs_file *file = file_of(fi);
 	struct fuse_bufvec *bv = NULL;
 	int ret;
 
 	(void)ino;
 	lock(fs);
-	if (file->kind == RFS_CTL) {
-		char *buf = malloc(size ? size : 1);
-		ssize_t n = buf ? ctl_read(fs, file->handle, buf, size, off)
-				: -ENOMEM;
-
-		unlock(fs);
-		if (n < 0)
-			fuse_reply_err(req, (int)-n);
-		else
-			fuse_reply_buf(req, buf, (size_t)n);
-		free(buf);
-		return;
-	}
-	ret = rfs_file_fat(fs, file) ? rfs_boot_read(fs, file, size, off, &bv)
-				     : -ESTALE;
+	ret = file->kind->read ? file->kind->read(fs, file, size, off, &bv)
+			       : -EISDIR;
 	/* Reply under the lock: the clusters must not change meanwhile. */
 	if (ret)
 		fuse_reply_err(req, -ret);
@@ -306,6 +290,41 @@ static void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 	free(bv);
 }
 
+static void op_write(fuse_req_t req, fuse_ino_t ino, const char *buf,
+		     size_t size, off_t off, struct fuse_file_info *fi)
+{
+	struct rfs *fs = fs_of(req);
+	struct rfs_file *file = file_of(fi);
+	ssize_t n;
+
+	(void)ino;
+	lock(fs);
+	n = gate(fs, file->kind);
+	if (!n)
+		n = file->kind->write ? file->kind->write(fs, file, buf, size, off)
+				      : -EBADF;
+	unlock(fs);
+	if (n < 0)
+		fuse_reply_err(req, (int)-n);
+	else
+		fuse_reply_write(req, (size_t)n);
+}
+
+static void op_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	struct rfs *fs = fs_of(req);
+	struct rfs_file *file = file_of(fi);
+	int ret = 0;
+
+	(void)ino;
+	if (file->kind->flush) {
+		lock(fs);
+		ret = file->kind->flush(fs, file);
+		unlock(fs);
+	}
+	fuse_reply_err(req, -ret);
+}
+
 static void op_release(fuse_req_t req, fuse_ino_t ino,
 		       struct fuse_file_info *fi)
 {
@@ -313,20 +332,53 @@ static void op_release(fuse_req_t req, fuse_ino_t ino,
 
 	(void)ino;
 	lock(fs);
-	rfs_file_close(fs, (struct rfs_file *)(uintptr_t)fi->fh);
+	close_file(fs, file_of(fi));
 	unlock(fs);
 	fuse_reply_err(req, 0);
+}
+
+static void do_fsync(fuse_req_t req, fuse_ino_t ino, int datasync,
+		     struct rfs_file *file)
+{
+	struct rfs *fs = fs_of(req);
+	struct rfs_inode *inode;
+	const struct rfs_kind *kind;
+	int ret;
+
+	lock(fs);
+	inode = rfs_inode(fs, ino);
+	kind = file ? file->kind : inode->kind;
+	ret = kind->fsync ? kind->fsync(fs, inode, file, datasync) : 0;
+	unlock(fs);
+	fuse_reply_err(req, -ret);
+}
+
+static void op_fsync(fuse_req_t req, fuse_ino_t ino, int datasync,
+		     struct fuse_file_info *fi)
+{
+	do_fsync(req, ino, datasync, file_of(fi));
+}
+
+/* Directories have no handle (opendir leaves fh at 0). */
+static void op_fsyncdir(fuse_req_t req, fuse_ino_t ino, int datasync,
+			struct fuse_file_info *fi)
+{
+	(void)fi;
+	do_fsync(req, ino, datasync, NULL);
 }
 
 static void op_statfs(fuse_req_t req, fuse_ino_t ino)
 {
 	struct rfs *fs = fs_of(req);
+	struct rfs_inode *inode;
 	struct statvfs st;
 	int ret;
 
-	(void)ino;
 	lock(fs);
-	ret = rfs_boot_statfs(fs, &st);
+	inode = rfs_inode(fs, ino);
+	if (!inode->kind->statfs)
+		inode = &fs->root;
+	ret = inode->kind->statfs(fs, inode, &st);
 	unlock(fs);
 	if (ret)
 		fuse_reply_err(req, -ret);
@@ -334,89 +386,77 @@ static void op_statfs(fuse_req_t req, fuse_ino_t ino)
 		fuse_reply_statfs(req, &st);
 }
 
-/* The FAT directory behind @ino, or NULL when it is not one. */
-static struct fat_node *fat_dir_of(struct rfs *fs, fuse_ino_t ino)
-{
-	return rfs_fat(fs, rfs_inode(fs, ino));
-}
-
 static void op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr,
 		       int to_set, struct fuse_file_info *fi)
 {
 	struct rfs *fs = fs_of(req);
 	struct rfs_inode *inode;
+	struct rfs_file *file = file_of(fi);
 	struct stat st;
 	int ret;
 
 	lock(fs);
 	inode = rfs_inode(fs, ino);
-	switch (inode->kind) {
-	case RFS_FAT:
-		ret = rfs_fat(fs, inode) ? rfs_boot_setattr(fs, inode->fat, attr, to_set)
-					 : -ESTALE;
-		break;
-	case RFS_CTL: {
-		struct rfs_file *file =
-			fi ? (struct rfs_file *)(uintptr_t)fi->fh : NULL;
-
-		ret = ctl_setattr(fs, inode->ctl,
-				  file && file->kind == RFS_CTL ? file->handle : NULL,
-				  attr, to_set);
-		break;
-	}
-	default:
-		ret = -EPERM;
-		break;
-	}
+	ret = gate(fs, inode->kind);
 	if (!ret)
-		ret = rfs_getattr(fs, inode, &st);
+		ret = inode->kind->setattr
+			      ? inode->kind->setattr(fs, inode, file, attr, to_set)
+			      : -EPERM;
+	if (!ret)
+		ret = getattr(fs, inode, &st);
 	unlock(fs);
 	if (ret)
 		fuse_reply_err(req, -ret);
 	else
-		fuse_reply_attr(req, &st, attr_timeout(inode));
+		fuse_reply_attr(req, &st, inode->kind->timeout);
 }
 
-static void make_node(fuse_req_t req, fuse_ino_t parent, const char *name,
-		      mode_t mode)
+static int make_node(struct rfs *fs, fuse_ino_t parent, const char *name,
+		     mode_t mode, dev_t rdev, struct fuse_entry_param *e)
 {
-	struct rfs *fs = fs_of(req);
-	struct fuse_entry_param e;
-	struct fat_node *dir;
-	int ret;
+	struct rfs_inode *dir = rfs_inode(fs, parent);
+	int ret = gate(fs, dir->kind);
 
-	lock(fs);
-	dir = fat_dir_of(fs, parent);
-	if (dir && run_check_writable(fs))
-		ret = -EROFS;
-	else if (dir)
-		ret = rfs_boot_create(fs, dir, name, mode, &e);
-	else if (rfs_inode(fs, parent)->kind != RFS_ROOT)
-		ret = -ENOTDIR;
-	else if (S_ISDIR(mode))
-		ret = -EPERM; /* the root holds boot/ and files, no folders */
-	else if (S_ISREG(mode) || (mode & S_IFMT) == 0)
-		ret = ctl_create(fs, name, mode, &e);
-	else
-		ret = -EPERM;
-	unlock(fs);
+	if (!ret)
+		ret = dir->kind->mknod ? dir->kind->mknod(fs, dir, name, mode,
+							  rdev, e)
+				       : -ENOTDIR;
+	return ret;
+}
+
+static void reply_made(fuse_req_t req, int ret,
+		       const struct fuse_entry_param *e)
+{
 	if (ret)
 		fuse_reply_err(req, -ret);
 	else
-		fuse_reply_entry(req, &e);
+		fuse_reply_entry(req, e);
 }
 
 static void op_mknod(fuse_req_t req, fuse_ino_t parent, const char *name,
 		     mode_t mode, dev_t rdev)
 {
-	(void)rdev;
-	make_node(req, parent, name, mode);
+	struct rfs *fs = fs_of(req);
+	struct fuse_entry_param e;
+	int ret;
+
+	lock(fs);
+	ret = make_node(fs, parent, name, mode, rdev, &e);
+	unlock(fs);
+	reply_made(req, ret, &e);
 }
 
 static void op_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name,
 		     mode_t mode)
 {
-	make_node(req, parent, name, S_IFDIR | (mode & 0777));
+	struct rfs *fs = fs_of(req);
+	struct fuse_entry_param e;
+	int ret;
+
+	lock(fs);
+	ret = make_node(fs, parent, name, S_IFDIR | (mode & 07777), 0, &e);
+	unlock(fs);
+	reply_made(req, ret, &e);
 }
 
 static void op_create(fuse_req_t req, fuse_ino_t parent, const char *name,
@@ -425,52 +465,30 @@ static void op_create(fuse_req_t req, fuse_ino_t parent, const char *name,
 	struct rfs *fs = fs_of(req);
 	struct fuse_entry_param e;
 	struct rfs_file *file = NULL;
-	struct fat_node *dir;
 	int ret;
 
 	lock(fs);
-	dir = fat_dir_of(fs, parent);
-	if (dir && run_check_writable(fs)) {
-		ret = -EROFS;
-	} else if (dir) {
-		ret = rfs_boot_create(fs, dir, name, S_IFREG | (mode & 0777), &e);
-		if (!ret) {
-			ret = rfs_boot_open(fs, rfs_inode(fs, e.ino)->fat, O_RDWR,
-					    &file);
-			if (ret)
-				rfs_forget(fs, rfs_inode(fs, e.ino), 1);
-		}
-	} else if (rfs_inode(fs, parent)->kind == RFS_ROOT) {
-		ret = ctl_create(fs, name, mode, &e);
-		if (!ret) {
-			file = calloc(1, sizeof(*file));
-			ret = file ? ctl_open(fs, rfs_inode(fs, e.ino)->ctl,
-					      fi->flags, &file->handle)
-				   : -ENOMEM;
-			if (ret) {
-				free(file);
-				file = NULL;
-				rfs_forget(fs, rfs_inode(fs, e.ino), 1);
-			} else {
-				file->kind = RFS_CTL;
-			}
-		}
-	} else {
-		ret = -ENOTDIR;
+	ret = make_node(fs, parent, name, S_IFREG | (mode & 07777), 0, &e);
+	if (!ret) {
+		struct rfs_inode *inode = rfs_inode(fs, e.ino);
+
+		/* New and empty: no truncation, and no gate a second time. */
+		ret = inode->kind->open ? inode->kind->open(fs, inode,
+							    fi->flags & ~O_TRUNC,
+							    &file)
+					: -EISDIR;
+		if (ret)
+			rfs_forget(fs, inode, 1);
 	}
 	unlock(fs);
 	if (ret) {
 		fuse_reply_err(req, -ret);
 		return;
 	}
-	fi->fh = (uint64_t)(uintptr_t)file;
-	if (file->kind == RFS_CTL)
-		fi->direct_io = 1;
-	else
-		fi->keep_cache = 1;
+	cache_mode(file, fi);
 	if (fuse_reply_create(req, &e, fi) == -ENOENT) {
 		lock(fs);
-		rfs_file_close(fs, file);
+		close_file(fs, file);
 		rfs_forget(fs, rfs_inode(fs, e.ino), 1);
 		unlock(fs);
 	}
@@ -480,23 +498,16 @@ static void remove_name(fuse_req_t req, fuse_ino_t parent, const char *name,
 			bool is_dir)
 {
 	struct rfs *fs = fs_of(req);
-	struct fat_node *dir;
+	struct rfs_inode *dir;
+	int (*remove)(struct rfs *, struct rfs_inode *, const char *);
 	int ret;
 
 	lock(fs);
-	dir = fat_dir_of(fs, parent);
-	if (!dir && rfs_inode(fs, parent)->kind != RFS_ROOT)
-		ret = -ENOTDIR;
-	else if (!dir && is_dir)
-		ret = strcmp(name, "boot") == 0 ? -EBUSY : -ENOTDIR;
-	else if (!dir)
-		ret = ctl_unlink(fs, name);
-	else if (run_check_writable(fs))
-		ret = -EROFS;
-	else if (is_dir)
-		ret = fat_rmdir(fs->vol, dir, name);
-	else
-		ret = fat_unlink(fs->vol, dir, name);
+	dir = rfs_inode(fs, parent);
+	remove = is_dir ? dir->kind->rmdir : dir->kind->unlink;
+	ret = gate(fs, dir->kind);
+	if (!ret)
+		ret = remove ? remove(fs, dir, name) : -ENOTDIR;
 	unlock(fs);
 	fuse_reply_err(req, -ret);
 }
@@ -511,29 +522,33 @@ static void op_rmdir(fuse_req_t req, fuse_ino_t parent, const char *name)
 	remove_name(req, parent, name, true);
 }
 
+/*
+ * Between two kinds nothing is renamed: a file of the image never moves
+ * into the mount's memory (EPERM: mv stops, the file stays), and else
+ * EXDEV tells mv to copy (into boot/, which keeps it).
+ */
+static int rename_between(const struct rfs_kind *from, const struct rfs_kind *to)
+{
+	return from->guest_owned && !to->guest_owned ? -EPERM : -EXDEV;
+}
+
 static void op_rename(fuse_req_t req, fuse_ino_t parent, const char *name,
 		      fuse_ino_t newparent, const char *newname,
 		      unsigned int flags)
 {
 	struct rfs *fs = fs_of(req);
-	struct fat_node *from, *to;
+	struct rfs_inode *from, *to;
 	int ret;
 
 	lock(fs);
-	from = fat_dir_of(fs, parent);
-	to = fat_dir_of(fs, newparent);
-	if (flags & ~(unsigned)RENAME_NOREPLACE)
-		ret = -EINVAL; /* FAT cannot exchange two entries atomically */
-	else if (from && to && run_check_writable(fs))
-		ret = -EROFS;
-	else if (from && to)
-		ret = fat_rename(fs->vol, from, name, to, newname,
-				 flags & RENAME_NOREPLACE ? FAT_RENAME_NOREPLACE
-							  : 0);
-	else if (from || to)
-		ret = -EXDEV; /* between boot/ and the mount's root */
-	else
-		ret = ctl_rename(fs, name, newname, flags);
+	from = rfs_inode(fs, parent);
+	to = rfs_inode(fs, newparent);
+	if (from->kind != to->kind)
+		ret = rename_between(from->kind, to->kind);
+	else if (!from->kind->rename)
+		ret = -ENOTDIR;
+	else if (!(ret = gate(fs, from->kind)))
+		ret = from->kind->rename(fs, from, name, to, newname, flags);
 	unlock(fs);
 	fuse_reply_err(req, -ret);
 }
@@ -556,81 +571,12 @@ static void op_symlink(fuse_req_t req, const char *link, fuse_ino_t parent,
 	fuse_reply_err(req, EPERM); /* nor symbolic ones */
 }
 
-static void op_write(fuse_req_t req, fuse_ino_t ino, const char *buf,
-		     size_t size, off_t off, struct fuse_file_info *fi)
-{
-	struct rfs *fs = fs_of(req);
-	struct rfs_file *file = (struct rfs_file *)(uintptr_t)fi->fh;
-	ssize_t n;
-
-	(void)ino;
-	lock(fs);
-	if (file->kind == RFS_FAT && !rfs_file_fat(fs, file))
-		n = -ESTALE;
-	else if (file->kind == RFS_FAT)
-		n = run_check_writable(fs) ? -EROFS
-					   : rfs_boot_write(fs, file->fat, buf, size, off);
-	else
-		n = ctl_write(fs, file->handle, buf, size, off);
-	unlock(fs);
-	if (n < 0)
-		fuse_reply_err(req, (int)-n);
-	else
-		fuse_reply_write(req, (size_t)n);
-}
-
-static void op_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
-{
-	struct rfs *fs = fs_of(req);
-	struct rfs_file *file = (struct rfs_file *)(uintptr_t)fi->fh;
-	int ret = 0;
-
-	(void)ino;
-	/* boot/ writes reach the image as they come; control files commit. */
-	if (file->kind == RFS_CTL) {
-		lock(fs);
-		ret = ctl_flush(fs, file->handle);
-		unlock(fs);
-	}
-	fuse_reply_err(req, -ret);
-}
-
-static void op_fsync(fuse_req_t req, fuse_ino_t ino, int datasync,
-		     struct fuse_file_info *fi)
-{
-	struct rfs *fs = fs_of(req);
-	int ret;
-
-	struct rfs_file *file = fi ? (struct rfs_file *)(uintptr_t)fi->fh : NULL;
-
-	(void)ino;
-	(void)datasync;
-	lock(fs);
-	if (file && file->kind == RFS_CTL)
-		ret = 0; /* committed at close, synced then */
-	else
-		ret = fat_sync(fs->vol);
-	unlock(fs);
-	fuse_reply_err(req, -ret);
-}
-
-/* Directories have no handle (opendir leaves fh at 0). */
-static void op_fsyncdir(fuse_req_t req, fuse_ino_t ino, int datasync,
-			struct fuse_file_info *fi)
-{
-	struct rfs *fs = fs_of(req);
-	int ret;
-
-	(void)ino;
-	(void)datasync;
-	(void)fi;
-	lock(fs);
-	ret = fat_sync(fs->vol);
-	unlock(fs);
-	fuse_reply_err(req, -ret);
-}
-
 const struct fuse_lowlevel_ops rfs_ops = {
+	.init = op_init,
+	.lookup = op_lookup,
+	.forget = op_forget,
+	.forget_multi = op_forget_multi,
+	.getattr = op_getattr,
 	.setattr = op_setattr,
 	.mknod = op_mknod,
 	.mkdir = op_mkdir,
@@ -640,21 +586,16 @@ const struct fuse_lowlevel_ops rfs_ops = {
 	.rename = op_rename,
 	.link = op_link,
 	.symlink = op_symlink,
-	.write = op_write,
-	.flush = op_flush,
-	.fsync = op_fsync,
-	.fsyncdir = op_fsyncdir,
-	.init = op_init,
-	.lookup = op_lookup,
-	.forget = op_forget,
-	.forget_multi = op_forget_multi,
-	.getattr = op_getattr,
 	.opendir = op_opendir,
 	.readdir = op_readdir,
 	.readdirplus = op_readdirplus,
 	.releasedir = op_releasedir,
 	.open = op_open,
 	.read = op_read,
+	.write = op_write,
+	.flush = op_flush,
+	.fsync = op_fsync,
+	.fsyncdir = op_fsyncdir,
 	.release = op_release,
 	.statfs = op_statfs,
 };

@@ -1,12 +1,14 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /*
- * Mount options: one fuse_opt table for rpifs's own (machine=, ssh=, uid=,
- * gid=, umask=, dmask=, fmask=, quiet, ro); everything else passes through
- * to FUSE untouched.
+ * Mount options: one fuse_opt table for the whole command line (-f, -d,
+ * -h, the IMAGE and DIR arguments, and every -o option). rpifs's own
+ * options are checked here, each refusal one sentence; an option neither
+ * rpifs nor FUSE knows is refused here too, not by libfuse's three lines.
  */
 #include "rfs.h"
 #include "../common/log.h"
 
+#include <errno.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,40 +16,138 @@
 #include <unistd.h>
 
 enum {
-	KEY_KEEP,
+	KEY_FOREGROUND,
+	KEY_DEBUG,
+	KEY_HELP,
 	KEY_RO,
 	KEY_UMASK,
-	KEY_DEBUG,
+	KEY_UID,
+	KEY_GID,
+	KEY_MACHINE,
+	KEY_SSH,
+	KEY_IGNORED,
 };
 
 #define RFS_OPT(t, field, v) { t, offsetof(struct rfs_options, field), v }
 
-static const struct fuse_opt rfs_opt_table[] = {
-	RFS_OPT("machine=%s", machine, 0),
-	RFS_OPT("ssh=%u", ssh_port, 0),
-	RFS_OPT("uid=%u", uid, 0),
-	RFS_OPT("gid=%u", gid, 0),
+static const struct fuse_opt table[] = {
 	RFS_OPT("dmask=%o", dmask, 0),
 	RFS_OPT("fmask=%o", fmask, 0),
 	RFS_OPT("quiet", quiet, 1),
+	FUSE_OPT_KEY("uid=", KEY_UID),
+	FUSE_OPT_KEY("gid=", KEY_GID),
+	FUSE_OPT_KEY("machine=", KEY_MACHINE),
+	FUSE_OPT_KEY("ssh=", KEY_SSH),
 	FUSE_OPT_KEY("ro", KEY_RO),
 	FUSE_OPT_KEY("umask=", KEY_UMASK),
 	FUSE_OPT_KEY("debug", KEY_DEBUG),
 	FUSE_OPT_KEY("-d", KEY_DEBUG),
+	FUSE_OPT_KEY("-f", KEY_FOREGROUND),
+	FUSE_OPT_KEY("-h", KEY_HELP),
+	FUSE_OPT_KEY("--help", KEY_HELP),
+	/* What mount(8) and fstab pass that is not for FUSE. */
+	FUSE_OPT_KEY("defaults", KEY_IGNORED),
+	FUSE_OPT_KEY("user", KEY_IGNORED),
+	FUSE_OPT_KEY("users", KEY_IGNORED),
+	FUSE_OPT_KEY("nouser", KEY_IGNORED),
+	FUSE_OPT_KEY("auto", KEY_IGNORED),
+	FUSE_OPT_KEY("noauto", KEY_IGNORED),
+	FUSE_OPT_KEY("nofail", KEY_IGNORED),
+	FUSE_OPT_KEY("_netdev", KEY_IGNORED),
+	FUSE_OPT_KEY("rw", KEY_IGNORED),
 	FUSE_OPT_END,
 };
+
+/* Mount options FUSE takes (libfuse's own, and the kernel's flags). */
+static bool fuse_knows(const char *opt)
+{
+	static const char *const exact[] = {
+		"allow_other", "allow_root", "auto_unmount", "default_permissions",
+		"dev", "nodev", "suid", "nosuid", "exec", "noexec", "async",
+		"sync", "dirsync", "atime", "noatime", "nodiratime", "relatime",
+		"norelatime", "strictatime", "nostrictatime", "lazytime",
+		"nolazytime", "blkdev",
+	};
+	static const char *const prefixes[] = {
+		"max_read=", "fsname=", "subtype=", "x-", "comment=",
+	};
+
+	for (size_t i = 0; i < sizeof(exact) / sizeof(exact[0]); i++)
+		if (strcmp(opt, exact[i]) == 0)
+			return true;
+	for (size_t i = 0; i < sizeof(prefixes) / sizeof(prefixes[0]); i++)
+		if (strncmp(opt, prefixes[i], strlen(prefixes[i])) == 0)
+			return true;
+	return false;
+}
+
+/* A number in @text after "name=": @return 0, or -1 with a message. */
+static int number(const char *arg, unsigned long max, unsigned long *out)
+{
+	const char *v = strchr(arg, '=') + 1;
+	char *end;
+
+	errno = 0;
+	*out = strtoul(v, &end, 10);
+	if (!*v || *end || errno || *out > max || v[0] == '-') {
+		rpifs_log(RPIFS_ERR, "%s: give a number from 0 to %lu (%.*sN)",
+			  arg, max, (int)(v - arg), arg);
+		return -1;
+	}
+	return 0;
+}
+
+static int positional(struct rfs_options *opt, const char *arg)
+{
+	char **slot = !opt->image ? &opt->image : !opt->dir ? &opt->dir : NULL;
+
+	if (!slot) {
+		rpifs_log(RPIFS_ERR, "mount: one IMAGE and one DIR, not '%s' too (" RFS_MOUNT_USAGE ")",
+			  arg);
+		return -1;
+	}
+	*slot = strdup(arg);
+	return *slot ? 0 : -1;
+}
 
 static int process(void *data, const char *arg, int key,
 		   struct fuse_args *outargs)
 {
 	struct rfs_options *opt = data;
+	unsigned long n;
 	unsigned mask;
 
 	(void)outargs;
 	switch (key) {
+	case FUSE_OPT_KEY_NONOPT:
+		return positional(opt, arg) ? -1 : 0;
+	case FUSE_OPT_KEY_OPT:
+		if (arg[0] == '-') {
+			rpifs_log(RPIFS_ERR, "mount: unknown option %s (" RFS_MOUNT_USAGE ")",
+				  arg);
+			return -1;
+		}
+		if (!fuse_knows(arg)) {
+			rpifs_log(RPIFS_ERR,
+				  "-o %s: not an option rpifs or FUSE knows (see rpifs --help)",
+				  arg);
+			return -1;
+		}
+		return 1;
+	case KEY_FOREGROUND:
+		opt->foreground = 1;
+		return 0;
+	case KEY_DEBUG:
+		opt->foreground = opt->debug = 1;
+		return 1; /* FUSE traces every request */
+	case KEY_HELP:
+		opt->help = 1;
+		return 0;
 	case KEY_RO:
 		opt->read_only = 1;
 		return 1; /* FUSE makes the mount read-only too */
+	case KEY_IGNORED:
+		return 0;
 	case KEY_UMASK:
 		if (sscanf(arg, "umask=%o", &mask) != 1 || mask > 0777) {
 			rpifs_log(RPIFS_ERR, "%s: give an octal mask such as umask=022",
@@ -56,41 +156,78 @@ static int process(void *data, const char *arg, int key,
 		}
 		opt->fmask = opt->dmask = mask;
 		return 0;
-	case KEY_DEBUG:
-		opt->debug = 1;
-		return 1;
+	case KEY_UID:
+	case KEY_GID:
+		if (number(arg, 0xfffffffeul, &n))
+			return -1;
+		if (key == KEY_UID)
+			opt->uid = (uid_t)n;
+		else
+			opt->gid = (gid_t)n;
+		return 0;
+	case KEY_MACHINE:
+		if (board_from_name(arg + strlen("machine="), &opt->board)) {
+			rpifs_log(RPIFS_ERR, "%s: rpifs emulates %s", arg,
+				  board_names());
+			return -1;
+		}
+		opt->board_explicit = true;
+		return 0;
+	case KEY_SSH:
+		if (number(arg, 65535, &n))
+			return -1;
+		if (n == 0) {
+			rpifs_log(RPIFS_ERR, "%s: a TCP port is 1 to 65535", arg);
+			return -1;
+		}
+		opt->ssh_port = (unsigned)n;
+		return 0;
 	default:
 		return 1;
 	}
 }
 
-int rfs_options_parse(struct fuse_args *args, struct rfs_options *opt)
+int rfs_options_parse(int argc, char **argv, struct rfs_options *opt,
+		      struct fuse_args *fuse)
 {
+	struct fuse_args args = FUSE_ARGS_INIT(argc, argv);
 	mode_t old = umask(0);
+	int ret = 0;
 
 	umask(old);
 	/* The defaults of Linux's vfat: the mounting user and umask. */
 	opt->uid = getuid();
 	opt->gid = getgid();
 	opt->fmask = opt->dmask = old;
+	opt->board = BOARD_RASPI4B;
 
-	if (fuse_opt_parse(args, opt, rfs_opt_table, process) != 0)
-		return -1;
-	if (opt->machine && strcmp(opt->machine, "raspi4b") != 0 &&
-	    strcmp(opt->machine, "raspi3b") != 0) {
-		rpifs_log(RPIFS_ERR,
-			  "machine=%s: rpifs emulates raspi4b (the default) or raspi3b",
-			  opt->machine);
-		return -1;
+	/* fuse_opt_parse appends what FUSE is to see to @fuse. */
+	if (fuse_opt_parse(&args, opt, table, process) != 0) {
+		ret = 2;
+	} else {
+		for (int i = 1; i < args.argc; i++)
+			if (fuse_opt_add_arg(fuse, args.argv[i]))
+				ret = 2;
 	}
-	if (opt->ssh_port > 65535) {
-		rpifs_log(RPIFS_ERR, "ssh=%u: a TCP port is 1 to 65535",
-			  opt->ssh_port);
-		return -1;
+	fuse_opt_free_args(&args);
+	if (ret || opt->help)
+		return ret;
+	if (!opt->image || !opt->dir) {
+		rpifs_log(RPIFS_ERR, "mount: %s (" RFS_MOUNT_USAGE ")",
+			  !opt->image ? "which image and which directory?"
+				      : "on which directory?");
+		return 2;
 	}
 	if (opt->fmask > 0777 || opt->dmask > 0777) {
 		rpifs_log(RPIFS_ERR, "fmask and dmask are octal, at most 777");
-		return -1;
+		return 2;
 	}
 	return 0;
+}
+
+void rfs_options_free(struct rfs_options *opt)
+{
+	free(opt->image);
+	free(opt->dir);
+	opt->image = opt->dir = NULL;
 }

@@ -1,8 +1,11 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
- * The FUSE adapter's shared state: the mounted file system (struct rfs),
- * its inodes (the virtual root, FAT nodes, control files), open files, and
- * the functions the handlers in ops.c dispatch to. Only fs/ includes FUSE.
+ * The FUSE adapter's shared types: the mounted file system (struct rfs),
+ * the inodes the kernel knows, open files, and the operations table each
+ * kind of node fills in (the mount's root, boot/'s FAT nodes, control
+ * files, editors' temporary files). ops.c dispatches every request through
+ * an inode's table; nothing else tests a node's kind. Only fs/ includes
+ * FUSE.
  */
 #ifndef RPIFS_RFS_H
 #define RPIFS_RFS_H
@@ -13,53 +16,102 @@
 #include <pthread.h>
 #include <stdbool.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <time.h>
 
+#include "options.h"
 #include "../fat/fat.h"
-#include "../launcher/config.h"
 #include "../partition/partition.h"
+#include "../pi/board.h"
 
-struct rfs_options {
-	char *machine;	   /* raspi4b or raspi3b; NULL: the default */
-	unsigned ssh_port; /* 0: no forward */
-	uid_t uid;
-	gid_t gid;
-	unsigned fmask;
-	unsigned dmask;
-	/* ints: fuse_opt stores int-sized values */
-	int quiet;	   /* chmod/chown that FAT cannot store succeed */
-	int read_only;
-	int foreground;
-	int debug;
-};
-
-enum rfs_kind {
-	RFS_ROOT, /* the mount's root: boot/ and the control files */
-	RFS_FAT,  /* a file or directory of the boot partition */
-	RFS_CTL,  /* a control file or a temporary file in the root */
-};
-
+struct rfs;
+struct rfs_inode;
+struct rfs_file;
+struct rfs_dirbuf;
 struct ctl_node;
 struct ctl_handle;
 
+/*
+ * What one kind of node does. A NULL entry gives the request's usual
+ * refusal (ENOTDIR for lookups in a file, EPERM for links, ...). Every
+ * function returns 0 (or a byte count) or -errno.
+ */
+struct rfs_kind {
+	const char *name;
+	/* Read-only while a guest owns the image: ops.c refuses writes. */
+	bool guest_owned;
+	/* How long the kernel may cache this kind's attributes and names. */
+	double timeout;
+	int (*getattr)(struct rfs *fs, struct rfs_inode *inode, struct stat *st);
+	int (*lookup)(struct rfs *fs, struct rfs_inode *dir, const char *name,
+		      struct fuse_entry_param *e);
+	int (*readdir)(struct rfs *fs, struct rfs_inode *dir,
+		       struct rfs_dirbuf *db, off_t off);
+	int (*open)(struct rfs *fs, struct rfs_inode *inode, int flags,
+		    struct rfs_file **filep);
+	/* Reply data as a buffer vector (image ranges or memory). */
+	int (*read)(struct rfs *fs, struct rfs_file *file, size_t size,
+		    off_t off, struct fuse_bufvec **bufvp);
+	ssize_t (*write)(struct rfs *fs, struct rfs_file *file, const char *buf,
+			 size_t size, off_t off);
+	int (*flush)(struct rfs *fs, struct rfs_file *file);
+	/* @file may be NULL (fsyncdir, or a handle the kernel did not give). */
+	int (*fsync)(struct rfs *fs, struct rfs_inode *inode,
+		     struct rfs_file *file, int datasync);
+	void (*release)(struct rfs *fs, struct rfs_file *file);
+	int (*setattr)(struct rfs *fs, struct rfs_inode *inode,
+		       struct rfs_file *file, const struct stat *attr,
+		       int to_set);
+	/* Files, directories (S_IFDIR) and special files, by @mode. */
+	int (*mknod)(struct rfs *fs, struct rfs_inode *dir, const char *name,
+		     mode_t mode, dev_t rdev, struct fuse_entry_param *e);
+	int (*unlink)(struct rfs *fs, struct rfs_inode *dir, const char *name);
+	int (*rmdir)(struct rfs *fs, struct rfs_inode *dir, const char *name);
+	/* Within this kind only: ops.c decides between kinds. */
+	int (*rename)(struct rfs *fs, struct rfs_inode *dir, const char *name,
+		      struct rfs_inode *newdir, const char *newname,
+		      unsigned flags);
+	int (*statfs)(struct rfs *fs, struct rfs_inode *inode,
+		      struct statvfs *st);
+	/* The kernel forgot the inode: drop what it held. */
+	void (*forget)(struct rfs *fs, struct rfs_inode *inode);
+};
+
 struct rfs_inode {
-	enum rfs_kind kind;
-	uint64_t nlookup; /* the kernel's references */
-	struct fat_node *fat;
-	uint64_t gen;	  /* the volume generation @fat belongs to */
-	struct ctl_node *ctl;
+	const struct rfs_kind *kind;
+	uint64_t nlookup;	  /* the kernel's references */
+	uint64_t gen;		  /* the volume generation of @fat */
+	struct fat_node *fat;	  /* boot/ */
+	struct ctl_node *ctl;	  /* control and temporary files */
+	struct rfs_inode *prev, *next; /* every inode the kernel knows */
 };
 
 /* An open file or directory (fuse_file_info.fh). */
 struct rfs_file {
-	enum rfs_kind kind;
-	struct fat_node *fat; /* referenced while open */
+	const struct rfs_kind *kind; /* what the node was when opened */
+	struct rfs_inode *inode;
+	struct fat_node *fat;	  /* referenced while open */
 	uint64_t gen;
 	/* Sequential reads: where the last read ended, and how far the
 	 * image's page cache has been asked to read ahead. */
 	uint64_t next_off, ahead_until;
-	struct ctl_node *ctl;
 	struct ctl_handle *handle;
+};
+
+/* Directory listing buffer for readdir and readdirplus. */
+struct rfs_dirbuf {
+	fuse_req_t req;
+	bool plus;
+	char *buf;
+	size_t size;
+	size_t used;
+};
+
+struct rfs_notify {
+	fuse_ino_t parent; /* entry: parent and name; inode: parent == 0 */
+	fuse_ino_t ino;
+	char *name;
+	bool attr_only;	   /* an inode's attributes, not its data */
 };
 
 struct rfs {
@@ -72,6 +124,7 @@ struct rfs {
 	struct fat_vol *vol;
 	struct fuse_session *se;
 	struct rfs_inode root;
+	struct rfs_inode *inodes; /* the list of every other inode */
 	struct timespec mount_time;
 	/*
 	 * The volume is read again after each boot (the guest may have
@@ -79,115 +132,53 @@ struct rfs {
 	 */
 	uint64_t vol_gen;
 	enum board board;	/* the board the next boot uses */
-	bool board_explicit;	/* asked for with -o machine= */
 	struct launcher *launcher;
 	char state_dir[4096];	/* $XDG_STATE_HOME/rpifs/IMAGE-KEY */
 	bool unmounting;
 	bool told_read_only;	/* logged why writes fail while it runs */
 	/* Control files: the current node of each, and temporary files. */
-	struct ctl_node *ctl[7]; /* by enum ctl_kind */
+	struct ctl_node **ctl;	/* by control number (ctl.c) */
 	struct ctl_node *temps;
 	size_t temp_bytes;
 	uint64_t next_temp_ino;
+	size_t status_len;	/* of the status text last built */
 	/* Kernel cache invalidations to send once the lock is released. */
 	struct rfs_notify *notify;
 	size_t notify_count;
 	size_t notify_cap;
 };
 
-struct rfs_notify {
-	fuse_ino_t parent; /* entry: parent and name; inode: parent == 0 */
-	fuse_ino_t ino;
-	char *name;
-};
-
-/* Directory listing buffer for readdir and readdirplus. */
-struct rfs_dirbuf {
-	fuse_req_t req;
-	bool plus;
-	char *buf;
-	size_t size;
-	size_t used;
-};
-
-/* ---- options.c ---- */
-
-/* Parse "-o" options: ours into @opt, the rest left in @args for FUSE. */
-int rfs_options_parse(struct fuse_args *args, struct rfs_options *opt);
-
-/* ---- inode.c ---- */
+/* ---- inode.c: inodes as the kernel sees them ---- */
 
 struct rfs_inode *rfs_inode(struct rfs *fs, fuse_ino_t ino);
 fuse_ino_t rfs_ino(struct rfs *fs, const struct rfs_inode *inode);
-/*
- * Describe @node for a lookup reply, counting one kernel reference.
- * The caller's reference on @node is consumed.
- */
-int rfs_fat_entry(struct rfs *fs, struct fat_node *node,
-		  struct fuse_entry_param *e);
+/* A new inode of @kind, on the list, with no lookups yet. */
+struct rfs_inode *rfs_inode_new(struct rfs *fs, const struct rfs_kind *kind);
+/* Count one kernel reference and describe @inode in @e (attr from @st). */
+void rfs_inode_entry(struct rfs *fs, struct rfs_inode *inode,
+		     const struct stat *st, struct fuse_entry_param *e);
+/* Drop @nlookup references; at none, the kind forgets and it is freed. */
 void rfs_forget(struct rfs *fs, struct rfs_inode *inode, uint64_t nlookup);
-void rfs_fat_stat(struct rfs *fs, struct fat_node *node, struct stat *st);
-int rfs_getattr(struct rfs *fs, struct rfs_inode *inode, struct stat *st);
-double rfs_entry_timeout(void);
-
 /* Add one entry; @return 1 when the buffer is full (entry not added). */
 int rfs_dirbuf_add(struct rfs_dirbuf *db, const char *name,
 		   const struct fuse_entry_param *e, off_t next);
+/* A reply buffer vector over memory (copied). */
+int rfs_bufvec_mem(const void *data, size_t len, struct fuse_bufvec **bufvp);
 
-/* ---- root.c ---- */
+/* ---- notify.c: the kernel's caches ---- */
 
-int rfs_root_lookup(struct rfs *fs, const char *name,
-		    struct fuse_entry_param *e);
-int rfs_root_readdir(struct rfs *fs, struct rfs_dirbuf *db, off_t off);
-void rfs_root_stat(struct rfs *fs, struct stat *st);
+/* Queue an invalidation: an entry (@parent, @name) or, with @parent 0, the
+   inode @ino's data and attributes. Dropped when out of memory. */
+void rfs_notify_queue(struct rfs *fs, fuse_ino_t parent, fuse_ino_t ino,
+		      const char *name);
+/* Every guest-owned inode's attributes (their write bits change). */
+void rfs_notify_guest_owned(struct rfs *fs);
+/* Send what was queued; call without the lock. */
+void rfs_notify_send(struct rfs *fs);
 
-/* ---- boot.c: the FAT tree ---- */
+/* ---- the kinds ---- */
 
-int rfs_boot_lookup(struct rfs *fs, struct fat_node *dir, const char *name,
-		    struct fuse_entry_param *e);
-int rfs_boot_readdir(struct rfs *fs, struct fat_node *dir,
-		     struct rfs_dirbuf *db, off_t off);
-int rfs_boot_open(struct rfs *fs, struct fat_node *node, int flags,
-		  struct rfs_file **filep);
-void rfs_file_close(struct rfs *fs, struct rfs_file *file);
-/* Read into a buffer vector of image ranges (zero copy). */
-int rfs_boot_read(struct rfs *fs, struct rfs_file *file, size_t size,
-		  off_t off, struct fuse_bufvec **bufvp);
-int rfs_boot_statfs(struct rfs *fs, struct statvfs *st);
-int rfs_boot_setattr(struct rfs *fs, struct fat_node *node,
-		     const struct stat *attr, int to_set);
-/* Create a file or (S_IFDIR) a directory and describe it for the kernel. */
-int rfs_boot_create(struct rfs *fs, struct fat_node *dir, const char *name,
-		    mode_t mode, struct fuse_entry_param *e);
-ssize_t rfs_boot_write(struct rfs *fs, struct fat_node *node, const char *buf,
-		       size_t size, off_t off);
-
-/* ---- ops.c ---- */
-
-extern const struct fuse_lowlevel_ops rfs_ops;
-
-/* ---- run.c ---- */
-
-/* Start the launcher (after daemonizing) and stop it (at unmount). */
-int run_init(struct rfs *fs);
-void run_shutdown(struct rfs *fs);
-/* Boot the image now; @return 0 or -errno with the reason logged. */
-int run_start(struct rfs *fs);
-int run_stop(struct rfs *fs);
-/* Whether a guest owns the image now. */
-bool run_active(struct rfs *fs);
-/* -EROFS, logging once per boot why, while a guest runs; else 0. */
-int run_check_writable(struct rfs *fs);
-/* The run file's one line. */
-void run_state_line(struct rfs *fs, char *buf, size_t size);
-
-/* The FAT node of an inode or open file, NULL when stale. */
-struct fat_node *rfs_fat(struct rfs *fs, const struct rfs_inode *inode);
-struct fat_node *rfs_file_fat(struct rfs *fs, const struct rfs_file *file);
-
-/* ---- mount.c ---- */
-
-/* rpifs mount [-f] [-o OPTS] IMAGE DIR */
-int rfs_mount_main(int argc, char **argv);
+extern const struct rfs_kind rfs_root_kind; /* root.c */
+extern const struct rfs_kind rfs_boot_kind; /* boot.c */
 
 #endif

@@ -1,37 +1,26 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /*
- * Booting from the mount: touch run (or "start" written to it) flushes the
- * FAT and hands it over clean, snapshots what config.txt selects, grows
- * the image to a power of two, applies the command line's adjustments,
- * lets go of the lock bytes QEMU checks, and starts QEMU through the
- * launcher. While the guest runs, boot/ and the control files are
- * read-only. When it stops, the locks come back and the boot partition is
- * read again from disk, since the guest may have changed it.
+ * Booting from the mount: touch run (or "start" written to it) makes a
+ * boot plan from the boot partition, grows the image to a power of two,
+ * flushes the FAT and hands it over clean, lets go of the lock bytes QEMU
+ * checks, and starts QEMU through the launcher. While the guest runs,
+ * boot/ and the control values are read-only. When it stops, the locks
+ * come back and the boot partition is read again from disk, since the
+ * guest may have changed it.
  */
-#include "ctl.h"
+#include "run.h"
+#include "bootfiles.h"
 #include "../common/log.h"
-#include "../launcher/cmdline.h"
 #include "../launcher/launcher.h"
+#include "../pi/plan.h"
 
 #include <errno.h>
-#include <stdarg.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
-
-#define BLOB_MAX (256u * 1024 * 1024)
-
-struct fat_node *rfs_fat(struct rfs *fs, const struct rfs_inode *inode)
-{
-	return inode->kind == RFS_FAT && inode->gen == fs->vol_gen ? inode->fat
-								    : NULL;
-}
-
-struct fat_node *rfs_file_fat(struct rfs *fs, const struct rfs_file *file)
-{
-	return file->fat && file->gen == fs->vol_gen ? file->fat : NULL;
-}
+#include <unistd.h>
 
 /*
  * Read the boot partition again (lock held): every node of the old
@@ -84,8 +73,12 @@ static void on_exited(void *ctx, int status)
 	else
 		rpifs_log(RPIFS_WARN, "QEMU was killed by signal %d",
 			  WTERMSIG(status));
-	if (!fs->unmounting)
+	/* What was said of the running guest is over. */
+	rpifs_log_clear_last();
+	if (!fs->unmounting) {
 		reload(fs);
+		rfs_notify_guest_owned(fs);
+	}
 	pthread_mutex_unlock(&fs->lock);
 	rfs_notify_send(fs);
 }
@@ -107,20 +100,14 @@ void run_shutdown(struct rfs *fs)
 	fs->launcher = NULL;
 }
 
-bool run_active(struct rfs *fs)
+bool rfs_guest_running(struct rfs *fs)
 {
-	struct launch_status st;
-
-	if (!fs->launcher)
-		return false;
-	launch_status(fs->launcher, &st);
-	launch_status_free(&st);
-	return st.state != LAUNCH_STOPPED;
+	return fs->launcher && launch_state(fs->launcher) != LAUNCH_STOPPED;
 }
 
 int run_check_writable(struct rfs *fs)
 {
-	if (!run_active(fs))
+	if (!rfs_guest_running(fs))
 		return 0;
 	if (!fs->told_read_only) {
 		rpifs_log(RPIFS_WARN,
@@ -132,7 +119,7 @@ int run_check_writable(struct rfs *fs)
 
 void run_state_line(struct rfs *fs, char *buf, size_t size)
 {
-	struct launch_status st;
+	struct launch_brief b;
 	char when[32];
 	struct tm tm;
 
@@ -140,190 +127,191 @@ void run_state_line(struct rfs *fs, char *buf, size_t size)
 		snprintf(buf, size, "stopped\n");
 		return;
 	}
-	launch_status(fs->launcher, &st);
-	localtime_r(&st.started.tv_sec, &tm);
+	launch_brief(fs->launcher, &b);
+	localtime_r(&b.started.tv_sec, &tm);
 	strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%S", &tm);
-	if (st.state == LAUNCH_RUNNING)
-		snprintf(buf, size, "running pid %d since %s\n", (int)st.pid, when);
-	else if (st.state != LAUNCH_STOPPED)
-		snprintf(buf, size, "%s\n", launch_state_name(st.state));
-	else if (!st.ran)
+	if (b.state == LAUNCH_RUNNING)
+		snprintf(buf, size, "running pid %d since %s\n", (int)b.pid, when);
+	else if (b.state != LAUNCH_STOPPED)
+		snprintf(buf, size, "%s\n", launch_state_name(b.state));
+	else if (!b.ran)
 		snprintf(buf, size, "stopped\n");
-	else if (WIFEXITED(st.exit_status))
+	else if (WIFEXITED(b.exit_status))
 		snprintf(buf, size, "stopped: exit status %d\n",
-			 WEXITSTATUS(st.exit_status));
+			 WEXITSTATUS(b.exit_status));
 	else
 		snprintf(buf, size, "stopped: killed by signal %d\n",
-			 WTERMSIG(st.exit_status));
-	launch_status_free(&st);
+			 WTERMSIG(b.exit_status));
 }
 
-/* Read a selected boot file whole; a missing one is said and logged. */
-static int read_boot_file(struct rfs *fs, const char *what, const char *path,
-			  char **data, size_t *len)
+int run_state_text(struct rfs *fs, struct buf *out)
 {
-	int ret = fat_read_file(fs->vol, path, data, len, BLOB_MAX);
+	char line[128];
 
-	if (ret == -ENOENT || ret == -EISDIR)
-		rpifs_log(RPIFS_ERR,
-			  "cannot boot: config.txt selects %s %s, which is not on the boot partition",
-			  what, path);
-	else if (ret)
-		rpifs_log(RPIFS_ERR, "cannot boot: reading %s: %s", path,
-			  strerror(-ret));
-	return ret == -EISDIR ? -ENOENT : ret;
+	run_state_line(fs, line, sizeof(line));
+	return buf_set(out, line, strlen(line));
 }
 
-static void add_note(char *notes, size_t size, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static void add_note(char *notes, size_t size, const char *fmt, ...)
+void run_state_stat(struct rfs *fs, uint64_t *size, struct timespec *mtime)
 {
-	size_t len = strlen(notes);
-	va_list ap;
+	char line[128];
 
-	va_start(ap, fmt);
-	vsnprintf(notes + len, size - len, fmt, ap);
-	va_end(ap);
-	len = strlen(notes);
-	if (len + 1 < size) {
-		notes[len] = '\n';
-		notes[len + 1] = '\0';
+	(void)mtime;
+	run_state_line(fs, line, sizeof(line));
+	*size = strlen(line);
+}
+
+int run_command(struct rfs *fs, const char *word)
+{
+	if (strcmp(word, "start") == 0)
+		return run_start(fs);
+	if (strcmp(word, "stop") == 0)
+		return run_stop(fs);
+	rpifs_log(RPIFS_WARN, "run: \"%s\": write start or stop", word);
+	return -EINVAL;
+}
+
+int run_console_open(struct rfs *fs)
+{
+	char path[4096] = "";
+
+	if (fs->launcher)
+		launch_console_log(fs->launcher, path, sizeof(path));
+	/* No boot yet (or its log gone): the console is empty. */
+	return path[0] ? open(path, O_RDONLY | O_CLOEXEC) : -1;
+}
+
+void run_console_stat(struct rfs *fs, uint64_t *size, struct timespec *mtime)
+{
+	char path[4096] = "";
+	struct stat st;
+
+	if (fs->launcher)
+		launch_console_log(fs->launcher, path, sizeof(path));
+	if (path[0] && stat(path, &st) == 0) {
+		*size = (uint64_t)st.st_size;
+		*mtime = st.st_mtim;
 	}
+}
+
+/* QEMU takes only SD cards whose size is a power of two. */
+static int grow_to_pow2(struct rfs *fs, struct boot_plan *plan)
+{
+	uint64_t from = fs->img->size, to = part_pow2_ceil(from);
+	char err[512], a[32], b[32];
+	int ret;
+
+	if (to == from)
+		return 0;
+	ret = part_grow(fs->img, to, err, sizeof(err));
+	if (ret) {
+		rpifs_log(RPIFS_ERR, "cannot boot: %s", err);
+		return ret;
+	}
+	part_format_size(from, a, sizeof(a));
+	part_format_size(to, b, sizeof(b));
+	rpifs_log(RPIFS_INFO, "grew %s from %s to %s: QEMU needs a power of two",
+		  fs->image_path, a, b);
+	boot_plan_note(plan,
+		       "grew the image from %s to %s, sparse (QEMU's SD cards are a power of two)",
+		       a, b);
+	return 0;
+}
+
+/* The board this QEMU can boot: raspi3b when it has no raspi4b. */
+static int choose_board(struct rfs *fs, enum board *board, bool *fell_back)
+{
+	char err[512];
+	int ret = launch_board(fs->launcher, fs->board, fs->opt.board_explicit,
+			       board, err, sizeof(err));
+
+	if (ret) {
+		rpifs_log(RPIFS_ERR, "cannot boot: %s", err);
+		return ret == -ENOENT ? -ENOENT : -ENOEXEC;
+	}
+	*fell_back = *board != fs->board;
+	if (*fell_back) {
+		rpifs_log(RPIFS_WARN,
+			  "this QEMU has no raspi4b (QEMU 9 has): booting raspi3b");
+		fs->board = *board;
+	}
+	return 0;
+}
+
+/* Hand the image to QEMU: flushed and clean, the lock bytes let go. */
+static int launch(struct rfs *fs, const struct boot_plan *plan)
+{
+	const char *name = strrchr(fs->image_path, '/');
+	struct launch_request req = {
+		.plan = plan,
+		.name = name ? name + 1 : fs->image_path,
+		.image = fs->image_path,
+		.snapshot = fs->opt.read_only,
+		.ssh_port = fs->opt.ssh_port,
+	};
+	char err[512];
+	int ret = fat_freeze(fs->vol);
+
+	if (ret) {
+		rpifs_log(RPIFS_ERR, "cannot boot: flushing the boot partition: %s",
+			  strerror(-ret));
+		return ret;
+	}
+	part_lock_share(fs->img, true);
+	ret = launch_start(fs->launcher, &req, err, sizeof(err));
+	if (ret) {
+		rpifs_log(RPIFS_ERR, "cannot boot: %s", err);
+		part_lock_share(fs->img, false);
+		reload(fs); /* the frozen volume thaws */
+	}
+	return ret;
 }
 
 int run_start(struct rfs *fs)
 {
-	struct boot_config cfg;
-	struct cmdline_result adj;
-	struct launch_request req;
-	char err[512], notes[8192] = "", *kernel = NULL, *dtb = NULL;
-	char *cmdline = NULL, *initramfs = NULL;
-	size_t klen = 0, dlen = 0, clen = 0, ilen = 0;
-	const char *name = strrchr(fs->image_path, '/');
+	struct boot_files files;
+	struct boot_plan plan;
+	char err[512];
 	enum board board;
+	bool fell_back;
 	int ret;
 
 	if (!fs->launcher) {
 		rpifs_log(RPIFS_ERR, "cannot boot: the launcher did not start");
 		return -ENOEXEC;
 	}
-	if (run_active(fs)) {
+	if (rfs_guest_running(fs)) {
 		rpifs_log(RPIFS_WARN, "the guest is already running");
 		return -EBUSY;
 	}
-	ret = launch_board(fs->launcher, fs->board, fs->board_explicit, &board,
-			   err, sizeof(err));
-	if (ret) {
-		rpifs_log(RPIFS_ERR, "cannot boot: %s", err);
-		return ret == -ENOENT ? -ENOENT : -ENOEXEC;
-	}
-	if (board != fs->board) {
-		rpifs_log(RPIFS_WARN,
-			  "this QEMU has no raspi4b (QEMU 9 has): booting raspi3b");
-		add_note(notes, sizeof(notes),
-			 "raspi3b: this QEMU has no raspi4b (QEMU 9 and newer have)");
-		fs->board = board;
-	}
-	ret = ctl_boot_config(fs, &cfg);
+	ret = choose_board(fs, &board, &fell_back);
 	if (ret)
 		return ret;
-	if ((ret = read_boot_file(fs, "the kernel", cfg.kernel, &kernel, &klen)) ||
-	    (ret = read_boot_file(fs, "the device tree", cfg.device_tree, &dtb,
-				  &dlen)) ||
-	    (ret = read_boot_file(fs, "the command line file", cfg.cmdline,
-				  &cmdline, &clen)))
-		goto out;
-	for (int i = 0; i < cfg.initramfs_count; i++) {
-		char *part;
-		size_t plen;
-		char *bigger;
-
-		ret = read_boot_file(fs, "the initramfs", cfg.initramfs[i], &part,
-				     &plen);
-		if (ret)
-			goto out;
-		bigger = realloc(initramfs, ilen + plen + 1);
-		if (!bigger) {
-			free(part);
-			ret = -ENOMEM;
-			goto out;
-		}
-		initramfs = bigger;
-		memcpy(initramfs + ilen, part, plen);
-		ilen += plen;
-		free(part);
-	}
-	ret = cmdline_adjust(cmdline, ctl_partuuid, fs, &adj);
-	if (ret) {
-		rpifs_log(RPIFS_ERR,
-			  "cannot boot: the command line is longer than the kernel's %d bytes",
-			  CMDLINE_MAX - 1);
-		ret = -EINVAL;
-		goto out;
-	}
-	for (int i = 0; i < adj.note_count; i++)
-		add_note(notes, sizeof(notes), "%s", adj.notes[i]);
-
-	/* QEMU takes only SD cards whose size is a power of two. */
-	if (part_pow2_ceil(fs->img->size) != fs->img->size) {
-		uint64_t from = fs->img->size, to = part_pow2_ceil(from);
-		char a[32], b[32];
-
-		ret = part_grow(fs->img, to, err, sizeof(err));
-		if (ret) {
-			rpifs_log(RPIFS_ERR, "cannot boot: %s", err);
-			goto out;
-		}
-		part_format_size(from, a, sizeof(a));
-		part_format_size(to, b, sizeof(b));
-		rpifs_log(RPIFS_INFO, "grew %s from %s to %s: QEMU needs a power of two",
-			  fs->image_path, a, b);
-		add_note(notes, sizeof(notes),
-			 "grew the image from %s to %s, sparse (QEMU's SD cards are a power of two)",
-			 a, b);
-	}
-	if (fs->opt.read_only)
-		add_note(notes, sizeof(notes),
-			 "read-only mount: the guest's writes are discarded (snapshot=on)");
-
-	ret = fat_freeze(fs->vol);
-	if (ret) {
-		rpifs_log(RPIFS_ERR, "cannot boot: flushing the boot partition: %s",
-			  strerror(-ret));
-		goto out;
-	}
-	part_lock_share(fs->img, true);
-	req = (struct launch_request){
-		.board = board,
-		.name = name ? name + 1 : fs->image_path,
-		.image = fs->image_path,
-		.snapshot = fs->opt.read_only,
-		.kernel = kernel,
-		.kernel_len = klen,
-		.dtb = dtb,
-		.dtb_len = dlen,
-		.initramfs = cfg.initramfs_count ? initramfs : NULL,
-		.initramfs_len = ilen,
-		.cmdline = adj.line,
-		.cmdline_image = cmdline,
-		.notes = notes,
-		.ssh_port = fs->opt.ssh_port,
-	};
-	ret = launch_start(fs->launcher, &req, err, sizeof(err));
+	rfs_boot_files(fs, &files);
+	ret = boot_plan_make(board, &files, &plan, err, sizeof(err));
 	if (ret) {
 		rpifs_log(RPIFS_ERR, "cannot boot: %s", err);
-		part_lock_share(fs->img, false);
-		reload(fs); /* the frozen volume thaws */
-		goto out;
+		return ret == -ENOENT || ret == -EINVAL ? ret : -EIO;
 	}
-	fs->told_read_only = false;
-	rpifs_log(RPIFS_INFO, "booting %s on %s", fs->image_path, board_name(board));
-out:
-	free(kernel);
-	free(dtb);
-	free(cmdline);
-	free(initramfs);
+	if (fell_back)
+		boot_plan_note(&plan,
+			       "raspi3b: this QEMU has no raspi4b (QEMU 9 and newer have)");
+	ret = grow_to_pow2(fs, &plan);
+	if (!ret && fs->opt.read_only)
+		boot_plan_note(&plan,
+			       "read-only mount: the guest's writes are discarded (snapshot=on)");
+	if (!ret)
+		ret = launch(fs, &plan);
+	if (!ret) {
+		fs->told_read_only = false;
+		rpifs_log_clear_last();
+		rfs_notify_guest_owned(fs);
+		rpifs_log(RPIFS_INFO, "booting %s on %s", fs->image_path,
+			  board_name(board));
+		if (plan.cmdline.no_root)
+			rpifs_log(RPIFS_WARN, "booting anyway: %s", CMDLINE_NO_ROOT);
+	}
+	boot_plan_free(&plan);
 	return ret;
 }
 

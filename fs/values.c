@@ -1,199 +1,59 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /*
- * What each control file holds and how a new value is stored: userconf in
- * userconf.txt (and cloud-init's user-data), cmdline in the file config.txt
- * names, kernel and dtb in the files the firmware would load. Paths come
- * from config.txt evaluated for the emulated board on every access, so an
- * edit of config.txt shows at once.
+ * What the value control files hold and how a new value is stored:
+ * userconf in userconf.txt (and cloud-init's user-data), cmdline in the
+ * file config.txt names, kernel and dtb in the files the firmware would
+ * load, each replaced atomically.
  */
-#include "ctl.h"
-#include "../common/log.h"
+#include "values.h"
+#include "bootfiles.h"
 #include "../common/endian.h"
-#include "../launcher/cmdline.h"
-#include "../launcher/launcher.h"
+#include "../common/log.h"
+#include "../pi/cmdline.h"
+#include "../pi/userconf.h"
 
 #include <errno.h>
-#include <fcntl.h>
-#include <sys/stat.h>
-#include <unistd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#define SMALL_MAX (64 * 1024)
-#define BLOB_MAX (256u * 1024 * 1024)
 #define USERCONF_PATH "userconf.txt"
 #define USER_DATA_PATH "user-data"
 #define FDT_MAGIC 0xd00dfeedu
 
-static enum board board_of(struct rfs *fs)
-{
-	return fs->board;
-}
+enum which { CMDLINE, KERNEL, DTB };
 
-static int io_read(void *ctx, const char *path, char **data, size_t *len)
-{
-	return rfs_fat_read_file(ctx, path, data, len, SMALL_MAX);
-}
+static const char *const what[] = { "cmdline", "kernel", "dtb" };
 
-static bool io_exists(void *ctx, const char *path)
-{
-	return rfs_fat_exists(ctx, path);
-}
-
-int ctl_boot_config(struct rfs *fs, struct boot_config *cfg)
-{
-	struct config_io io = { fs, io_read, io_exists };
-
-	return config_eval(board_of(fs), &io, cfg);
-}
-
-size_t ctl_value_max(enum ctl_kind kind)
-{
-	switch (kind) {
-	case CTL_KERNEL:
-	case CTL_DTB:
-		return BLOB_MAX;
-	default:
-		return SMALL_MAX;
-	}
-}
-
-bool ctl_writable(enum ctl_kind kind)
-{
-	return kind == CTL_USERCONF || kind == CTL_CMDLINE ||
-	       kind == CTL_KERNEL || kind == CTL_DTB || kind == CTL_RUN;
-}
-
-static void console_path(struct rfs *fs, char *path, size_t size)
-{
-	struct launch_status st;
-
-	path[0] = '\0';
-	if (!fs->launcher)
-		return;
-	launch_status(fs->launcher, &st);
-	snprintf(path, size, "%s", st.console_log);
-	launch_status_free(&st);
-}
-
-int ctl_console_open(struct rfs *fs, int *fd)
-{
-	char path[4096];
-
-	console_path(fs, path, sizeof(path));
-	*fd = path[0] ? open(path, O_RDONLY | O_CLOEXEC) : -1;
-	/* No boot yet (or its log gone): the console is empty. */
-	return 0;
-}
-
-/* The boot partition path behind a file-backed control file. */
-static int path_of(struct rfs *fs, enum ctl_kind kind, char *path, size_t size)
+/* The boot partition path config.txt selects for @w. */
+static int path_of(struct rfs *fs, enum which w, char *path, size_t size)
 {
 	struct boot_config cfg;
-	int ret;
+	int ret = rfs_boot_config(fs, &cfg);
 
-	if (kind == CTL_USERCONF) {
-		snprintf(path, size, "%s", USERCONF_PATH);
-		return 0;
-	}
-	ret = ctl_boot_config(fs, &cfg);
 	if (ret)
 		return ret;
 	snprintf(path, size, "%s",
-		 kind == CTL_CMDLINE  ? cfg.cmdline
-		 : kind == CTL_KERNEL ? cfg.kernel
-				      : cfg.device_tree);
+		 w == CMDLINE ? cfg.cmdline : w == KERNEL ? cfg.kernel
+							  : cfg.device_tree);
 	return 0;
 }
 
-static int missing(enum ctl_kind kind, const char *path)
+static int missing(enum which w, const char *path)
 {
 	rpifs_log(RPIFS_WARN,
 		  "%s: config.txt selects %s, which is not on the boot partition",
-		  ctl_name(kind), path);
+		  what[w], path);
 	return -ENOENT;
 }
 
-int ctl_value_read(struct rfs *fs, enum ctl_kind kind, struct rfs_buf *out,
-		   struct fat_node **fatp)
+/* Size and time of a boot file, as getattr shows the control file. */
+static void file_stat(struct rfs *fs, const char *path, uint64_t *size,
+		      struct timespec *mtime)
 {
-	char path[CONFIG_PATH_MAX], *data = NULL;
-	size_t len;
-	int ret;
-
-	*fatp = NULL;
-	out->len = 0;
-	if (kind == CTL_STATUS)
-		return ctl_status_text(fs, out);
-	if (kind == CTL_RUN) {
-		char line[128];
-
-		run_state_line(fs, line, sizeof(line));
-		return rfs_buf_set(out, line, strlen(line));
-	}
-	if (kind == CTL_CONSOLE)
-		return 0;
-	ret = path_of(fs, kind, path, sizeof(path));
-	if (ret)
-		return ret;
-	if (kind == CTL_KERNEL || kind == CTL_DTB) {
-		ret = fat_lookup_path(fs->vol, path, fatp);
-		if (ret == 0 && fat_node_is_dir(*fatp)) {
-			fat_node_put(fs->vol, *fatp);
-			*fatp = NULL;
-			ret = -ENOENT;
-		}
-		return ret == -ENOENT ? missing(kind, path) : ret;
-	}
-	ret = rfs_fat_read_file(fs, path, &data, &len, SMALL_MAX);
-	if (ret == -ENOENT && kind == CTL_USERCONF)
-		return 0; /* no user set: empty */
-	if (ret == -ENOENT)
-		return missing(kind, path);
-	if (ret)
-		return ret;
-	ret = rfs_buf_set(out, data, len);
-	free(data);
-	return ret;
-}
-
-void ctl_value_stat(struct rfs *fs, enum ctl_kind kind, uint64_t *size,
-		    struct timespec *mtime)
-{
-	char path[CONFIG_PATH_MAX];
 	struct fat_node *node;
 
-	*size = 0;
-	clock_gettime(CLOCK_REALTIME, mtime);
-	if (kind == CTL_RUN) {
-		char line[128];
-
-		run_state_line(fs, line, sizeof(line));
-		*size = strlen(line);
-		return;
-	}
-	if (kind == CTL_CONSOLE) {
-		char log[4096];
-		struct stat st;
-
-		console_path(fs, log, sizeof(log));
-		if (log[0] && stat(log, &st) == 0) {
-			*size = (uint64_t)st.st_size;
-			*mtime = st.st_mtim;
-		}
-		return;
-	}
-	if (kind == CTL_STATUS) {
-		struct rfs_buf text = { 0 };
-
-		if (ctl_status_text(fs, &text) == 0)
-			*size = text.len;
-		rfs_buf_free(&text);
-		return;
-	}
-	if (path_of(fs, kind, path, sizeof(path)) != 0 ||
-	    fat_lookup_path(fs->vol, path, &node) != 0)
+	if (fat_lookup_path(fs->vol, path, &node) != 0)
 		return;
 	if (!fat_node_is_dir(node)) {
 		struct fat_stat st;
@@ -205,23 +65,48 @@ void ctl_value_stat(struct rfs *fs, enum ctl_kind kind, uint64_t *size,
 	fat_node_put(fs->vol, node);
 }
 
-int ctl_value_precheck(struct rfs *fs, enum ctl_kind kind,
-		       const struct rfs_buf *value)
+static void selected_stat(struct rfs *fs, enum which w, uint64_t *size,
+			  struct timespec *mtime)
 {
-	const char *nl;
+	char path[CONFIG_PATH_MAX];
 
-	(void)fs;
-	if (kind == CTL_USERCONF)
-		return userconf_check(value);
-	if (kind != CTL_CMDLINE)
-		return 0;
-	nl = memchr(value->data, '\n', value->len);
-	if (nl && (size_t)(nl - (const char *)value->data) + 1 < value->len) {
-		rpifs_log(RPIFS_WARN,
-			  "cmdline: more than one line; the kernel command line is one line");
-		return -EINVAL;
-	}
-	return 0;
+	if (path_of(fs, w, path, sizeof(path)) == 0)
+		file_stat(fs, path, size, mtime);
+}
+
+static int read_into(struct rfs *fs, const char *path, struct buf *out)
+{
+	char *data = NULL;
+	size_t len;
+	int ret = rfs_fat_read_file(fs, path, &data, &len, VALUE_SMALL_MAX);
+
+	if (ret)
+		return ret;
+	ret = buf_set(out, data, len);
+	if (out->secret)
+		explicit_bzero(data, len);
+	free(data);
+	return ret;
+}
+
+/* ---- userconf ---- */
+
+int value_userconf_read(struct rfs *fs, struct buf *out)
+{
+	int ret = read_into(fs, USERCONF_PATH, out);
+
+	return ret == -ENOENT ? 0 : ret; /* no user set: empty */
+}
+
+void value_userconf_stat(struct rfs *fs, uint64_t *size,
+			 struct timespec *mtime)
+{
+	file_stat(fs, USERCONF_PATH, size, mtime);
+}
+
+int value_userconf_precheck(const struct buf *value)
+{
+	return userconf_check(value);
 }
 
 /* Keep cloud-init's user-data in step with userconf.txt. */
@@ -229,7 +114,8 @@ static int update_user_data(struct rfs *fs, const char *line)
 {
 	char *old = NULL, *new = NULL, user[64], *hash = NULL;
 	size_t len;
-	int ret = rfs_fat_read_file(fs, USER_DATA_PATH, &old, &len, SMALL_MAX);
+	int ret = rfs_fat_read_file(fs, USER_DATA_PATH, &old, &len,
+				    VALUE_SMALL_MAX);
 
 	if (ret == -ENOENT)
 		return 0; /* not a cloud-init image */
@@ -258,11 +144,13 @@ static int update_user_data(struct rfs *fs, const char *line)
 	return ret;
 }
 
-static int commit_userconf(struct rfs *fs, const struct rfs_buf *value)
+int value_userconf_commit(struct rfs *fs, const struct buf *value)
 {
 	char *line = NULL;
 	int ret;
 
+	if (fat_is_read_only(fs->vol))
+		return -EROFS;
 	if (value->len == 0 || (value->len == 1 && value->data[0] == '\n')) {
 		/* Nothing written: no user. */
 		ret = rfs_fat_remove(fs, USERCONF_PATH);
@@ -276,33 +164,68 @@ static int commit_userconf(struct rfs *fs, const struct rfs_buf *value)
 	ret = rfs_fat_replace(fs, USERCONF_PATH, line, strlen(line));
 	if (!ret)
 		ret = update_user_data(fs, line);
+	explicit_bzero(line, strlen(line));
 	free(line);
 	return ret;
 }
 
-static int commit_cmdline(struct rfs *fs, const char *path,
-			  const struct rfs_buf *value)
+/* ---- cmdline ---- */
+
+int value_cmdline_read(struct rfs *fs, struct buf *out)
+{
+	char path[CONFIG_PATH_MAX];
+	int ret = path_of(fs, CMDLINE, path, sizeof(path));
+
+	if (!ret)
+		ret = read_into(fs, path, out);
+	return ret == -ENOENT ? missing(CMDLINE, path) : ret;
+}
+
+void value_cmdline_stat(struct rfs *fs, uint64_t *size, struct timespec *mtime)
+{
+	selected_stat(fs, CMDLINE, size, mtime);
+}
+
+static int more_than_one_line(void)
+{
+	rpifs_log(RPIFS_WARN,
+		  "cmdline: more than one line; the kernel command line is one line");
+	return -EINVAL;
+}
+
+int value_cmdline_precheck(const struct buf *value)
+{
+	const char *nl = memchr(value->data, '\n', value->len);
+
+	if (nl && (size_t)(nl - (const char *)value->data) + 1 < value->len)
+		return more_than_one_line();
+	return 0;
+}
+
+int value_cmdline_commit(struct rfs *fs, const struct buf *value)
 {
 	size_t len = value->len;
 	const char *p = (const char *)value->data;
-	char *line;
+	char path[CONFIG_PATH_MAX], *line;
 	int ret;
 
+	if (fat_is_read_only(fs->vol))
+		return -EROFS;
 	if (len > 0 && p[len - 1] == '\n')
 		len--;
 	if (len > 0 && p[len - 1] == '\r')
 		len--;
-	if (memchr(p, '\n', len) || memchr(p, '\0', len)) {
-		rpifs_log(RPIFS_WARN,
-			  "cmdline: more than one line; the kernel command line is one line");
-		return -EINVAL;
-	}
+	if (memchr(p, '\n', len) || memchr(p, '\0', len))
+		return more_than_one_line();
 	if (len >= CMDLINE_MAX) {
 		rpifs_log(RPIFS_WARN,
 			  "cmdline: %zu bytes; the kernel takes at most %d",
 			  len, CMDLINE_MAX - 1);
 		return -EINVAL;
 	}
+	ret = path_of(fs, CMDLINE, path, sizeof(path));
+	if (ret)
+		return ret;
 	line = malloc(len + 2);
 	if (!line)
 		return -ENOMEM;
@@ -313,36 +236,72 @@ static int commit_cmdline(struct rfs *fs, const char *path,
 	return ret;
 }
 
-int ctl_value_commit(struct rfs *fs, enum ctl_kind kind,
-		     const struct rfs_buf *value)
+/* ---- kernel and dtb ---- */
+
+static int selected_file(struct rfs *fs, enum which w, struct fat_node **node)
+{
+	char path[CONFIG_PATH_MAX];
+	int ret = path_of(fs, w, path, sizeof(path));
+
+	*node = NULL;
+	if (ret)
+		return ret;
+	ret = fat_lookup_path(fs->vol, path, node);
+	if (ret == 0 && fat_node_is_dir(*node)) {
+		fat_node_put(fs->vol, *node);
+		*node = NULL;
+		ret = -ENOENT;
+	}
+	return ret == -ENOENT ? missing(w, path) : ret;
+}
+
+static int replace_selected(struct rfs *fs, enum which w,
+			    const struct buf *value)
 {
 	char path[CONFIG_PATH_MAX];
 	int ret;
 
 	if (fat_is_read_only(fs->vol))
 		return -EROFS;
-	if (kind == CTL_USERCONF)
-		return commit_userconf(fs, value);
-	ret = path_of(fs, kind, path, sizeof(path));
-	if (ret)
-		return ret;
-	switch (kind) {
-	case CTL_CMDLINE:
-		return commit_cmdline(fs, path, value);
-	case CTL_DTB:
-		if (value->len < 40 || load_be32(value->data) != FDT_MAGIC) {
-			rpifs_log(RPIFS_WARN,
-				  "dtb: not a device tree blob (no d00dfeed magic); nothing changed");
-			return -EINVAL;
-		}
-		return rfs_fat_replace(fs, path, value->data, value->len);
-	case CTL_KERNEL:
-		if (value->len == 0) {
-			rpifs_log(RPIFS_WARN, "kernel: an empty kernel cannot boot; nothing changed");
-			return -EINVAL;
-		}
-		return rfs_fat_replace(fs, path, value->data, value->len);
-	default:
-		return -EACCES;
+	ret = path_of(fs, w, path, sizeof(path));
+	return ret ? ret : rfs_fat_replace(fs, path, value->data, value->len);
+}
+
+int value_kernel_file(struct rfs *fs, struct fat_node **node)
+{
+	return selected_file(fs, KERNEL, node);
+}
+
+void value_kernel_stat(struct rfs *fs, uint64_t *size, struct timespec *mtime)
+{
+	selected_stat(fs, KERNEL, size, mtime);
+}
+
+int value_kernel_commit(struct rfs *fs, const struct buf *value)
+{
+	if (value->len == 0) {
+		rpifs_log(RPIFS_WARN, "kernel: an empty kernel cannot boot; nothing changed");
+		return -EINVAL;
 	}
+	return replace_selected(fs, KERNEL, value);
+}
+
+int value_dtb_file(struct rfs *fs, struct fat_node **node)
+{
+	return selected_file(fs, DTB, node);
+}
+
+void value_dtb_stat(struct rfs *fs, uint64_t *size, struct timespec *mtime)
+{
+	selected_stat(fs, DTB, size, mtime);
+}
+
+int value_dtb_commit(struct rfs *fs, const struct buf *value)
+{
+	if (value->len < 40 || load_be32(value->data) != FDT_MAGIC) {
+		rpifs_log(RPIFS_WARN,
+			  "dtb: not a device tree blob (no d00dfeed magic); nothing changed");
+		return -EINVAL;
+	}
+	return replace_selected(fs, DTB, value);
 }

@@ -1,90 +1,23 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /*
- * The supervisor: one thread, living as long as the daemon, that starts
- * QEMU and watches it. It forks QEMU itself, so that QEMU's parent-death
- * signal follows the daemon and QEMU is never orphaned; it waits on a
- * pidfd; it connects to QEMU's QMP socket (a clean stop is "quit") and to
- * its serial socket, whose output it copies to every attached viewer
- * (rpifs console) and into which it writes what they type. QEMU writes the
- * console log itself.
+ * The launcher's face to the daemon: create and destroy it, choose the
+ * board, start a boot (claim the state, write the run folder, build QEMU's
+ * argument vector, hand it to the supervisor thread), stop, and report.
  */
-#include "launcher.h"
-#include "dtb.h"
-#include "qemu.h"
+#include "internal.h"
+#include "../common/errmsg.h"
 #include "../common/log.h"
+#include "../common/unixsock.h"
 
 #include <errno.h>
 #include <fcntl.h>
-#include <poll.h>
-#include <pthread.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/prctl.h>
-#include <sys/socket.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
-#include <sys/un.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #define KEEP_RUNS 10
-#define MAX_VIEWERS 16
-#define STOP_GRACE_MS 5000
-#define CONNECT_RETRY_MS 20
-
-enum command {
-	CMD_SPAWN = 'S',
-	CMD_STOP = 'X',
-	CMD_QUIT = 'Q',
-};
-
-struct launcher {
-	pthread_mutex_t mu;
-	pthread_cond_t cond;
-	pthread_t thread;
-	int cmd[2];
-	struct launch_ops ops;
-	char state_dir[PATH_MAX];
-	char sock_dir[PATH_MAX];
-	struct qemu_info qemu;
-	bool qemu_known;
-
-	/* Shared, under mu. */
-	enum launch_state state;
-	enum board board;
-	pid_t pid;
-	struct timespec started;
-	bool ran;
-	int exit_status;
-	unsigned ssh_port;
-	char run_dir[PATH_MAX];
-	char console_log[PATH_MAX];
-	char console_socket[PATH_MAX];
-	char *argv_text;
-	char *notes;
-	char **spawn_argv;	/* handed to the thread to start */
-	char spawn_out[PATH_MAX];
-	int spawn_result;
-	bool spawn_done;
-
-	/* The thread's own. */
-	int pidfd;
-	int serial;
-	int qmp;
-	bool qmp_ready;
-	char qmp_buf[4096];
-	size_t qmp_len;
-	int listen_fd;
-	int viewers[MAX_VIEWERS];
-	int viewer_count;
-	int stop_stage;		/* 0 none, 1 quit sent, 2 TERM, 3 KILL */
-	struct timespec stop_deadline;
-	bool quitting;
-	char serial_path[PATH_MAX];
-	char qmp_path[PATH_MAX];
-};
 
 const char *launch_state_name(enum launch_state state)
 {
@@ -100,407 +33,17 @@ const char *launch_state_name(enum launch_state state)
 	}
 }
 
-static int64_t ms_until(const struct timespec *t)
-{
-	struct timespec now;
-
-	clock_gettime(CLOCK_MONOTONIC, &now);
-	return (t->tv_sec - now.tv_sec) * 1000 + (t->tv_nsec - now.tv_nsec) / 1000000;
-}
-
-static void deadline_in(struct timespec *t, int ms)
-{
-	clock_gettime(CLOCK_MONOTONIC, t);
-	t->tv_sec += ms / 1000;
-	t->tv_nsec += (long)(ms % 1000) * 1000000L;
-	if (t->tv_nsec >= 1000000000L) {
-		t->tv_sec++;
-		t->tv_nsec -= 1000000000L;
-	}
-}
-
-static void send_cmd(struct launcher *l, char c)
+void launch_send_cmd(struct launcher *l, char c)
 {
 	while (write(l->cmd[1], &c, 1) < 0 && errno == EINTR)
 		;
 }
 
-static int unix_connect(const char *path)
-{
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	int fd;
-
-	if (strlen(path) >= sizeof(sa.sun_path))
-		return -ENAMETOOLONG;
-	strcpy(sa.sun_path, path);
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-	if (fd < 0)
-		return -errno;
-	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
-		int e = errno;
-
-		close(fd);
-		return -e;
-	}
-	return fd;
-}
-
-static void close_fd(int *fd)
+void launch_close_fd(int *fd)
 {
 	if (*fd >= 0)
 		close(*fd);
 	*fd = -1;
-}
-
-/* ---- viewers ---- */
-
-static void drop_viewer(struct launcher *l, int i)
-{
-	close(l->viewers[i]);
-	l->viewers[i] = l->viewers[--l->viewer_count];
-}
-
-static void to_viewers(struct launcher *l, const char *buf, size_t len)
-{
-	for (int i = 0; i < l->viewer_count;) {
-		ssize_t n = send(l->viewers[i], buf, len, MSG_DONTWAIT | MSG_NOSIGNAL);
-
-		/* A viewer that cannot keep up misses output, nobody waits. */
-		if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK) {
-			drop_viewer(l, i);
-			continue;
-		}
-		i++;
-	}
-}
-
-static void accept_viewer(struct launcher *l)
-{
-	int fd = accept4(l->listen_fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
-
-	if (fd < 0)
-		return;
-	if (l->viewer_count == MAX_VIEWERS) {
-		close(fd);
-		return;
-	}
-	l->viewers[l->viewer_count++] = fd;
-}
-
-static int open_listener(struct launcher *l)
-{
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	int fd;
-
-	if (strlen(l->console_socket) >= sizeof(sa.sun_path))
-		return -ENAMETOOLONG;
-	strcpy(sa.sun_path, l->console_socket);
-	unlink(l->console_socket);
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-	if (fd < 0)
-		return -errno;
-	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 ||
-	    chmod(l->console_socket, 0600) < 0 || listen(fd, 8) < 0) {
-		int e = errno;
-
-		close(fd);
-		return -e;
-	}
-	return fd;
-}
-
-/* ---- QMP ---- */
-
-static void qmp_send(struct launcher *l, const char *json)
-{
-	if (l->qmp >= 0 &&
-	    send(l->qmp, json, strlen(json), MSG_DONTWAIT | MSG_NOSIGNAL) < 0)
-		rpifs_log(RPIFS_WARN, "launcher: QMP: %s", strerror(errno));
-}
-
-static void qmp_input(struct launcher *l)
-{
-	ssize_t n = recv(l->qmp, l->qmp_buf + l->qmp_len,
-			 sizeof(l->qmp_buf) - 1 - l->qmp_len, MSG_DONTWAIT);
-	char *line;
-
-	if (n <= 0) {
-		if (n == 0 || (errno != EAGAIN && errno != EINTR))
-			close_fd(&l->qmp);
-		return;
-	}
-	l->qmp_len += (size_t)n;
-	l->qmp_buf[l->qmp_len] = '\0';
-	while ((line = strchr(l->qmp_buf, '\n'))) {
-		*line = '\0';
-		if (strstr(l->qmp_buf, "\"QMP\"")) {
-			qmp_send(l, "{\"execute\": \"qmp_capabilities\"}\n");
-		} else if (!l->qmp_ready && strstr(l->qmp_buf, "\"return\"")) {
-			l->qmp_ready = true;
-			pthread_mutex_lock(&l->mu);
-			if (l->state == LAUNCH_STARTING)
-				l->state = LAUNCH_RUNNING;
-			pthread_mutex_unlock(&l->mu);
-			if (l->ops.running)
-				l->ops.running(l->ops.ctx);
-			if (l->stop_stage == 1)
-				qmp_send(l, "{\"execute\": \"quit\"}\n");
-		}
-		l->qmp_len -= (size_t)(line + 1 - l->qmp_buf);
-		memmove(l->qmp_buf, line + 1, l->qmp_len + 1);
-	}
-	if (l->qmp_len == sizeof(l->qmp_buf) - 1)
-		l->qmp_len = 0; /* an oversized message: forget it */
-}
-
-/* ---- the process ---- */
-
-static void do_spawn(struct launcher *l)
-{
-	char **argv = l->spawn_argv;
-	pid_t parent = getpid();
-	int errpipe[2], err = 0, ret = 0;
-	pid_t pid = -1;
-
-	if (pipe2(errpipe, O_CLOEXEC) < 0) {
-		ret = -errno;
-		goto done;
-	}
-	pid = fork();
-	if (pid < 0) {
-		ret = -errno;
-		close(errpipe[0]);
-		close(errpipe[1]);
-		goto done;
-	}
-	if (pid == 0) {
-		int in = open("/dev/null", O_RDONLY);
-		int out = open(l->spawn_out, O_WRONLY | O_CREAT | O_APPEND, 0600);
-
-		/* Die with the thread that started us: never orphaned. */
-		prctl(PR_SET_PDEATHSIG, SIGKILL);
-		if (getppid() != parent)
-			_exit(127);
-		setsid();
-		/* QEMU's sockets and logs: the user's alone. */
-		umask(077);
-		if (in >= 0)
-			dup2(in, 0);
-		if (out >= 0) {
-			dup2(out, 1);
-			dup2(out, 2);
-		}
-		syscall(SYS_close_range, 3, ~0u, 4 /* CLOSE_RANGE_CLOEXEC */);
-		execv(argv[0], argv);
-		err = errno;
-		(void)!write(errpipe[1], &err, sizeof(err));
-		_exit(127);
-	}
-	close(errpipe[1]);
-	if (read(errpipe[0], &err, sizeof(err)) == (ssize_t)sizeof(err)) {
-		waitpid(pid, NULL, 0);
-		ret = -err;
-	}
-	close(errpipe[0]);
-	if (!ret) {
-		l->pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
-		if (l->pidfd < 0)
-			rpifs_log(RPIFS_WARN, "launcher: no pidfd (%s): polling QEMU",
-				  strerror(errno));
-		l->qmp_ready = false;
-		l->qmp_len = 0;
-		l->stop_stage = 0;
-	}
-done:
-	pthread_mutex_lock(&l->mu);
-	if (!ret)
-		l->pid = pid;
-	l->spawn_result = ret;
-	l->spawn_done = true;
-	pthread_cond_broadcast(&l->cond);
-	pthread_mutex_unlock(&l->mu);
-}
-
-static void begin_stop(struct launcher *l)
-{
-	pid_t pid;
-
-	pthread_mutex_lock(&l->mu);
-	pid = l->pid;
-	if (pid > 0 && l->state != LAUNCH_STOPPED)
-		l->state = LAUNCH_STOPPING;
-	pthread_mutex_unlock(&l->mu);
-	if (pid <= 0 || l->stop_stage > 0)
-		return;
-	l->stop_stage = 1;
-	deadline_in(&l->stop_deadline, STOP_GRACE_MS);
-	if (l->qmp_ready)
-		qmp_send(l, "{\"execute\": \"quit\"}\n");
-	else
-		l->stop_stage = 2, kill(pid, SIGTERM); /* no QMP yet: SIGTERM is clean */
-}
-
-static void escalate(struct launcher *l)
-{
-	if (l->stop_stage == 0 || ms_until(&l->stop_deadline) > 0)
-		return;
-	if (l->stop_stage < 3) {
-		l->stop_stage++;
-		rpifs_log(RPIFS_WARN, "launcher: QEMU did not stop; sending %s",
-			  l->stop_stage == 2 ? "SIGTERM" : "SIGKILL");
-		kill(l->pid, l->stop_stage == 2 ? SIGTERM : SIGKILL);
-		deadline_in(&l->stop_deadline, STOP_GRACE_MS);
-	}
-}
-
-static void reap(struct launcher *l)
-{
-	char msg[128];
-	int status;
-
-	if (l->pid <= 0 || waitpid(l->pid, &status, WNOHANG) != l->pid)
-		return;
-	close_fd(&l->pidfd);
-	close_fd(&l->serial);
-	close_fd(&l->qmp);
-	l->qmp_ready = false;
-	l->stop_stage = 0;
-	snprintf(msg, sizeof(msg), "\r\n[rpifs: the guest stopped (%s %d)]\r\n",
-		 WIFEXITED(status) ? "exit status" : "signal",
-		 WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status));
-	to_viewers(l, msg, strlen(msg));
-	while (l->viewer_count)
-		drop_viewer(l, 0);
-	if (l->ops.exited)
-		l->ops.exited(l->ops.ctx, status);
-	pthread_mutex_lock(&l->mu);
-	l->pid = 0;
-	l->exit_status = status;
-	l->state = LAUNCH_STOPPED;
-	pthread_cond_broadcast(&l->cond);
-	pthread_mutex_unlock(&l->mu);
-}
-
-static void serial_input(struct launcher *l)
-{
-	char buf[8192];
-	ssize_t n = recv(l->serial, buf, sizeof(buf), MSG_DONTWAIT);
-
-	if (n > 0)
-		to_viewers(l, buf, (size_t)n);
-	else if (n == 0 || (errno != EAGAIN && errno != EINTR))
-		close_fd(&l->serial);
-}
-
-static void viewer_input(struct launcher *l, int i)
-{
-	char buf[4096];
-	ssize_t n = recv(l->viewers[i], buf, sizeof(buf), MSG_DONTWAIT);
-
-	if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR)) {
-		drop_viewer(l, i);
-		return;
-	}
-	if (n > 0 && l->serial >= 0 &&
-	    send(l->serial, buf, (size_t)n, MSG_NOSIGNAL) < 0)
-		close_fd(&l->serial);
-}
-
-#define PROBE_DELAY_MS 1000
-
-static void *supervise(void *arg)
-{
-	struct launcher *l = arg;
-	char err[512];
-
-	/*
-	 * Ask QEMU what it is ahead of the first boot: that is two QEMU
-	 * starts (about 90 ms here) off the path from touch run to QEMU. Not
-	 * at once: a second after the mount, when nothing came meanwhile, so
-	 * that the mount's first work does not share the CPU with them. A
-	 * failure is said at the first boot, which asks again.
-	 */
-	{
-		struct pollfd first = { .fd = l->cmd[0], .events = POLLIN };
-
-		if (poll(&first, 1, PROBE_DELAY_MS) == 0) {
-			pthread_mutex_lock(&l->mu);
-			if (!l->qemu_known)
-				l->qemu_known = qemu_probe(&l->qemu, err,
-							   sizeof(err)) == 0;
-			pthread_mutex_unlock(&l->mu);
-		}
-	}
-
-	for (;;) {
-		struct pollfd p[4 + MAX_VIEWERS];
-		int n = 0, timeout = -1, i_cmd, i_pid = -1, i_ser = -1, i_qmp = -1,
-		    i_lis = -1, first_viewer;
-
-		p[i_cmd = n++] = (struct pollfd){ .fd = l->cmd[0], .events = POLLIN };
-		if (l->pidfd >= 0)
-			p[i_pid = n++] = (struct pollfd){ .fd = l->pidfd, .events = POLLIN };
-		if (l->serial >= 0)
-			p[i_ser = n++] = (struct pollfd){ .fd = l->serial, .events = POLLIN };
-		if (l->qmp >= 0)
-			p[i_qmp = n++] = (struct pollfd){ .fd = l->qmp, .events = POLLIN };
-		if (l->listen_fd >= 0)
-			p[i_lis = n++] = (struct pollfd){ .fd = l->listen_fd, .events = POLLIN };
-		first_viewer = n;
-		for (int v = 0; v < l->viewer_count; v++)
-			p[n++] = (struct pollfd){ .fd = l->viewers[v], .events = POLLIN };
-		if (l->pid > 0 && (l->serial < 0 || l->qmp < 0 || l->pidfd < 0))
-			timeout = CONNECT_RETRY_MS;
-		if (l->stop_stage > 0) {
-			int64_t left = ms_until(&l->stop_deadline);
-
-			left = left < 0 ? 0 : left;
-			if (timeout < 0 || left < timeout)
-				timeout = (int)left;
-		}
-		if (poll(p, (nfds_t)n, timeout) < 0 && errno != EINTR)
-			continue;
-
-		if (p[i_cmd].revents & POLLIN) {
-			char c;
-
-			if (read(l->cmd[0], &c, 1) == 1) {
-				if (c == CMD_SPAWN)
-					do_spawn(l);
-				else if (c == CMD_STOP)
-					begin_stop(l);
-				else if (c == CMD_QUIT)
-					l->quitting = true;
-			}
-		}
-		if (l->pid > 0 && (l->pidfd < 0 || (i_pid >= 0 && p[i_pid].revents)))
-			reap(l);
-		if (l->pid > 0 && l->serial < 0)
-			l->serial = unix_connect(l->serial_path);
-		if (l->pid > 0 && l->qmp < 0 && !l->qmp_ready)
-			l->qmp = unix_connect(l->qmp_path);
-		if (i_ser >= 0 && p[i_ser].revents && l->serial >= 0)
-			serial_input(l);
-		if (i_qmp >= 0 && p[i_qmp].revents && l->qmp >= 0)
-			qmp_input(l);
-		if (i_lis >= 0 && (p[i_lis].revents & POLLIN))
-			accept_viewer(l);
-		for (int v = n - 1; v >= first_viewer; v--) {
-			int idx = v - first_viewer;
-
-			if (idx < l->viewer_count && p[v].revents)
-				viewer_input(l, idx);
-		}
-		if (l->pid > 0)
-			escalate(l);
-		if (l->quitting) {
-			if (l->pid > 0)
-				begin_stop(l);
-			else
-				break;
-		}
-	}
-	return NULL;
 }
 
 struct launcher *launch_create(const char *state_dir,
@@ -529,13 +72,13 @@ struct launcher *launch_create(const char *state_dir,
 	runs_path(l->qmp_path, sizeof(l->qmp_path), l->sock_dir, "qmp");
 	runs_path(l->console_socket, sizeof(l->console_socket), l->sock_dir,
 		  "console");
-	l->listen_fd = open_listener(l);
+	l->listen_fd = unix_listen(l->console_socket, 0600);
 	if (l->listen_fd < 0)
 		rpifs_log(RPIFS_WARN, "launcher: no console socket: %s",
 			  strerror(-l->listen_fd));
-	if (pthread_create(&l->thread, NULL, supervise, l) != 0) {
+	if (pthread_create(&l->thread, NULL, launch_supervise, l) != 0) {
 		rpifs_log(RPIFS_ERR, "launcher: cannot start its thread");
-		close_fd(&l->listen_fd);
+		launch_close_fd(&l->listen_fd);
 		rmdir(l->sock_dir);
 		free(l);
 		return NULL;
@@ -575,6 +118,8 @@ int launch_board(struct launcher *l, enum board wanted, bool explicit,
 /* The argument vector as one line a shell would read back the same. */
 static char *quote_argv(char **argv)
 {
+	static const char plain_chars[] =
+		"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_=.,:/+@%";
 	size_t len = 1;
 	char *out, *o;
 
@@ -584,20 +129,19 @@ static char *quote_argv(char **argv)
 	if (!out)
 		return NULL;
 	for (size_t i = 0; argv[i]; i++) {
-		bool plain = argv[i][0] != '\0';
+		bool plain = argv[i][0] != '\0' &&
+			     strspn(argv[i], plain_chars) == strlen(argv[i]);
 
-		for (const char *c = argv[i]; *c && plain; c++)
-			plain = strchr("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_=.,:/+@%", *c) != NULL;
 		if (i)
 			*o++ = ' ';
 		if (plain) {
-			o += sprintf(o, "%s", argv[i]);
+			o = stpcpy(o, argv[i]);
 			continue;
 		}
 		*o++ = '\'';
 		for (const char *c = argv[i]; *c; c++) {
 			if (*c == '\'')
-				o += sprintf(o, "'\\''");
+				o = stpcpy(o, "'\\''");
 			else
 				*o++ = *c;
 		}
@@ -607,185 +151,239 @@ static char *quote_argv(char **argv)
 	return out;
 }
 
-int launch_start(struct launcher *l, const struct launch_request *req,
-		 char *err, size_t err_size)
+/* Claim the launcher for a boot: @return 0, -EBUSY or -EINVAL. */
+static int claim(struct launcher *l, char *err, size_t err_size)
 {
-	char run_dir[PATH_MAX], prev_dir[PATH_MAX], path[4][PATH_MAX], log[PATH_MAX], out[PATH_MAX];
-	struct dtb_notes dnotes;
-	struct qemu_config qc;
-	void *dtb = NULL;
-	size_t dtb_len = 0;
-	char **argv = NULL, *notes = NULL, *argv_text = NULL;
-	size_t notes_len;
+	int ret = 0;
+
+	pthread_mutex_lock(&l->mu);
+	if (!l->qemu_known)
+		ret = err_set(err, err_size, -EINVAL, "QEMU is not known yet");
+	else if (l->state != LAUNCH_STOPPED)
+		ret = err_set(err, err_size, -EBUSY, "the guest is already %s",
+			      launch_state_name(l->state));
+	else
+		l->state = LAUNCH_STARTING;
+	pthread_mutex_unlock(&l->mu);
+	return ret;
+}
+
+/* The files of one boot, in its run folder. */
+struct run_files {
+	char dir[PATH_MAX];
+	char kernel[PATH_MAX];
+	char dtb[PATH_MAX];	/* as QEMU gets it */
+	char initramfs[PATH_MAX];
+	char console_log[PATH_MAX];
+	char qemu_log[PATH_MAX];
+};
+
+/*
+ * A new run folder with everything the boot needs and what was changed,
+ * kept together: later edits never change a running boot, and every boot
+ * leaves a record of what it booted.
+ */
+static int write_run_folder(struct launcher *l, const struct boot_plan *p,
+			    struct run_files *f, char *err, size_t err_size)
+{
+	char prev[PATH_MAX], *d = f->dir;
+	const char *notes = p->notes.len ? (const char *)p->notes.data : "";
+	int ret = runs_new(l->state_dir, KEEP_RUNS, d, sizeof(f->dir), prev,
+			   sizeof(prev));
+
+	if (ret)
+		return err_set(err, err_size, ret,
+			       "cannot make a run folder under %s: %s",
+			       l->state_dir, strerror(-ret));
+	if ((ret = runs_path(f->kernel, PATH_MAX, d, "kernel")) ||
+	    (ret = runs_path(f->dtb, PATH_MAX, d, "dtb-qemu")) ||
+	    (ret = runs_path(f->initramfs, PATH_MAX, d, "initramfs")) ||
+	    (ret = runs_path(f->console_log, PATH_MAX, d, "console.log")) ||
+	    (ret = runs_path(f->qemu_log, PATH_MAX, d, "qemu.log")) ||
+	    (ret = runs_write_reuse(d, prev, "kernel", p->kernel, p->kernel_len)) ||
+	    (ret = runs_write(d, "dtb", p->dtb_image, p->dtb_image_len)) ||
+	    (ret = runs_write(d, "dtb-qemu", p->dtb, p->dtb_len)) ||
+	    (p->initramfs && (ret = runs_write_reuse(d, prev, "initramfs",
+						     p->initramfs,
+						     p->initramfs_len))) ||
+	    (ret = runs_write(d, "cmdline", p->cmdline.line,
+			      strlen(p->cmdline.line))) ||
+	    (ret = runs_write(d, "cmdline.image", p->cmdline_image,
+			      strlen(p->cmdline_image))) ||
+	    (ret = runs_write(d, "adjustments", notes, strlen(notes))))
+		return err_set(err, err_size, ret, "cannot write to %s: %s", d,
+			       strerror(-ret));
+	return 0;
+}
+
+/* The console log starts with what rpifs did; then QEMU appends. */
+static void console_header(const struct launch_request *req,
+			   const struct run_files *f)
+{
+	const struct boot_plan *p = req->plan;
+	struct buf header = { 0 };
+
+	buf_printf(&header, "[rpifs] booting %s on %s\r\n", req->name,
+		   board_name(p->board));
+	for (size_t at = 0; at < p->notes.len;) {
+		const char *line = (const char *)p->notes.data + at;
+		const char *nl = memchr(line, '\n', p->notes.len - at);
+		size_t len = nl ? (size_t)(nl - line) : p->notes.len - at;
+
+		buf_printf(&header, "[rpifs] %.*s\r\n", (int)len, line);
+		at += len + 1;
+	}
+	if (header.len)
+		runs_write(f->dir, "console.log", header.data, header.len);
+	buf_free(&header);
+}
+
+/* The argument vector, one argument a line, for the record. */
+static void write_argv(const struct run_files *f, char **argv)
+{
+	struct buf lines = { 0 };
+
+	for (size_t i = 0; argv[i]; i++)
+		buf_printf(&lines, "%s\n", argv[i]);
+	if (lines.len)
+		runs_write(f->dir, "argv", lines.data, lines.len);
+	buf_free(&lines);
+}
+
+/* Hand the argument vector to the supervisor and wait for the exec. */
+static int hand_over(struct launcher *l, char **argv, const char *qemu_log)
+{
 	int ret;
 
 	pthread_mutex_lock(&l->mu);
-	if (l->state != LAUNCH_STOPPED || !l->qemu_known) {
-		pthread_mutex_unlock(&l->mu);
-		snprintf(err, err_size, l->qemu_known ? "the guest is already %s"
-						      : "QEMU is not known yet",
-			 launch_state_name(l->state));
-		return l->qemu_known ? -EBUSY : -EINVAL;
-	}
-	l->state = LAUNCH_STARTING;
+	l->spawn_argv = argv;
+	snprintf(l->spawn_out, sizeof(l->spawn_out), "%s", qemu_log);
+	l->spawn_done = false;
+	launch_send_cmd(l, CMD_SPAWN);
+	while (!l->spawn_done)
+		pthread_cond_wait(&l->cond, &l->mu);
+	ret = l->spawn_result;
+	l->spawn_argv = NULL;
 	pthread_mutex_unlock(&l->mu);
+	return ret;
+}
 
-	ret = dtb_adjust(req->board, req->dtb, req->dtb_len, &dtb, &dtb_len,
-			 &dnotes);
-	if (ret) {
-		snprintf(err, err_size, "the device tree is not a valid dtb");
-		goto fail;
-	}
-	ret = runs_new(l->state_dir, KEEP_RUNS, run_dir, sizeof(run_dir),
-		       prev_dir, sizeof(prev_dir));
-	if (ret) {
-		snprintf(err, err_size, "cannot make a run folder under %s: %s",
-			 l->state_dir, strerror(-ret));
-		goto fail;
-	}
-	/* Everything the boot needs and what was changed, kept together. */
-	notes_len = strlen(req->notes) + 1;
-	for (int i = 0; i < dnotes.count; i++)
-		notes_len += strlen(dnotes.text[i]) + 1;
-	notes = malloc(notes_len);
-	if (!notes) {
-		ret = -ENOMEM;
-		goto fail;
-	}
-	strcpy(notes, req->notes);
-	for (int i = 0; i < dnotes.count; i++)
-		strcat(strcat(notes, dnotes.text[i]), "\n");
-	if ((ret = runs_path(path[0], PATH_MAX, run_dir, "kernel")) ||
-	    (ret = runs_path(path[1], PATH_MAX, run_dir, "dtb-qemu")) ||
-	    (ret = runs_path(path[2], PATH_MAX, run_dir, "initramfs")) ||
-	    (ret = runs_path(log, sizeof(log), run_dir, "console.log")) ||
-	    (ret = runs_path(out, sizeof(out), run_dir, "qemu.log")) ||
-	    (ret = runs_write_reuse(run_dir, prev_dir, "kernel", req->kernel,
-				    req->kernel_len)) ||
-	    (ret = runs_write(run_dir, "dtb", req->dtb, req->dtb_len)) ||
-	    (ret = runs_write(run_dir, "dtb-qemu", dtb, dtb_len)) ||
-	    (req->initramfs &&
-	     (ret = runs_write_reuse(run_dir, prev_dir, "initramfs",
-				     req->initramfs, req->initramfs_len))) ||
-	    (ret = runs_write(run_dir, "cmdline", req->cmdline,
-			      strlen(req->cmdline))) ||
-	    (ret = runs_write(run_dir, "cmdline.image", req->cmdline_image,
-			      strlen(req->cmdline_image))) ||
-	    (ret = runs_write(run_dir, "adjustments", notes, strlen(notes)))) {
-		snprintf(err, err_size, "cannot write to %s: %s", run_dir,
-			 strerror(-ret));
-		goto fail;
-	}
-	/* The console log starts with what rpifs did, then QEMU appends. */
-	{
-		size_t len = strlen(notes) * 2 + 64;
-		char *header = malloc(len);
+/* What the status shows of a boot that started. */
+static void record(struct launcher *l, const struct launch_request *req,
+		   const struct run_files *f, char **argv_text)
+{
+	const struct buf *notes = &req->plan->notes;
+	char *text = malloc(notes->len + 1);
 
-		if (header) {
-			size_t o = 0;
-
-			o += (size_t)snprintf(header, len, "[rpifs] booting %s on %s\r\n",
-					      req->name, board_name(req->board));
-			for (char *line = notes, *nl; *line && o < len; line = nl + 1) {
-				nl = strchr(line, '\n');
-				if (!nl)
-					break;
-				o += (size_t)snprintf(header + o, len - o, "[rpifs] %.*s\r\n",
-						      (int)(nl - line), line);
-			}
-			runs_write(run_dir, "console.log", header, strlen(header));
-			free(header);
-		}
+	if (text) {
+		memcpy(text, notes->len ? (const char *)notes->data : "", notes->len);
+		text[notes->len] = '\0';
 	}
+	pthread_mutex_lock(&l->mu);
+	clock_gettime(CLOCK_REALTIME, &l->started);
+	l->ran = true;
+	l->board = req->plan->board;
+	l->ssh_port = req->ssh_port;
+	snprintf(l->run_dir, sizeof(l->run_dir), "%s", f->dir);
+	snprintf(l->console_log, sizeof(l->console_log), "%s", f->console_log);
+	free(l->argv_text);
+	free(l->notes);
+	l->argv_text = *argv_text;
+	l->notes = text;
+	*argv_text = NULL;
+	pthread_mutex_unlock(&l->mu);
+}
+
+int launch_start(struct launcher *l, const struct launch_request *req,
+		 char *err, size_t err_size)
+{
+	const struct boot_plan *p = req->plan;
+	struct run_files f;
+	struct qemu_config qc;
+	char **argv = NULL, *argv_text = NULL;
+	int ret = claim(l, err, err_size);
+
+	if (ret)
+		return ret;
+	ret = write_run_folder(l, p, &f, err, err_size);
+	if (ret)
+		goto fail;
+	console_header(req, &f);
 	qc = (struct qemu_config){
-		.board = req->board,
+		.board = p->board,
 		.name = req->name,
-		.kernel = path[0],
-		.dtb = path[1],
-		.initrd = req->initramfs ? path[2] : NULL,
-		.append = req->cmdline,
+		.kernel = f.kernel,
+		.dtb = f.dtb,
+		.initrd = p->initramfs ? f.initramfs : NULL,
+		.append = p->cmdline.line,
 		.image = req->image,
 		.snapshot = req->snapshot,
 		.serial_socket = l->serial_path,
-		.serial_log = log,
+		.serial_log = f.console_log,
 		.qmp_socket = l->qmp_path,
 		.ssh_port = req->ssh_port,
 	};
 	argv = qemu_argv(&l->qemu, &qc);
 	argv_text = argv ? quote_argv(argv) : NULL;
 	if (!argv || !argv_text) {
-		ret = -ENOMEM;
+		ret = err_set(err, err_size, -ENOMEM, "out of memory");
 		goto fail;
 	}
-	{
-		size_t len = 0;
-
-		for (size_t i = 0; argv[i]; i++)
-			len += strlen(argv[i]) + 1;
-		{
-			char *lines = malloc(len + 1), *o = lines;
-
-			if (lines) {
-				for (size_t i = 0; argv[i]; i++)
-					o += sprintf(o, "%s\n", argv[i]);
-				runs_write(run_dir, "argv", lines, (size_t)(o - lines));
-				free(lines);
-			}
-		}
-	}
+	write_argv(&f, argv);
 	unlink(l->serial_path);
 	unlink(l->qmp_path);
-
-	pthread_mutex_lock(&l->mu);
-	l->spawn_argv = argv;
-	snprintf(l->spawn_out, sizeof(l->spawn_out), "%s", out);
-	l->spawn_done = false;
-	send_cmd(l, CMD_SPAWN);
-	while (!l->spawn_done)
-		pthread_cond_wait(&l->cond, &l->mu);
-	ret = l->spawn_result;
-	l->spawn_argv = NULL;
-	if (!ret) {
-		clock_gettime(CLOCK_REALTIME, &l->started);
-		l->ran = true;
-		l->board = req->board;
-		l->ssh_port = req->ssh_port;
-		snprintf(l->run_dir, sizeof(l->run_dir), "%s", run_dir);
-		snprintf(l->console_log, sizeof(l->console_log), "%s", log);
-		free(l->argv_text);
-		free(l->notes);
-		l->argv_text = argv_text;
-		l->notes = notes;
-		argv_text = notes = NULL;
-	}
-	pthread_mutex_unlock(&l->mu);
-	if (ret)
-		snprintf(err, err_size, "cannot start %s: %s", l->qemu.path,
-			 strerror(-ret));
-fail:
+	ret = hand_over(l, argv, f.qemu_log);
 	if (ret) {
-		pthread_mutex_lock(&l->mu);
-		l->state = LAUNCH_STOPPED;
-		pthread_mutex_unlock(&l->mu);
+		err_set(err, err_size, ret, "cannot start %s: %s", l->qemu.path,
+			strerror(-ret));
+		goto fail;
 	}
+	record(l, req, &f, &argv_text);
+	qemu_argv_free(argv);
+	return 0;
+fail:
+	pthread_mutex_lock(&l->mu);
+	l->state = LAUNCH_STOPPED;
+	pthread_mutex_unlock(&l->mu);
 	qemu_argv_free(argv);
 	free(argv_text);
-	free(notes);
-	free(dtb);
 	return ret;
 }
 
 int launch_stop(struct launcher *l)
 {
-	int ret = 0;
+	if (launch_state(l) == LAUNCH_STOPPED)
+		return -ESRCH;
+	launch_send_cmd(l, CMD_STOP);
+	return 0;
+}
+
+enum launch_state launch_state(struct launcher *l)
+{
+	enum launch_state state;
 
 	pthread_mutex_lock(&l->mu);
-	if (l->state == LAUNCH_STOPPED)
-		ret = -ESRCH;
+	state = l->state;
 	pthread_mutex_unlock(&l->mu);
-	if (!ret)
-		send_cmd(l, CMD_STOP);
-	return ret;
+	return state;
+}
+
+void launch_brief(struct launcher *l, struct launch_brief *b)
+{
+	pthread_mutex_lock(&l->mu);
+	b->state = l->state;
+	b->pid = l->pid;
+	b->started = l->started;
+	b->ran = l->ran;
+	b->exit_status = l->exit_status;
+	pthread_mutex_unlock(&l->mu);
+}
+
+void launch_console_log(struct launcher *l, char *path, size_t size)
+{
+	pthread_mutex_lock(&l->mu);
+	snprintf(path, size, "%s", l->console_log);
+	pthread_mutex_unlock(&l->mu);
 }
 
 void launch_status(struct launcher *l, struct launch_status *st)
@@ -821,11 +419,10 @@ void launch_destroy(struct launcher *l)
 {
 	if (!l)
 		return;
-	send_cmd(l, CMD_QUIT);
+	launch_send_cmd(l, CMD_QUIT);
 	pthread_join(l->thread, NULL);
-	close_fd(&l->listen_fd);
-	while (l->viewer_count)
-		drop_viewer(l, 0);
+	launch_close_fd(&l->listen_fd);
+	console_drop_all(l);
 	unlink(l->console_socket);
 	unlink(l->serial_path);
 	unlink(l->qmp_path);

@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
- * The launcher: boots a snapshot of the image's boot files under
- * qemu-system-aarch64 and supervises it (console, QMP, clean stop). It
- * knows QEMU and processes; what to boot comes in as values.
+ * The launcher: boots a snapshot of a boot plan under qemu-system-aarch64
+ * and supervises it (console, QMP, stop). It knows QEMU and processes;
+ * what to boot comes in as values (pi/plan.h).
  */
 #ifndef RPIFS_LAUNCHER_H
 #define RPIFS_LAUNCHER_H
@@ -13,7 +13,7 @@
 #include <sys/types.h>
 #include <time.h>
 
-#include "config.h"
+#include "../pi/plan.h"
 
 enum launch_state {
 	LAUNCH_STOPPED,
@@ -31,19 +31,10 @@ struct launch_ops {
 };
 
 struct launch_request {
-	enum board board;
+	const struct boot_plan *plan; /* board, files, command line, notes */
 	const char *name;	 /* for ps and the status: the image's name */
 	const char *image;	 /* the image file, as QEMU's SD card */
 	bool snapshot;		 /* read-only image: discard the guest's writes */
-	const void *kernel;
-	size_t kernel_len;
-	const void *dtb;
-	size_t dtb_len;
-	const void *initramfs;	 /* NULL: none */
-	size_t initramfs_len;
-	const char *cmdline;	 /* as the kernel gets it (adjusted) */
-	const char *cmdline_image; /* as the image has it */
-	const char *notes;	 /* what rpifs changed, one per line */
 	unsigned ssh_port;
 };
 
@@ -88,6 +79,20 @@ int launch_start(struct launcher *l, const struct launch_request *req,
 /* Begin a clean stop (QMP quit, then SIGTERM, then SIGKILL). */
 int launch_stop(struct launcher *l);
 
+/* The state alone: cheap enough for every write's check. */
+enum launch_state launch_state(struct launcher *l);
+
+/* The state with what the run file says of it. */
+struct launch_brief {
+	enum launch_state state;
+	pid_t pid;
+	struct timespec started;
+	bool ran;
+	int exit_status;
+};
+void launch_brief(struct launcher *l, struct launch_brief *b);
+/* The console log of the current or last boot ("" when none). */
+void launch_console_log(struct launcher *l, char *path, size_t size);
 void launch_status(struct launcher *l, struct launch_status *st);
 void launch_status_free(struct launch_status *st);
 const char *launch_state_name(enum launch_state state);

@@ -5,6 +5,7 @@
  * fast as multi-threaded on two cores (BOOT-FACTS.md).
  */
 #include "qemu.h"
+#include "../common/spawn.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -12,7 +13,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #define QEMU_BINARY "qemu-system-aarch64"
@@ -39,44 +39,19 @@ static bool find_in_path(const char *name, char *out, size_t size)
 	return found;
 }
 
-/* Run argv, capturing up to size - 1 bytes of stdout. @return status. */
+/* Run argv, capturing its standard output. @return its exit status. */
 static int capture(char *const argv[], char *buf, size_t size)
 {
-	int fds[2], status;
-	size_t got = 0;
-	ssize_t n;
-	pid_t pid;
+	struct spawn s = {
+		.argv = argv,
+		.in = SPAWN_NULL,
+		.out = SPAWN_CAPTURE,
+		.err = SPAWN_NULL,
+		.buf = buf,
+		.size = size,
+	};
 
-	if (pipe2(fds, O_CLOEXEC) < 0)
-		return -1;
-	pid = fork();
-	if (pid < 0) {
-		close(fds[0]);
-		close(fds[1]);
-		return -1;
-	}
-	if (pid == 0) {
-		int null = open("/dev/null", O_RDWR);
-
-		dup2(fds[1], 1);
-		if (null >= 0) {
-			dup2(null, 0);
-			dup2(null, 2);
-		}
-		execv(argv[0], argv);
-		_exit(127);
-	}
-	close(fds[1]);
-	while ((n = read(fds[0], buf + got, size - 1 - got)) > 0) {
-		got += (size_t)n;
-		if (got == size - 1)
-			break;
-	}
-	buf[got] = '\0';
-	close(fds[0]);
-	if (waitpid(pid, &status, 0) < 0)
-		return -1;
-	return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+	return spawn_run(&s);
 }
 
 static bool has_machine(const char *help, const char *name)

@@ -11,7 +11,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "config.h"
+#include "../pi/board.h"
 
 struct qemu_info {
 	char path[PATH_MAX];

@@ -5,12 +5,12 @@
  * FAT boot partition. Errors are sentences that say what to do.
  */
 #include "partition.h"
+#include "../common/errmsg.h"
 
 #include <blkid.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/fs.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,21 +18,6 @@
 #include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <unistd.h>
-
-static int fail(int ret, char *err, size_t err_size, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
-
-static int fail(int ret, char *err, size_t err_size, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err && err_size) {
-		va_start(ap, fmt);
-		vsnprintf(err, err_size, fmt, ap);
-		va_end(ap);
-	}
-	return ret;
-}
 
 void part_format_size(uint64_t bytes, char *buf, size_t size)
 {
@@ -177,6 +162,36 @@ static void probe_content(int fd, struct part_entry *e, bool quick)
 	blkid_free_probe(pr);
 }
 
+/* One partition: place, type, PARTUUID, and what it holds. */
+static void describe(const struct part_image *img, blkid_partition p,
+		     struct part_entry *e, bool quick)
+{
+	const uint64_t sector = 512;
+	const char *v;
+
+	e->number = (unsigned)blkid_partition_get_partno(p);
+	e->start = (uint64_t)blkid_partition_get_start(p) * sector;
+	e->size = (uint64_t)blkid_partition_get_size(p) * sector;
+	v = blkid_partition_get_type_string(p);
+	if (v) {
+		snprintf(e->type, sizeof(e->type), "%s", v);
+		snprintf(e->type_name, sizeof(e->type_name), "%s",
+			 gpt_type_name(v));
+	} else {
+		unsigned t = (unsigned)blkid_partition_get_type(p);
+
+		snprintf(e->type, sizeof(e->type), "0x%02x", t);
+		snprintf(e->type_name, sizeof(e->type_name), "%s",
+			 mbr_type_name(t));
+	}
+	v = blkid_partition_get_uuid(p);
+	snprintf(e->partuuid, sizeof(e->partuuid), "%s", v ? v : "");
+	e->past_end = e->start > img->size || e->size > img->size - e->start;
+	/* An extended partition is a container, not a file system. */
+	if (!e->past_end && !blkid_partition_is_extended(p))
+		probe_content(img->fd, e, quick);
+}
+
 static int read_table(struct part_image *img, bool quick, char *err,
 		      size_t err_size)
 {
@@ -187,9 +202,9 @@ static int read_table(struct part_image *img, bool quick, char *err,
 	int n, ret = 0;
 
 	if (!pr)
-		return fail(-ENOMEM, err, err_size, "out of memory");
+		return err_set(err, err_size, -ENOMEM, "out of memory");
 	if (blkid_probe_set_device(pr, img->fd, 0, 0) != 0) {
-		ret = fail(-EIO, err, err_size, "%s: cannot probe: %s",
+		ret = err_set(err, err_size, -EIO, "%s: cannot probe: %s",
 			   img->path, strerror(errno));
 		goto out;
 	}
@@ -202,10 +217,10 @@ static int read_table(struct part_image *img, bool quick, char *err,
 		const char *kind = compressed_kind(img->fd);
 
 		if (kind)
-			ret = fail(-EINVAL, err, err_size,
+			ret = err_set(err, err_size, -EINVAL,
 				   "%s is compressed with %s", img->path, kind);
 		else
-			ret = fail(-EINVAL, err, err_size,
+			ret = err_set(err, err_size, -EINVAL,
 				   "%s has no partition table: it is not a disk image (rpifs needs a whole Raspberry Pi OS image, not one partition)",
 				   img->path);
 		goto out;
@@ -218,46 +233,21 @@ static int read_table(struct part_image *img, bool quick, char *err,
 
 	n = blkid_partlist_numof_partitions(list);
 	if (n <= 0) {
-		ret = fail(-EINVAL, err, err_size,
+		ret = err_set(err, err_size, -EINVAL,
 			   "%s has an empty partition table: it holds no Raspberry Pi OS",
 			   img->path);
 		goto out;
 	}
 	img->parts = calloc((size_t)n, sizeof(*img->parts));
 	if (!img->parts) {
-		ret = fail(-ENOMEM, err, err_size, "out of memory");
+		ret = err_set(err, err_size, -ENOMEM, "out of memory");
 		goto out;
 	}
 	for (int i = 0; i < n; i++) {
 		blkid_partition p = blkid_partlist_get_partition(list, i);
-		struct part_entry *e = &img->parts[img->count];
-		uint64_t sector = 512;
 
-		if (!p)
-			continue;
-		e->number = (unsigned)blkid_partition_get_partno(p);
-		e->start = (uint64_t)blkid_partition_get_start(p) * sector;
-		e->size = (uint64_t)blkid_partition_get_size(p) * sector;
-		v = blkid_partition_get_type_string(p);
-		if (v) {
-			snprintf(e->type, sizeof(e->type), "%s", v);
-			snprintf(e->type_name, sizeof(e->type_name), "%s",
-				 gpt_type_name(v));
-		} else {
-			unsigned t = (unsigned)blkid_partition_get_type(p);
-
-			snprintf(e->type, sizeof(e->type), "0x%02x", t);
-			snprintf(e->type_name, sizeof(e->type_name), "%s",
-				 mbr_type_name(t));
-		}
-		v = blkid_partition_get_uuid(p);
-		snprintf(e->partuuid, sizeof(e->partuuid), "%s", v ? v : "");
-		e->past_end = e->start > img->size ||
-			      e->size > img->size - e->start;
-		/* An extended partition is a container, not a file system. */
-		if (!e->past_end && !blkid_partition_is_extended(p))
-			probe_content(img->fd, e, quick);
-		img->count++;
+		if (p)
+			describe(img, p, &img->parts[img->count++], quick);
 	}
 out:
 	blkid_free_probe(pr);
@@ -290,94 +280,74 @@ static int overlapping(const struct part_image *img)
 	return -1;
 }
 
-int part_open(const char *path, unsigned flags, struct part_image **imgp,
-	      char *err, size_t err_size)
+/* Open the file (read-only when it must be) and learn its size. */
+static int open_file(struct part_image *img, const char *path,
+		     unsigned flags, char *err, size_t err_size)
 {
-	struct part_image *img;
 	struct stat st;
-	char size_a[32], size_b[32];
-	int ret;
-
-	*imgp = NULL;
-	img = calloc(1, sizeof(*img));
-	if (!img)
-		return fail(-ENOMEM, err, err_size, "out of memory");
-	img->fd = -1;
-	img->boot = -1;
-	img->path = strdup(path);
-	if (!img->path) {
-		ret = fail(-ENOMEM, err, err_size, "out of memory");
-		goto fail;
-	}
+	int e;
 
 	img->read_only = flags & PART_OPEN_RDONLY;
-	if (img->read_only) {
+	img->fd = open(path, (img->read_only ? O_RDONLY : O_RDWR) | O_CLOEXEC);
+	/* A read-only file or file system: mount read-only. */
+	if (img->fd < 0 && !img->read_only &&
+	    (errno == EACCES || errno == EROFS || errno == EPERM)) {
 		img->fd = open(path, O_RDONLY | O_CLOEXEC);
-	} else {
-		img->fd = open(path, O_RDWR | O_CLOEXEC);
-		/* A read-only file or file system: mount read-only. */
-		if (img->fd < 0 && (errno == EACCES || errno == EROFS ||
-				    errno == EPERM)) {
-			img->fd = open(path, O_RDONLY | O_CLOEXEC);
-			img->read_only = true;
-			img->forced_read_only = true;
-		}
+		img->read_only = true;
+		img->forced_read_only = true;
 	}
-	if (img->fd < 0) {
-		int e = errno;
-
-		if (e == ENOENT)
-			ret = fail(-e, err, err_size,
-				   "%s does not exist: check the path", path);
-		else if (e == EISDIR)
-			ret = fail(-e, err, err_size,
-				   "%s is a directory, not a disk image", path);
-		else
-			ret = fail(-e, err, err_size,
-				   "cannot open %s: %s; check its permissions",
-				   path, strerror(e));
-		goto fail;
-	}
-	if (fstat(img->fd, &st) < 0) {
-		ret = fail(-errno, err, err_size, "cannot stat %s: %s", path,
-			   strerror(errno));
-		goto fail;
-	}
+	e = errno;
+	if (img->fd < 0 && e == ENOENT)
+		return err_set(err, err_size, -e,
+			       "%s does not exist: check the path", path);
+	if (img->fd < 0 && e == EISDIR)
+		return err_set(err, err_size, -e,
+			       "%s is a directory, not a disk image", path);
+	if (img->fd < 0)
+		return err_set(err, err_size, -e,
+			       "cannot open %s: %s; check its permissions", path,
+			       strerror(e));
+	if (fstat(img->fd, &st) < 0)
+		return err_set(err, err_size, -errno, "cannot stat %s: %s", path,
+			       strerror(errno));
 	if (S_ISBLK(st.st_mode)) {
 		uint64_t bytes = 0;
 
-		if (ioctl(img->fd, BLKGETSIZE64, &bytes) < 0) {
-			ret = fail(-errno, err, err_size,
-				   "cannot get the size of %s: %s", path,
-				   strerror(errno));
-			goto fail;
-		}
+		if (ioctl(img->fd, BLKGETSIZE64, &bytes) < 0)
+			return err_set(err, err_size, -errno,
+				       "cannot get the size of %s: %s", path,
+				       strerror(errno));
 		img->size = bytes;
 		img->is_block_device = true;
 	} else if (S_ISREG(st.st_mode)) {
 		img->size = (uint64_t)st.st_size;
 	} else {
-		ret = fail(-EINVAL, err, err_size,
-			   "%s is not a regular file or a block device", path);
-		goto fail;
+		return err_set(err, err_size, -EINVAL,
+			       "%s is not a regular file or a block device", path);
 	}
 	if (img->size < 1024) {
 		const char *kind = compressed_kind(img->fd);
 
-		if (kind) {
-			ret = fail(-EINVAL, err, err_size,
-				   "%s is compressed with %s", path, kind);
-			goto fail;
-		}
-		ret = fail(-EINVAL, err, err_size,
-			   "%s is %llu bytes: too small to be a disk image",
-			   path, (unsigned long long)img->size);
-		goto fail;
+		if (kind)
+			return err_set(err, err_size, -EINVAL,
+				       "%s is compressed with %s", path, kind);
+		return err_set(err, err_size, -EINVAL,
+			       "%s is %llu bytes: too small to be a disk image",
+			       path, (unsigned long long)img->size);
 	}
+	return 0;
+}
 
-	ret = read_table(img, flags & PART_OPEN_QUICK, err, err_size);
-	if (ret)
-		goto fail;
+/*
+ * The boot partition: the first that probes as FAT. When none does, the
+ * first whose type says FAT, so that a damaged boot sector is reported as
+ * that, with its reason. Partitions past the end are refused here.
+ */
+static int choose_boot(struct part_image *img, unsigned flags, char *err,
+		       size_t err_size)
+{
+	char size_a[32], size_b[32];
+
 	for (unsigned i = 0; i < img->count; i++) {
 		struct part_entry *e = &img->parts[i];
 
@@ -385,43 +355,65 @@ int part_open(const char *path, unsigned flags, struct part_image **imgp,
 			part_format_size(e->start + e->size, size_a,
 					 sizeof(size_a));
 			part_format_size(img->size, size_b, sizeof(size_b));
-			ret = fail(-ERANGE, err, err_size,
-				   "partition %u of %s ends at %s but the file holds only %s: the image is truncated; copy or download it again",
-				   e->number, path, size_a, size_b);
-			goto fail;
+			return err_set(err, err_size, -ERANGE,
+				       "partition %u of %s ends at %s but the file holds only %s: the image is truncated; copy or download it again",
+				       e->number, img->path, size_a, size_b);
 		}
 		if (img->boot < 0 && strcmp(e->fstype, "vfat") == 0)
 			img->boot = (int)i;
 	}
-	/*
-	 * No partition probes as FAT: take the first one whose type says FAT,
-	 * so that a damaged boot sector is reported as that, with its reason.
-	 */
 	for (unsigned i = 0; img->boot < 0 && i < img->count; i++)
 		if (type_is_fat(&img->parts[i]) && !img->parts[i].past_end)
 			img->boot = (int)i;
-	if (img->boot < 0 && !(flags & PART_OPEN_LENIENT)) {
-		ret = fail(-ENODEV, err, err_size,
-			   "%s has no FAT partition: a Raspberry Pi OS image has its boot files on one",
-			   path);
-		goto fail;
-	}
-	if (!(flags & PART_OPEN_LENIENT) && !img->read_only) {
-		int other = overlapping(img);
+	if (img->boot < 0 && !(flags & PART_OPEN_LENIENT))
+		return err_set(err, err_size, -ENODEV,
+			       "%s has no FAT partition: a Raspberry Pi OS image has its boot files on one",
+			       img->path);
+	return 0;
+}
 
-		if (other >= 0) {
-			ret = fail(-EUCLEAN, err, err_size,
-				   "partitions %u and %u of %s overlap: writing to the boot partition would damage the other; fix the partition table (sfdisk), or mount with -o ro to read it",
-				   img->parts[img->boot].number,
-				   img->parts[other].number, path);
-			goto fail;
-		}
+/* A read-write boot partition must not share bytes with another. */
+static int check_overlap(const struct part_image *img, char *err,
+			 size_t err_size)
+{
+	int other = overlapping(img);
+
+	if (other < 0)
+		return 0;
+	return err_set(err, err_size, -EUCLEAN,
+		       "partitions %u and %u of %s overlap: writing to the boot partition would damage the other; fix the partition table (sfdisk), or mount with -o ro to read it",
+		       img->parts[img->boot].number, img->parts[other].number,
+		       img->path);
+}
+
+int part_open(const char *path, unsigned flags, struct part_image **imgp,
+	      char *err, size_t err_size)
+{
+	struct part_image *img;
+	int ret;
+
+	*imgp = NULL;
+	img = calloc(1, sizeof(*img));
+	if (!img)
+		return err_set(err, err_size, -ENOMEM, "out of memory");
+	img->fd = -1;
+	img->boot = -1;
+	img->path = strdup(path);
+	ret = img->path ? 0 : err_set(err, err_size, -ENOMEM, "out of memory");
+	if (!ret)
+		ret = open_file(img, path, flags, err, err_size);
+	if (!ret)
+		ret = read_table(img, flags & PART_OPEN_QUICK, err, err_size);
+	if (!ret)
+		ret = choose_boot(img, flags, err, err_size);
+	if (!ret && !(flags & PART_OPEN_LENIENT) && !img->read_only)
+		ret = check_overlap(img, err, err_size);
+	if (ret) {
+		part_close(img);
+		return ret;
 	}
 	*imgp = img;
 	return 0;
-fail:
-	part_close(img);
-	return ret;
 }
 
 void part_close(struct part_image *img)
@@ -438,6 +430,55 @@ void part_close(struct part_image *img)
 const struct part_entry *part_boot(const struct part_image *img)
 {
 	return img->boot >= 0 ? &img->parts[img->boot] : NULL;
+}
+
+/* The value of root= in a command line, into @out ("" when none). */
+static void root_word(const char *cmdline, char *out, size_t size)
+{
+	const char *p = cmdline;
+
+	out[0] = '\0';
+	while (p && *p) {
+		size_t len;
+
+		p += strspn(p, " \t\r\n");
+		len = strcspn(p, " \t\r\n");
+		/* The kernel takes the last root=. */
+		if (len > 5 && strncmp(p, "root=", 5) == 0)
+			snprintf(out, size, "%.*s", (int)(len - 5), p + 5);
+		p += len;
+	}
+}
+
+static bool is_linux(const struct part_entry *e)
+{
+	return strncmp(e->fstype, "ext", 3) == 0 ||
+	       strcmp(e->type, "0x83") == 0 ||
+	       strcasecmp(e->type, "0fc63daf-8483-4772-8e79-3d69d8477de4") == 0 ||
+	       strcasecmp(e->type, "b921b045-1df0-41c3-af44-4c6f280d3fae") == 0;
+}
+
+const struct part_entry *part_root(const struct part_image *img,
+				   const char *cmdline)
+{
+	char root[128];
+	unsigned number = 0;
+
+	root_word(cmdline, root, sizeof(root));
+	if (strncasecmp(root, "PARTUUID=", 9) == 0) {
+		for (unsigned i = 0; i < img->count; i++)
+			if (img->parts[i].partuuid[0] &&
+			    strcasecmp(root + 9, img->parts[i].partuuid) == 0)
+				return &img->parts[i];
+	} else if (sscanf(root, "/dev/mmcblk%*up%u", &number) == 1) {
+		for (unsigned i = 0; i < img->count; i++)
+			if (img->parts[i].number == number)
+				return &img->parts[i];
+	}
+	for (unsigned i = 0; i < img->count; i++)
+		if ((int)i != img->boot && is_linux(&img->parts[i]))
+			return &img->parts[i];
+	return NULL;
 }
 
 uint64_t part_pow2_ceil(uint64_t size)
@@ -459,15 +500,15 @@ int part_grow(struct part_image *img, uint64_t size, char *err,
 	part_format_size(img->size, from, sizeof(from));
 	part_format_size(size, to, sizeof(to));
 	if (img->is_block_device)
-		return fail(-ENOTTY, err, err_size,
+		return err_set(err, err_size, -ENOTTY,
 			    "%s is a %s block device and cannot grow to %s",
 			    img->path, from, to);
 	if (img->read_only)
-		return fail(-EROFS, err, err_size,
+		return err_set(err, err_size, -EROFS,
 			    "%s is %s and read-only: it cannot grow to %s; make it writable or grow it with rpifs resize",
 			    img->path, from, to);
 	if (ftruncate(img->fd, (off_t)size) < 0)
-		return fail(-errno, err, err_size,
+		return err_set(err, err_size, -errno,
 			    "cannot grow %s from %s to %s: %s", img->path, from,
 			    to, strerror(errno));
 	img->size = size;

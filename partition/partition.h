@@ -62,6 +62,15 @@ void part_close(struct part_image *img);
 const struct part_entry *part_boot(const struct part_image *img);
 
 /*
+ * The root partition a kernel command line names: root=PARTUUID=... or
+ * root=/dev/mmcblkNpM (@cmdline may be NULL), else the first Linux
+ * partition (an ext2/3/4 file system, or a Linux partition type). NULL
+ * when there is none.
+ */
+const struct part_entry *part_root(const struct part_image *img,
+				   const char *cmdline);
+
+/*
  * Locks, compatible with QEMU's image locking (block/file-posix.c: byte
  * 100 + bit is held by a user of a permission, byte 200 + bit by one that
  * does not share it; bits: consistent read, write, write unchanged,

@@ -14,7 +14,10 @@
  */
 #include "partition.h"
 #include "../common/endian.h"
+#include "../common/errmsg.h"
+#include "../common/spawn.h"
 
+#include <assert.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
@@ -50,18 +53,57 @@
 
 #define SECTOR 512u
 
-static int fail(int ret, char *err, size_t err_size, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
+/* The MBR, sector 0 (also GPT's protective MBR). */
+struct mbr_entry_disk {
+	uint8_t status;		/* 0x00 */
+	uint8_t chs_first[3];	/* 0x01 */
+	uint8_t type;		/* 0x04 */
+	uint8_t chs_last[3];	/* 0x05 */
+	le32_t first_lba;	/* 0x08 */
+	le32_t sectors;		/* 0x0c */
+};
+static_assert(sizeof(struct mbr_entry_disk) == 16, "MBR entry layout");
 
-static int fail(int ret, char *err, size_t err_size, const char *fmt, ...)
-{
-	va_list ap;
+struct mbr_disk {
+	uint8_t boot_code[440];		     /* 0x000 */
+	le32_t disk_id;			     /* 0x1b8 */
+	uint8_t reserved[2];		     /* 0x1bc */
+	struct mbr_entry_disk entries[4];    /* 0x1be */
+	uint8_t signature[2];		     /* 0x1fe: 0x55 0xaa */
+};
+static_assert(sizeof(struct mbr_disk) == 512, "MBR layout");
 
-	va_start(ap, fmt);
-	vsnprintf(err, err_size, fmt, ap);
-	va_end(ap);
-	return ret;
-}
+#define MBR_TYPE_GPT 0xee
+
+/* The GPT header, at LBA 1 (primary) and the disk's last LBA (backup). */
+struct gpt_header_disk {
+	uint8_t signature[8];	/* 0x00: "EFI PART" */
+	le32_t revision;	/* 0x08 */
+	le32_t header_size;	/* 0x0c: 92 */
+	le32_t header_crc;	/* 0x10: of header_size bytes, this one 0 */
+	le32_t reserved;	/* 0x14 */
+	le64_t my_lba;		/* 0x18 */
+	le64_t alternate_lba;	/* 0x20 */
+	le64_t first_usable;	/* 0x28 */
+	le64_t last_usable;	/* 0x30 */
+	uint8_t disk_guid[16];	/* 0x38 */
+	le64_t entries_lba;	/* 0x48 */
+	le32_t entry_count;	/* 0x50 */
+	le32_t entry_size;	/* 0x54 */
+	le32_t entries_crc;	/* 0x58 */
+	uint8_t rest[420];	/* 0x5c: zeros to the end of the sector */
+};
+static_assert(sizeof(struct gpt_header_disk) == 512, "GPT header layout");
+
+struct gpt_entry_disk {
+	uint8_t type_guid[16];	/* 0x00 */
+	uint8_t part_guid[16];	/* 0x10 */
+	le64_t first_lba;	/* 0x20 */
+	le64_t last_lba;	/* 0x28: inclusive */
+	le64_t attributes;	/* 0x30 */
+	uint8_t name[72];	/* 0x38: UTF-16LE */
+};
+static_assert(sizeof(struct gpt_entry_disk) == 128, "GPT entry layout");
 
 static uint32_t crc32_ieee(const uint8_t *p, size_t len)
 {
@@ -103,165 +145,168 @@ static const struct part_entry *last_partition(const struct part_image *img)
 static int grow_mbr(struct part_image *img, const struct part_entry *last,
 		    uint64_t *new_size, char *err, size_t err_size)
 {
-	uint8_t mbr[SECTOR];
+	struct mbr_disk mbr;
+	struct mbr_entry_disk *e;
 	uint64_t start = last->start / SECTOR;
 	uint64_t sectors = img->size / SECTOR - start;
-	int ret = pread_all(img->fd, mbr, sizeof(mbr), 0);
+	int ret = pread_all(img->fd, &mbr, sizeof(mbr), 0);
 
 	if (ret)
-		return fail(ret, err, err_size, "cannot read the MBR: %s",
-			    strerror(-ret));
+		return err_set(err, err_size, ret, "cannot read the MBR: %s",
+			       strerror(-ret));
 	if (last->number > 4)
-		return fail(-ENOTSUP, err, err_size,
-			    "the last partition (%u) is a logical one in an extended partition: rpifs grows only primary ones",
-			    last->number);
+		return err_set(err, err_size, -ENOTSUP,
+			       "the last partition (%u) is a logical one in an extended partition: rpifs grows only primary ones",
+			       last->number);
 	if (sectors > 0xffffffffu)
 		sectors = 0xffffffffu; /* MBR's limit: 2 TiB */
-	{
-		uint8_t *e = mbr + 446 + 16 * (last->number - 1);
-
-		if (load_le32(e + 8) != start)
-			return fail(-EUCLEAN, err, err_size,
-				    "MBR entry %u does not start where libblkid says",
-				    last->number);
-		store_le32(e + 12, (uint32_t)sectors);
-		/* The end is past what CHS can say. */
-		e[5] = 0xfe;
-		e[6] = 0xff;
-		e[7] = 0xff;
-	}
-	ret = pwrite_all(img->fd, mbr, sizeof(mbr), 0);
+	e = &mbr.entries[last->number - 1];
+	if (get_le32(e->first_lba) != start)
+		return err_set(err, err_size, -EUCLEAN,
+			       "MBR entry %u does not start where libblkid says",
+			       last->number);
+	put_le32(&e->sectors, (uint32_t)sectors);
+	/* The end is past what CHS can say. */
+	e->chs_last[0] = 0xfe;
+	e->chs_last[1] = 0xff;
+	e->chs_last[2] = 0xff;
+	ret = pwrite_all(img->fd, &mbr, sizeof(mbr), 0);
 	if (ret)
-		return fail(ret, err, err_size, "cannot write the MBR: %s",
-			    strerror(-ret));
+		return err_set(err, err_size, ret, "cannot write the MBR: %s",
+			       strerror(-ret));
 	*new_size = sectors * SECTOR;
 	return 0;
 }
 
 struct gpt {
-	uint8_t header[SECTOR];
+	struct gpt_header_disk header;
 	uint8_t *entries;
 	uint32_t entries_bytes;
 	uint32_t entries_sectors;
 };
 
-static uint64_t hdr64(const uint8_t *h, unsigned off)
+static uint32_t header_crc(struct gpt_header_disk *h)
 {
-	return (uint64_t)load_le32(h + off) | (uint64_t)load_le32(h + off + 4) << 32;
+	put_le32(&h->header_crc, 0);
+	return crc32_ieee((const uint8_t *)h, get_le32(h->header_size));
 }
 
-static void set64(uint8_t *h, unsigned off, uint64_t v)
+static void seal_header(struct gpt_header_disk *h)
 {
-	store_le32(h + off, (uint32_t)v);
-	store_le32(h + off + 4, (uint32_t)(v >> 32));
+	put_le32(&h->header_crc, header_crc(h));
 }
 
-static void header_crc(uint8_t *h)
+static struct gpt_entry_disk *gpt_entry(const struct gpt *g, uint32_t i)
 {
-	uint32_t size = load_le32(h + 12);
-
-	store_le32(h + 16, 0);
-	store_le32(h + 16, crc32_ieee(h, size));
+	return (struct gpt_entry_disk *)(g->entries +
+					 (size_t)i * get_le32(g->header.entry_size));
 }
 
 static int read_gpt(struct part_image *img, struct gpt *g, char *err,
 		    size_t err_size)
 {
+	struct gpt_header_disk *h = &g->header;
 	uint32_t size, num, esize, crc;
-	int ret = pread_all(img->fd, g->header, SECTOR, SECTOR);
+	int ret = pread_all(img->fd, h, sizeof(*h), SECTOR);
 
 	if (ret)
-		return fail(ret, err, err_size, "cannot read the GPT header: %s",
-			    strerror(-ret));
-	size = load_le32(g->header + 12);
-	if (memcmp(g->header, "EFI PART", 8) != 0 || size < 92 || size > SECTOR)
-		return fail(-EUCLEAN, err, err_size, "the GPT header is damaged");
-	crc = load_le32(g->header + 16);
-	store_le32(g->header + 16, 0);
-	if (crc32_ieee(g->header, size) != crc)
-		return fail(-EUCLEAN, err, err_size,
-			    "the GPT header's checksum is wrong: repair it (sfdisk, gdisk) first");
-	store_le32(g->header + 16, crc);
-	num = load_le32(g->header + 80);
-	esize = load_le32(g->header + 84);
-	if (esize < 128 || esize > 4096 || num == 0 || num > 4096)
-		return fail(-EUCLEAN, err, err_size, "the GPT entry array is damaged");
+		return err_set(err, err_size, ret, "cannot read the GPT header: %s",
+			       strerror(-ret));
+	size = get_le32(h->header_size);
+	if (memcmp(h->signature, "EFI PART", 8) != 0 || size < 92 || size > SECTOR)
+		return err_set(err, err_size, -EUCLEAN, "the GPT header is damaged");
+	crc = get_le32(h->header_crc);
+	if (header_crc(h) != crc)
+		return err_set(err, err_size, -EUCLEAN,
+			       "the GPT header's checksum is wrong: repair it (sfdisk, gdisk) first");
+	put_le32(&h->header_crc, crc);
+	num = get_le32(h->entry_count);
+	esize = get_le32(h->entry_size);
+	if (esize < sizeof(struct gpt_entry_disk) || esize > 4096 || num == 0 ||
+	    num > 4096)
+		return err_set(err, err_size, -EUCLEAN, "the GPT entry array is damaged");
 	g->entries_bytes = num * esize;
 	g->entries_sectors = (g->entries_bytes + SECTOR - 1) / SECTOR;
 	g->entries = calloc(g->entries_sectors, SECTOR);
 	if (!g->entries)
-		return fail(-ENOMEM, err, err_size, "out of memory");
+		return err_set(err, err_size, -ENOMEM, "out of memory");
 	ret = pread_all(img->fd, g->entries, g->entries_bytes,
-			hdr64(g->header, 72) * SECTOR);
+			get_le64(h->entries_lba) * SECTOR);
 	if (ret)
-		return fail(ret, err, err_size, "cannot read the GPT entries: %s",
-			    strerror(-ret));
-	if (crc32_ieee(g->entries, g->entries_bytes) != load_le32(g->header + 88))
-		return fail(-EUCLEAN, err, err_size,
-			    "the GPT entries' checksum is wrong: repair them first");
+		return err_set(err, err_size, ret, "cannot read the GPT entries: %s",
+			       strerror(-ret));
+	if (crc32_ieee(g->entries, g->entries_bytes) != get_le32(h->entries_crc))
+		return err_set(err, err_size, -EUCLEAN,
+			       "the GPT entries' checksum is wrong: repair them first");
 	return 0;
+}
+
+/* The protective MBR covers the whole disk again. */
+static void grow_protective_mbr(struct part_image *img, uint64_t total)
+{
+	struct mbr_disk mbr;
+
+	if (pread_all(img->fd, &mbr, sizeof(mbr), 0) != 0 ||
+	    mbr.entries[0].type != MBR_TYPE_GPT)
+		return;
+	put_le32(&mbr.entries[0].sectors,
+		 total - 1 > 0xffffffffu ? 0xffffffffu : (uint32_t)(total - 1));
+	pwrite_all(img->fd, &mbr, sizeof(mbr), 0);
 }
 
 static int grow_gpt(struct part_image *img, const struct part_entry *last,
 		    uint64_t *new_size, char *err, size_t err_size)
 {
 	struct gpt g = { 0 };
+	struct gpt_header_disk backup, *h = &g.header;
+	struct gpt_entry_disk *entry = NULL;
 	uint64_t total = img->size / SECTOR, new_last = total - 1;
 	uint64_t old_backup, backup_entries, last_usable;
-	uint32_t esize;
-	uint8_t backup[SECTOR], *entry = NULL, mbr[SECTOR];
+	size_t entries_len;
 	int ret = read_gpt(img, &g, err, err_size);
 
 	if (ret)
 		goto out;
-	esize = load_le32(g.header + 84);
-	for (uint32_t i = 0; i < load_le32(g.header + 80); i++) {
-		uint8_t *e = g.entries + (size_t)i * esize;
-
-		if (hdr64(e, 32) * SECTOR == last->start)
-			entry = e;
-	}
+	for (uint32_t i = 0; i < get_le32(h->entry_count); i++)
+		if (get_le64(gpt_entry(&g, i)->first_lba) * SECTOR == last->start)
+			entry = gpt_entry(&g, i);
 	if (!entry) {
-		ret = fail(-EUCLEAN, err, err_size,
-			   "no GPT entry starts where the last partition does");
+		ret = err_set(err, err_size, -EUCLEAN,
+			      "no GPT entry starts where the last partition does");
 		goto out;
 	}
-	old_backup = hdr64(g.header, 32);
+	old_backup = get_le64(h->alternate_lba);
 	backup_entries = new_last - g.entries_sectors;
 	last_usable = backup_entries - 1;
-	set64(entry, 40, last_usable);
-	set64(g.header, 32, new_last);
-	set64(g.header, 48, last_usable);
-	store_le32(g.header + 88, crc32_ieee(g.entries, g.entries_bytes));
-	header_crc(g.header);
-	memcpy(backup, g.header, SECTOR);
-	set64(backup, 24, new_last);
-	set64(backup, 32, 1);
-	set64(backup, 72, backup_entries);
-	header_crc(backup);
+	entries_len = (size_t)g.entries_sectors * SECTOR;
+	put_le64(&entry->last_lba, last_usable);
+	put_le64(&h->alternate_lba, new_last);
+	put_le64(&h->last_usable, last_usable);
+	put_le32(&h->entries_crc, crc32_ieee(g.entries, g.entries_bytes));
+	seal_header(h);
+	backup = *h;
+	put_le64(&backup.my_lba, new_last);
+	put_le64(&backup.alternate_lba, 1);
+	put_le64(&backup.entries_lba, backup_entries);
+	seal_header(&backup);
 
 	/* The new backup first (in new space), then the primary. */
-	if ((ret = pwrite_all(img->fd, g.entries, (size_t)g.entries_sectors * SECTOR,
+	if ((ret = pwrite_all(img->fd, g.entries, entries_len,
 			      backup_entries * SECTOR)) ||
-	    (ret = pwrite_all(img->fd, backup, SECTOR, new_last * SECTOR)) ||
-	    (ret = pwrite_all(img->fd, g.entries, (size_t)g.entries_sectors * SECTOR,
-			      hdr64(g.header, 72) * SECTOR)) ||
-	    (ret = pwrite_all(img->fd, g.header, SECTOR, SECTOR))) {
-		ret = fail(ret, err, err_size, "cannot write the GPT: %s",
-			   strerror(-ret));
+	    (ret = pwrite_all(img->fd, &backup, SECTOR, new_last * SECTOR)) ||
+	    (ret = pwrite_all(img->fd, g.entries, entries_len,
+			      get_le64(h->entries_lba) * SECTOR)) ||
+	    (ret = pwrite_all(img->fd, h, SECTOR, SECTOR))) {
+		ret = err_set(err, err_size, ret, "cannot write the GPT: %s",
+			      strerror(-ret));
 		goto out;
 	}
 	/* The old backup header is inside the grown partition now. */
 	if (old_backup != new_last && old_backup > 1) {
-		memset(backup, 0, SECTOR);
-		pwrite_all(img->fd, backup, SECTOR, old_backup * SECTOR);
+		memset(&backup, 0, sizeof(backup));
+		pwrite_all(img->fd, &backup, SECTOR, old_backup * SECTOR);
 	}
-	/* The protective MBR covers the whole disk. */
-	if (pread_all(img->fd, mbr, SECTOR, 0) == 0 && mbr[446 + 4] == 0xee) {
-		store_le32(mbr + 446 + 12,
-			   total - 1 > 0xffffffffu ? 0xffffffffu : (uint32_t)(total - 1));
-		pwrite_all(img->fd, mbr, SECTOR, 0);
-	}
+	grow_protective_mbr(img, total);
 	*new_size = (last_usable + 1) * SECTOR - last->start;
 out:
 	free(g.entries);
@@ -306,6 +351,12 @@ static int deny_truncate(void)
 #endif
 }
 
+static int setup_no_truncate(void *ctx)
+{
+	(void)ctx;
+	return deny_truncate();
+}
+
 /*
  * Run a program (no shell) with its output collected; with @no_truncate,
  * under deny_truncate(). What it said is copied to stderr when it fails.
@@ -315,51 +366,20 @@ static int deny_truncate(void)
 static int run_tool(char *const argv[], bool no_truncate)
 {
 	char out[16384];
-	size_t used = 0;
-	int status, pipefd[2];
-	ssize_t n;
-	pid_t pid;
+	struct spawn s = {
+		.argv = argv,
+		.in = SPAWN_NULL,
+		.out = SPAWN_CAPTURE,
+		.err = SPAWN_CAPTURE,
+		.setup = no_truncate ? setup_no_truncate : NULL,
+		.buf = out,
+		.size = sizeof(out),
+	};
+	int status = spawn_run(&s);
 
-	if (pipe2(pipefd, O_CLOEXEC))
-		return -1;
-	pid = fork();
-	if (pid < 0) {
-		close(pipefd[0]);
-		close(pipefd[1]);
-		return -1;
-	}
-	if (pid == 0) {
-		dup2(pipefd[1], 1);
-		dup2(pipefd[1], 2);
-		if (no_truncate && deny_truncate())
-			_exit(126);
-		execvp(argv[0], argv);
-		_exit(127);
-	}
-	close(pipefd[1]);
-	/* Keep the last part: that is where the reason is. */
-	while ((n = read(pipefd[0], out + used, sizeof(out) - 1 - used)) != 0) {
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			break;
-		}
-		used += (size_t)n;
-		if (used == sizeof(out) - 1) {
-			memmove(out, out + used / 2, used - used / 2);
-			used -= used / 2;
-		}
-	}
-	close(pipefd[0]);
-	while (waitpid(pid, &status, 0) < 0)
-		if (errno != EINTR)
-			return -1;
-	status = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-	if (status != 0 && status != 126 && status != 127 && used) {
-		out[used] = 0;
+	if (status != 0 && status != 126 && status != 127 && s.len)
 		fprintf(stderr, "%s: %s%s", argv[0], out,
-			out[used - 1] == '\n' ? "" : "\n");
-	}
+			out[s.len - 1] == '\n' ? "" : "\n");
 	return status;
 }
 
@@ -372,9 +392,9 @@ int part_grow_root(struct part_image *img, uint64_t image_size,
 	int ret, status;
 
 	if (!last)
-		return fail(-ENODEV, err, err_size, "%s has no partitions", img->path);
+		return err_set(err, err_size, -ENODEV, "%s has no partitions", img->path);
 	if (strncmp(last->fstype, "ext", 3) != 0)
-		return fail(-ENOTSUP, err, err_size,
+		return err_set(err, err_size, -ENOTSUP,
 			    "the last partition (%u) holds %s, not ext4: --grow-root grows only an ext2/3/4 root at the end",
 			    last->number, last->fstype[0] ? last->fstype : "nothing known");
 	snprintf(device, sizeof(device), "%s?offset=%llu", img->path,
@@ -387,13 +407,13 @@ int part_grow_root(struct part_image *img, uint64_t image_size,
 		/* Under the guard too: it tells early whether the guard works. */
 		status = run_tool(argv, true);
 		if (status == 126)
-			return fail(-ENOTSUP, err, err_size,
+			return err_set(err, err_size, -ENOTSUP,
 				    "cannot keep resize2fs from truncating the image on this system (no seccomp): grow the root from the booted guest instead (resize2fs on its root device)");
 		if (status < 0 || status == 127)
-			return fail(-ENOENT, err, err_size,
+			return err_set(err, err_size, -ENOENT,
 				    "e2fsck is not installed (package e2fsprogs)");
 		if (status > 1)
-			return fail(-EUCLEAN, err, err_size,
+			return err_set(err, err_size, -EUCLEAN,
 				    "the root file system needs repair first: e2fsck -f '%s'",
 				    device);
 	}
@@ -414,11 +434,11 @@ int part_grow_root(struct part_image *img, uint64_t image_size,
 
 		status = run_tool(argv, true);
 		if (status != 0)
-			return fail(-EIO, err, err_size,
+			return err_set(err, err_size, -EIO,
 				    "resize2fs '%s' %s failed (the partition table already has the new size): run the same rpifs resize again",
 				    device, kib);
 		if (fstat(img->fd, &st) || (uint64_t)st.st_size != img->size)
-			return fail(-EIO, err, err_size,
+			return err_set(err, err_size, -EIO,
 				    "%s changed size while resize2fs ran: check it with e2fsck -fn '%s'",
 				    img->path, device);
 	}

@@ -17,11 +17,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../../fs/ctl.h"
-#include "../../launcher/cmdline.h"
-#include "../../launcher/config.h"
-#include "../../launcher/dtb.h"
 #include "../../launcher/launcher.h"
+#include "../../pi/cmdline.h"
+#include "../../pi/config.h"
+#include "../../pi/dtb.h"
+#include "../../pi/userconf.h"
 
 #include <dirent.h>
 #include <libfdt.h>
@@ -145,10 +145,12 @@ struct files {
 	const char *const *entries;
 };
 
-static int mem_read(void *ctx, const char *path, char **data, size_t *len)
+static int mem_read(void *ctx, const char *path, size_t max, char **data,
+		    size_t *len)
 {
 	const struct files *f = ctx;
 
+	(void)max;
 	for (const char *const *e = f->entries; e[0]; e += 2) {
 		if (strcmp(e[0], path) == 0) {
 			*data = strdup(e[1]);
@@ -164,7 +166,7 @@ static bool mem_exists(void *ctx, const char *path)
 	char *d;
 	size_t l;
 
-	if (mem_read(ctx, path, &d, &l) != 0)
+	if (mem_read(ctx, path, 1024, &d, &l) != 0)
 		return false;
 	free(d);
 	return true;
@@ -173,7 +175,7 @@ static bool mem_exists(void *ctx, const char *path)
 static struct boot_config eval(enum board board, const char *const *entries)
 {
 	struct files f = { entries };
-	struct config_io io = { &f, mem_read, mem_exists };
+	struct boot_files io = { &f, mem_read, mem_exists, NULL };
 	struct boot_config cfg;
 
 	assert_int_equal(config_eval(board, &io, &cfg), 0);
@@ -406,16 +408,16 @@ static void test_cmdline(void **state)
 	assert_int_equal(cmdline_adjust(huge, partuuid, NULL, &r), -E2BIG);
 }
 
-static struct rfs_buf text(const char *s)
+static struct buf text(const char *s)
 {
-	struct rfs_buf b = { (uint8_t *)s, strlen(s), strlen(s), false };
+	struct buf b = { (uint8_t *)s, strlen(s), strlen(s), false };
 
 	return b;
 }
 
 static void test_userconf(void **state)
 {
-	struct rfs_buf in;
+	struct buf in;
 	char *line, expect[256];
 	struct crypt_data cd;
 	const char *hash;

@@ -35,7 +35,7 @@ struct setting {
 
 struct eval {
 	enum board board;
-	const struct config_io *io;
+	const struct boot_files *io;
 	int filter[FILTER_TYPES]; /* -1 not set, 0 false, 1 true */
 	bool none;
 	struct setting kernel, device_tree, cmdline, os_prefix, initramfs;
@@ -43,11 +43,6 @@ struct eval {
 	int arm_64bit;
 	int upstream_kernel;
 };
-
-const char *board_name(enum board board)
-{
-	return board == BOARD_RASPI3B ? "raspi3b" : "raspi4b";
-}
 
 /* Whether a model filter ([pi4], [board-type=0x11], ...) matches. */
 static bool model_matches(enum board board, const char *f)
@@ -208,7 +203,7 @@ static int eval_file(struct eval *ev, const char *path, int depth)
 
 	if (depth > INCLUDE_DEPTH)
 		return 0; /* an include loop: stop, as the firmware would have */
-	ret = ev->io->read(ev->io->ctx, path, &text, &len);
+	ret = ev->io->read(ev->io->ctx, path, CONFIG_FILE_MAX, &text, &len);
 	if (ret)
 		return ret;
 	ret = eval_text(ev, text, depth);
@@ -263,7 +258,7 @@ static bool auto_initramfs_name(const char *kernel, char *out, size_t size)
 	return true;
 }
 
-int config_eval(enum board board, const struct config_io *io,
+int config_eval(enum board board, const struct boot_files *io,
 		struct boot_config *out)
 {
 	struct eval ev = { .board = board, .io = io };

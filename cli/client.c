@@ -1,12 +1,13 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /*
- * The commands that drive a mounted image's launcher from outside, through
- * its control files and console socket: rpifs run [--wait], stop, console,
+ * The commands that drive a mounted image from outside, through its
+ * control files and console socket: rpifs run [--wait], stop, console,
  * status. They need nothing but the mount directory.
  */
-#include "client.h"
+#include "cli.h"
 #include "../common/log.h"
 #include "../common/mounts.h"
+#include "../common/unixsock.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -17,8 +18,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
-#include <sys/un.h>
 #include <termios.h>
 #include <time.h>
 #include <unistd.h>
@@ -41,7 +40,7 @@ static void sleep_ms(long ms)
 }
 
 /* The canonical mount directory, or an error message and -1. */
-static int mount_dir(const char *arg, char *dir, size_t size)
+int cli_mount_dir(const char *arg, char *dir, size_t size)
 {
 	struct mount_entry m;
 	char real[PATH_MAX];
@@ -180,7 +179,7 @@ static void show_failure(const char *dir, const char *why)
 	}
 }
 
-int client_run(int argc, char **argv)
+int cli_run(int argc, char **argv)
 {
 	char dir[PATH_MAX], why[600];
 	bool wait = false;
@@ -204,7 +203,7 @@ int client_run(int argc, char **argv)
 		fprintf(stderr, "usage: rpifs run DIR [--wait] [--timeout SECONDS]\n");
 		return 2;
 	}
-	if (mount_dir(arg, dir, sizeof(dir)))
+	if (cli_mount_dir(arg, dir, sizeof(dir)))
 		return 1;
 	start = now_s();
 	ret = write_run(dir, "start\n");
@@ -256,7 +255,7 @@ int client_run(int argc, char **argv)
 	}
 }
 
-int client_stop(int argc, char **argv)
+int cli_stop(int argc, char **argv)
 {
 	char dir[PATH_MAX], state[128];
 	double start;
@@ -266,7 +265,7 @@ int client_stop(int argc, char **argv)
 		fprintf(stderr, "usage: rpifs stop DIR\n");
 		return 2;
 	}
-	if (mount_dir(argv[1], dir, sizeof(dir)))
+	if (cli_mount_dir(argv[1], dir, sizeof(dir)))
 		return 1;
 	run_state(dir, state, sizeof(state));
 	if (strncmp(state, "stopped", 7) == 0)
@@ -288,7 +287,7 @@ int client_stop(int argc, char **argv)
 	return 1;
 }
 
-int client_status(int argc, char **argv)
+int cli_status(int argc, char **argv)
 {
 	char dir[PATH_MAX], *status;
 
@@ -296,7 +295,7 @@ int client_status(int argc, char **argv)
 		fprintf(stderr, "usage: rpifs status DIR\n");
 		return 2;
 	}
-	if (mount_dir(argv[1], dir, sizeof(dir)))
+	if (cli_mount_dir(argv[1], dir, sizeof(dir)))
 		return 1;
 	status = read_ctl(dir, "status");
 	if (!status) {
@@ -326,9 +325,8 @@ static void on_signal(int sig)
 	raise(sig);
 }
 
-int client_console(int argc, char **argv)
+int cli_console(int argc, char **argv)
 {
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
 	char dir[PATH_MAX], path[PATH_MAX], state[128];
 	bool interactive = isatty(STDIN_FILENO), input_open = true;
 	int fd;
@@ -337,7 +335,7 @@ int client_console(int argc, char **argv)
 		fprintf(stderr, "usage: rpifs console DIR\n");
 		return 2;
 	}
-	if (mount_dir(argv[1], dir, sizeof(dir)))
+	if (cli_mount_dir(argv[1], dir, sizeof(dir)))
 		return 1;
 	status_value(dir, "state", state, sizeof(state));
 	status_value(dir, "console socket", path, sizeof(path));
@@ -347,14 +345,13 @@ int client_console(int argc, char **argv)
 			  dir, dir);
 		return 1;
 	}
-	if (!path[0] || strlen(path) >= sizeof(sa.sun_path)) {
+	if (!path[0]) {
 		rpifs_log(RPIFS_ERR, "the mount has no console socket");
 		return 1;
 	}
-	strcpy(sa.sun_path, path);
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
-		rpifs_log(RPIFS_ERR, "cannot attach to %s: %s", path, strerror(errno));
+	fd = unix_connect(path, false);
+	if (fd < 0) {
+		rpifs_log(RPIFS_ERR, "cannot attach to %s: %s", path, strerror(-fd));
 		return 1;
 	}
 	if (interactive) {

@@ -1,17 +1,71 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /*
- * Whole files of the boot partition for the control files: read one,
- * replace one atomically (written under a temporary name, renamed over the
- * old one, synced), remove one; and the kernel cache invalidations such
- * changes need, queued under the lock and sent after it.
+ * Whole files of the boot partition: read, replace atomically, remove;
+ * config.txt evaluated for the board; and the callbacks through which the
+ * boot rules (pi/) see this mount's boot partition.
  */
-#include "ctl.h"
+#include "bootfiles.h"
 #include "../common/log.h"
 
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+static void notify_entry(struct rfs *fs, struct fat_node *dir,
+			 const char *name)
+{
+	struct rfs_inode *inode = fat_node_priv(dir);
+
+	if (inode)
+		rfs_notify_queue(fs, rfs_ino(fs, inode), 0, name);
+}
+
+static void notify_inode(struct rfs *fs, struct fat_node *node)
+{
+	struct rfs_inode *inode = fat_node_priv(node);
+
+	if (inode)
+		rfs_notify_queue(fs, 0, rfs_ino(fs, inode), NULL);
+}
+
+static int files_read(void *ctx, const char *path, size_t max, char **data,
+		      size_t *len)
+{
+	return rfs_fat_read_file(ctx, path, data, len, max);
+}
+
+static bool files_exists(void *ctx, const char *path)
+{
+	return rfs_fat_exists(ctx, path);
+}
+
+static const char *files_partuuid(void *ctx, unsigned number)
+{
+	return rfs_partuuid(ctx, number);
+}
+
+void rfs_boot_files(struct rfs *fs, struct boot_files *files)
+{
+	*files = (struct boot_files){ fs, files_read, files_exists,
+				      files_partuuid };
+}
+
+int rfs_boot_config(struct rfs *fs, struct boot_config *cfg)
+{
+	struct boot_files files;
+
+	rfs_boot_files(fs, &files);
+	return config_eval(fs->board, &files, cfg);
+}
+
+const char *rfs_partuuid(struct rfs *fs, unsigned number)
+{
+	for (unsigned i = 0; i < fs->img->count; i++)
+		if (fs->img->parts[i].number == number)
+			return fs->img->parts[i].partuuid;
+	return NULL;
+}
 
 /* Split "a/b/c.txt" into its directory node and its last name. */
 static int lookup_parent(struct rfs *fs, const char *path,
@@ -50,13 +104,29 @@ bool rfs_fat_exists(struct rfs *fs, const char *path)
 	return file;
 }
 
+/* Write @data into the new file @tmp from its start. */
+static int write_all(struct rfs *fs, struct fat_node *tmp, const void *data,
+		     size_t len)
+{
+	size_t done = 0;
+
+	while (done < len) {
+		ssize_t n = fat_write(fs->vol, tmp, (const char *)data + done,
+				      len - done, done);
+
+		if (n < 0)
+			return (int)n;
+		done += (size_t)n;
+	}
+	return 0;
+}
+
 int rfs_fat_replace(struct rfs *fs, const char *path, const void *data,
 		    size_t len)
 {
 	struct fat_node *dir, *old = NULL, *tmp = NULL;
 	const char *name;
 	char tmp_name[300], final_name[FAT_NAME_MAX + 1];
-	size_t done = 0;
 	int ret = lookup_parent(fs, path, &dir, &name);
 
 	if (ret)
@@ -77,16 +147,7 @@ int rfs_fat_replace(struct rfs *fs, const char *path, const void *data,
 	ret = fat_create(fs->vol, dir, tmp_name, 0, &tmp);
 	if (ret)
 		goto out;
-	while (done < len) {
-		ssize_t n = fat_write(fs->vol, tmp, (const char *)data + done,
-				      len - done, done);
-
-		if (n < 0) {
-			ret = (int)n;
-			break;
-		}
-		done += (size_t)n;
-	}
+	ret = write_all(fs, tmp, data, len);
 	fat_node_put(fs->vol, tmp);
 	if (!ret)
 		ret = fat_rename(fs->vol, dir, tmp_name, dir, final_name, 0);
@@ -95,9 +156,9 @@ int rfs_fat_replace(struct rfs *fs, const char *path, const void *data,
 		goto out;
 	}
 	ret = fat_sync(fs->vol);
-	rfs_notify_entry(fs, dir, final_name);
+	notify_entry(fs, dir, final_name);
 	if (old)
-		rfs_notify_inode(fs, old);
+		notify_inode(fs, old);
 out:
 	if (old)
 		fat_node_put(fs->vol, old);
@@ -116,71 +177,8 @@ int rfs_fat_remove(struct rfs *fs, const char *path)
 	ret = fat_unlink(fs->vol, dir, name);
 	if (!ret) {
 		ret = fat_sync(fs->vol);
-		rfs_notify_entry(fs, dir, name);
+		notify_entry(fs, dir, name);
 	}
 	fat_node_put(fs->vol, dir);
 	return ret;
-}
-
-void rfs_notify_queue(struct rfs *fs, fuse_ino_t parent, fuse_ino_t ino,
-		      const char *name)
-{
-	struct rfs_notify *n;
-
-	if (fs->notify_count == fs->notify_cap) {
-		size_t cap = fs->notify_cap ? fs->notify_cap * 2 : 8;
-		struct rfs_notify *bigger =
-			realloc(fs->notify, cap * sizeof(*bigger));
-
-		if (!bigger)
-			return; /* the kernel keeps a stale cache entry */
-		fs->notify = bigger;
-		fs->notify_cap = cap;
-	}
-	n = &fs->notify[fs->notify_count];
-	n->parent = parent;
-	n->ino = ino;
-	n->name = name ? strdup(name) : NULL;
-	if (name && !n->name)
-		return;
-	fs->notify_count++;
-}
-
-void rfs_notify_entry(struct rfs *fs, struct fat_node *dir, const char *name)
-{
-	struct rfs_inode *inode = fat_node_priv(dir);
-
-	if (inode)
-		rfs_notify_queue(fs, rfs_ino(fs, inode), 0, name);
-}
-
-void rfs_notify_inode(struct rfs *fs, struct fat_node *node)
-{
-	struct rfs_inode *inode = fat_node_priv(node);
-
-	if (inode)
-		rfs_notify_queue(fs, 0, rfs_ino(fs, inode), NULL);
-}
-
-void rfs_notify_send(struct rfs *fs)
-{
-	struct rfs_notify *list;
-	size_t count;
-
-	pthread_mutex_lock(&fs->lock);
-	list = fs->notify;
-	count = fs->notify_count;
-	fs->notify = NULL;
-	fs->notify_count = fs->notify_cap = 0;
-	pthread_mutex_unlock(&fs->lock);
-	for (size_t i = 0; i < count; i++) {
-		if (fs->se && list[i].name)
-			fuse_lowlevel_notify_inval_entry(fs->se, list[i].parent,
-							 list[i].name,
-							 strlen(list[i].name));
-		else if (fs->se)
-			fuse_lowlevel_notify_inval_inode(fs->se, list[i].ino, 0, 0);
-		free(list[i].name);
-	}
-	free(list);
 }

@@ -9,7 +9,7 @@
 
 #include <stddef.h>
 
-#include "config.h"
+#include "board.h"
 
 #define DTB_NOTES 16
 #define DTB_NOTE_MAX 384

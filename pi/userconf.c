@@ -6,7 +6,7 @@
  * plaintext lives only in wiped memory. For images set up by cloud-init,
  * the same user goes into user-data.
  */
-#include "ctl.h"
+#include "userconf.h"
 #include "../common/log.h"
 
 #include <crypt.h>
@@ -16,6 +16,8 @@
 #include <string.h>
 
 #define USER_MAX 32
+/* libxcrypt hashes passphrases of at most 512 bytes with the NUL. */
+#define PASSWORD_MAX 511
 
 static int refuse(const char *why)
 {
@@ -64,7 +66,7 @@ static bool known_hash(const char *h, size_t len)
 }
 
 /* The line without its final newline; the user and password parts. */
-static int split(const struct rfs_buf *in, size_t *user_len,
+static int split(const struct buf *in, size_t *user_len,
 		 const char **pass, size_t *pass_len)
 {
 	const char *p = (const char *)in->data;
@@ -92,27 +94,39 @@ static int split(const struct rfs_buf *in, size_t *user_len,
 		return refuse("the user name must be lower case letters, digits, '-' or '_', start with a letter, and be at most 32 characters");
 	if (*pass_len == 0)
 		return refuse("the password is empty");
+	if (*pass_len > PASSWORD_MAX && (*pass)[0] != '$')
+		return refuse("the password is longer than the 511 characters crypt takes");
 	if ((*pass)[0] == '$' && !known_hash(*pass, *pass_len))
 		return refuse("the password starts with '$' but is not a hash rpifs takes ($6$, $5$, $y$, ...)");
 	return 0;
 }
 
-int userconf_check(const struct rfs_buf *in)
+int userconf_check(const struct buf *in)
 {
 	const char *nl = memchr(in->data, '\n', in->len);
-	struct rfs_buf line = *in;
+	struct buf line = *in;
 	const char *pass;
 	size_t user_len, pass_len;
 
-	if (!nl)
-		return 0; /* the line is not complete yet */
+	if (!nl) {
+		/* Unfinished: refuse early what can only get longer. */
+		const char *colon = memchr(in->data, ':', in->len);
+
+		if (in->len > USERCONF_MAX)
+			return refuse("the line is longer than 4096 bytes");
+		if (colon &&
+		    in->len - (size_t)(colon + 1 - (const char *)in->data) > PASSWORD_MAX &&
+		    colon[1] != '$')
+			return refuse("the password is longer than the 511 characters crypt takes");
+		return 0;
+	}
 	if ((size_t)(nl - (const char *)in->data) + 1 < in->len)
 		return refuse("more than one line");
 	line.len = (size_t)(nl - (const char *)in->data) + 1;
 	return split(&line, &user_len, &pass, &pass_len);
 }
 
-int userconf_make(const struct rfs_buf *in, char **line)
+int userconf_make(const struct buf *in, char **line)
 {
 	const char *p = (const char *)in->data;
 	size_t user_len, pass_len;
@@ -184,27 +198,6 @@ void userconf_user(const char *line, char *user, size_t size)
 	"users,adm,dialout,audio,netdev,video,plugdev,cdrom,games,input,gpio,spi,i2c,render,sudo"
 #define END "# rpifs: the user from userconf (end)"
 
-/* Append @s to a growing string; @return false when out of memory. */
-static bool add(char **buf, size_t *len, size_t *cap, const char *s, size_t n)
-{
-	if (*len + n + 1 > *cap) {
-		size_t c = (*cap ? *cap : 1024);
-		char *p;
-
-		while (*len + n + 1 > c)
-			c *= 2;
-		p = realloc(*buf, c);
-		if (!p)
-			return false;
-		*buf = p;
-		*cap = c;
-	}
-	memcpy(*buf + *len, s, n);
-	*len += n;
-	(*buf)[*len] = '\0';
-	return true;
-}
-
 /* A top-level "users:" line: 1 with a block value, -1 inline, 0 not. */
 static int users_key(const char *line, size_t len)
 {
@@ -219,101 +212,123 @@ static int users_key(const char *line, size_t len)
 	return 1;
 }
 
-int userconf_cloud_init(const char *old, size_t len, const char *user,
-			const char *hash, char **out)
+/* user-data without rpifs's earlier block, and where a new one goes. */
+struct user_data {
+	struct buf text;
+	size_t insert_at;	/* after the users: line */
+	bool have_key;
+	bool indent_known;
+	char indent[16];	/* of the users: list's items */
+};
+
+static int end_line(struct buf *b)
 {
-	char *buf = NULL, block[1024], indent[16] = "  ";
-	size_t blen = 0, cap = 0, insert_at = 0;
-	const char *p = old, *end = old + len;
-	bool skipping = false, have_key = false, indent_known = false;
+	return b->len && b->data[b->len - 1] != '\n' ? buf_append(b, "\n", 1) : 0;
+}
 
-	*out = NULL;
-	/* Copy all but an earlier block of ours; note the users: key. */
-	while (p < end) {
-		const char *nl = memchr(p, '\n', (size_t)(end - p));
-		size_t n = nl ? (size_t)(nl - p) + 1 : (size_t)(end - p);
-		size_t ind = strspn(p, " ");
-		int key;
+/* One line of the old text: copied, unless it is part of our old block. */
+static int scan_line(struct user_data *ud, const char *p, size_t n,
+		     bool *skipping)
+{
+	size_t ind = strspn(p, " ");
+	int key, ret;
 
-		if (!skipping && strncmp(p, BEGIN, strlen(BEGIN)) == 0) {
-			skipping = true;
-		} else if (skipping) {
-			if (strncmp(p, END, strlen(END)) == 0)
-				skipping = false;
-		} else {
-			key = users_key(p, n);
-			if (key < 0) {
-				free(buf);
-				return -ENOTSUP;
-			}
-			if (!add(&buf, &blen, &cap, p, n)) {
-				free(buf);
-				return -ENOMEM;
-			}
-			if (key > 0 && !have_key) {
-				have_key = true;
-				if (blen && buf[blen - 1] != '\n' &&
-				    !add(&buf, &blen, &cap, "\n", 1)) {
-					free(buf);
-					return -ENOMEM;
-				}
-				insert_at = blen;
-			} else if (have_key && !indent_known && ind < n &&
-				   p[ind] != '#' && p[ind] != '\n') {
-				/* The list's own indentation, to match it. */
-				indent_known = true;
-				if (p[ind] == '-' && ind < sizeof(indent)) {
-					memset(indent, ' ', ind);
-					indent[ind] = '\0';
-				}
-			}
-		}
-		p += n;
-	}
-	if (!buf) {
-		buf = strdup("");
-		if (!buf)
-			return -ENOMEM;
-	}
-	if (!hash) {
-		*out = buf;
+	if (*skipping) {
+		if (strncmp(p, END, strlen(END)) == 0)
+			*skipping = false;
 		return 0;
 	}
-	if (have_key)
-		snprintf(block, sizeof(block),
+	if (strncmp(p, BEGIN, strlen(BEGIN)) == 0) {
+		*skipping = true;
+		return 0;
+	}
+	key = users_key(p, n);
+	if (key < 0)
+		return -ENOTSUP;
+	ret = buf_append(&ud->text, p, n);
+	if (ret)
+		return ret;
+	if (key > 0 && !ud->have_key) {
+		ud->have_key = true;
+		ret = end_line(&ud->text);
+		ud->insert_at = ud->text.len;
+	} else if (ud->have_key && !ud->indent_known && ind < n &&
+		   p[ind] != '#' && p[ind] != '\n') {
+		/* The list's own indentation, to match it. */
+		ud->indent_known = true;
+		if (p[ind] == '-' && ind < sizeof(ud->indent)) {
+			memset(ud->indent, ' ', ind);
+			ud->indent[ind] = '\0';
+		}
+	}
+	return ret;
+}
+
+static int scan(struct user_data *ud, const char *old, size_t len)
+{
+	const char *p = old, *end = old + len;
+	bool skipping = false;
+	int ret = 0;
+
+	while (p < end && !ret) {
+		const char *nl = memchr(p, '\n', (size_t)(end - p));
+		size_t n = nl ? (size_t)(nl - p) + 1 : (size_t)(end - p);
+
+		ret = scan_line(ud, p, n, &skipping);
+		p += n;
+	}
+	return ret;
+}
+
+static void user_block(const struct user_data *ud, const char *user,
+		       const char *hash, char *block, size_t size)
+{
+	const char *in = ud->indent;
+
+	if (ud->have_key)
+		snprintf(block, size,
 			 "%s\n%s- name: %s\n%s  groups: " USER_GROUPS "\n"
 			 "%s  shell: /bin/bash\n%s  lock_passwd: false\n"
 			 "%s  passwd: %s\n%s  sudo: ALL=(ALL) NOPASSWD:ALL\n%s\n",
-			 BEGIN, indent, user, indent, indent, indent, indent, hash,
-			 indent, END);
+			 BEGIN, in, user, in, in, in, in, hash, in, END);
 	else
-		snprintf(block, sizeof(block),
+		snprintf(block, size,
 			 "%s\nusers:\n  - name: %s\n    groups: " USER_GROUPS "\n"
 			 "    shell: /bin/bash\n    lock_passwd: false\n"
 			 "    passwd: %s\n    sudo: ALL=(ALL) NOPASSWD:ALL\n%s\n",
 			 BEGIN, user, hash, END);
-	if (!have_key) {
-		insert_at = blen;
-		if (blen && buf[blen - 1] != '\n' && !add(&buf, &blen, &cap, "\n", 1)) {
-			free(buf);
-			return -ENOMEM;
-		}
-		insert_at = blen;
-	}
-	{
-		size_t bl = strlen(block);
-		char *result = malloc(blen + bl + 1);
+}
 
-		if (!result) {
-			free(buf);
-			return -ENOMEM;
-		}
-		memcpy(result, buf, insert_at);
-		memcpy(result + insert_at, block, bl);
-		memcpy(result + insert_at + bl, buf + insert_at, blen - insert_at);
-		result[blen + bl] = '\0';
-		free(buf);
-		*out = result;
+int userconf_cloud_init(const char *old, size_t len, const char *user,
+			const char *hash, char **out)
+{
+	struct user_data ud = { .indent = "  " };
+	struct buf result = { 0 };
+	char block[1024];
+	int ret = scan(&ud, old, len);
+
+	*out = NULL;
+	if (!ret && hash && !ud.have_key) {
+		ret = end_line(&ud.text);
+		ud.insert_at = ud.text.len;
 	}
+	if (!ret && hash) {
+		user_block(&ud, user, hash, block, sizeof(block));
+		if ((ret = buf_append(&result, ud.text.data, ud.insert_at)) == 0 &&
+		    (ret = buf_append(&result, block, strlen(block))) == 0)
+			ret = buf_append(&result, ud.text.data + ud.insert_at,
+					 ud.text.len - ud.insert_at);
+	} else if (!ret) {
+		ret = buf_append(&result, ud.text.data, ud.text.len);
+	}
+	/* NUL-terminated, also when empty. */
+	if (!ret)
+		ret = buf_append(&result, "", 1);
+	buf_free(&ud.text);
+	if (ret) {
+		buf_free(&result);
+		return ret;
+	}
+	*out = (char *)result.data;
 	return 0;
 }

@@ -68,6 +68,7 @@ int cmdline_adjust(const char *in,
 	char *copy = strdup(in), *save = NULL;
 	char consoles[CMDLINE_NOTE_MAX] = "";
 	bool rootwait = false, serial_only = true, any_console = false;
+	bool has_root = false;
 	int ret = 0;
 
 	memset(out, 0, sizeof(*out));
@@ -89,6 +90,7 @@ int cmdline_adjust(const char *in,
 			unsigned n = mmcblk_partition(w + 5);
 			const char *uuid = n && partuuid ? partuuid(ctx, n) : NULL;
 
+			has_root = w[5] != '\0';
 			if (uuid && *uuid) {
 				char root[128];
 
@@ -122,6 +124,7 @@ int cmdline_adjust(const char *in,
 		note(out, "added rootwait (the card may appear after the kernel looks)");
 	}
 	free(copy);
+	out->no_root = !has_root;
 	if (strlen(out->line) > CMDLINE_MAX - 1)
 		ret = -E2BIG;
 	return ret;

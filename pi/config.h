@@ -11,21 +11,26 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-enum board {
-	BOARD_RASPI4B,
-	BOARD_RASPI3B,
-};
+#include "board.h"
 
-/* How the evaluation reaches the boot partition. */
-struct config_io {
+/* How the boot rules reach the boot partition and the partition table. */
+struct boot_files {
 	void *ctx;
 	/*
-	 * Read a whole file (path relative to the partition's root) into a
-	 * malloc'd, NUL-terminated buffer. @return 0, -ENOENT, or -errno.
+	 * Read a whole file (path relative to the partition's root), at most
+	 * @max bytes, into a malloc'd, NUL-terminated buffer.
+	 * @return 0, -ENOENT, -EISDIR, -EFBIG, or -errno.
 	 */
-	int (*read)(void *ctx, const char *path, char **data, size_t *len);
+	int (*read)(void *ctx, const char *path, size_t max, char **data,
+		    size_t *len);
+	/* Whether a file (not a directory) is there. */
 	bool (*exists)(void *ctx, const char *path);
+	/* The PARTUUID of partition @number (1-based), or NULL. */
+	const char *(*partuuid)(void *ctx, unsigned number);
 };
+
+/* The largest config.txt (and included file) read. */
+#define CONFIG_FILE_MAX (64 * 1024)
 
 #define CONFIG_PATH_MAX 256
 
@@ -46,14 +51,11 @@ struct boot_config {
 	bool found;			   /* config.txt exists */
 };
 
-/* The board's name for filters and messages: "raspi4b", "raspi3b". */
-const char *board_name(enum board board);
-
 /*
  * Evaluate config.txt (and what it includes) for @board.
  * A missing config.txt gives the defaults. @return 0 or -errno (I/O).
  */
-int config_eval(enum board board, const struct config_io *io,
+int config_eval(enum board board, const struct boot_files *io,
 		struct boot_config *out);
 
 #endif

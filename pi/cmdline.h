@@ -7,6 +7,7 @@
 #ifndef RPIFS_CMDLINE_H
 #define RPIFS_CMDLINE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 /* The kernel's limit on the command line (COMMAND_LINE_SIZE on arm64). */
@@ -17,6 +18,9 @@
 
 struct cmdline_result {
 	char line[CMDLINE_MAX + 256];
+	/* The image's line names no root file system (an empty cmdline.txt):
+	   the kernel will stop at "VFS: Unable to mount root fs". */
+	bool no_root;
 	int note_count;
 	char notes[CMDLINE_NOTES][CMDLINE_NOTE_MAX];
 };
@@ -29,5 +33,9 @@ struct cmdline_result {
 int cmdline_adjust(const char *in,
 		   const char *(*partuuid)(void *ctx, unsigned number),
 		   void *ctx, struct cmdline_result *out);
+
+/* What a line without root= lacks, for the status and the console log. */
+#define CMDLINE_NO_ROOT \
+	"the command line has no root=: the guest's kernel will not find its root file system"
 
 #endif

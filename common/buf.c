@@ -1,16 +1,17 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /*
- * Growable byte buffers for control-file handles and temporary files. A
- * secret buffer (one that may hold a password) is wiped whenever memory
- * it used is given back, including the old block when it grows.
+ * Growable byte buffers; a secret one is wiped whenever memory it used is
+ * given back.
  */
-#include "ctl.h"
+#include "buf.h"
 
 #include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-static int reserve(struct rfs_buf *b, size_t need)
+static int reserve(struct buf *b, size_t need)
 {
 	size_t cap = b->cap ? b->cap : 256;
 	uint8_t *p;
@@ -32,7 +33,7 @@ static int reserve(struct rfs_buf *b, size_t need)
 	return 0;
 }
 
-int rfs_buf_write(struct rfs_buf *b, const void *p, size_t n, uint64_t off,
+int buf_write(struct buf *b, const void *p, size_t n, uint64_t off,
 		  size_t max)
 {
 	int ret;
@@ -44,13 +45,14 @@ int rfs_buf_write(struct rfs_buf *b, const void *p, size_t n, uint64_t off,
 		return ret;
 	if (off > b->len)
 		memset(b->data + b->len, 0, (size_t)off - b->len);
-	memcpy(b->data + off, p, n);
+	if (n)
+		memcpy(b->data + off, p, n);
 	if (off + n > b->len)
 		b->len = (size_t)off + n;
 	return 0;
 }
 
-int rfs_buf_truncate(struct rfs_buf *b, uint64_t size, size_t max)
+int buf_truncate(struct buf *b, uint64_t size, size_t max)
 {
 	int ret;
 
@@ -70,13 +72,41 @@ int rfs_buf_truncate(struct rfs_buf *b, uint64_t size, size_t max)
 	return 0;
 }
 
-int rfs_buf_set(struct rfs_buf *b, const void *p, size_t n)
+int buf_append(struct buf *b, const void *p, size_t n)
 {
-	b->len = 0;
-	return rfs_buf_write(b, p, n, 0, (size_t)-1);
+	return buf_write(b, p, n, b->len, (size_t)-1);
 }
 
-void rfs_buf_free(struct rfs_buf *b)
+int buf_printf(struct buf *b, const char *fmt, ...)
+{
+	va_list ap;
+	char small[512], *big = NULL;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(small, sizeof(small), fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		return -EINVAL;
+	if ((size_t)n < sizeof(small))
+		return buf_append(b, small, (size_t)n);
+	va_start(ap, fmt);
+	n = vasprintf(&big, fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		return -ENOMEM;
+	n = buf_append(b, big, (size_t)n);
+	free(big);
+	return n;
+}
+
+int buf_set(struct buf *b, const void *p, size_t n)
+{
+	b->len = 0;
+	return buf_write(b, p, n, 0, (size_t)-1);
+}
+
+void buf_free(struct buf *b)
 {
 	if (b->data && b->secret)
 		explicit_bzero(b->data, b->cap);
