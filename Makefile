@@ -57,6 +57,8 @@ FUSE_LIBS = $(shell $(PKG_CONFIG) --libs fuse3) -lpthread
 BLKID_CFLAGS = $(shell $(PKG_CONFIG) --cflags blkid)
 BLKID_LIBS = $(shell $(PKG_CONFIG) --libs blkid)
 CRYPT_LIBS = $(shell $(PKG_CONFIG) --libs libcrypt)
+EXT2FS_CFLAGS = $(shell $(PKG_CONFIG) --cflags ext2fs com_err)
+EXT2FS_LIBS = $(shell $(PKG_CONFIG) --libs ext2fs com_err)
 FDT_LIBS = -lfdt
 CMOCKA_LIBS = $(shell $(PKG_CONFIG) --libs cmocka)
 
@@ -68,21 +70,23 @@ ALL_LDFLAGS = $(BASE_LDFLAGS) $(LDFLAGS)
 #   fat        FAT12/16/32 over a window of a file
 #   partition  the image: table, locks, growth (libblkid)
 #   pi         the Pi's boot rules (libfdt, libcrypt)
+#   ext4       the root file system (libext2fs)
 #   launcher   QEMU and its supervision
 #   cli        the commands that need no FUSE
 #   fs         the FUSE daemon (libfuse3)
-LIBS := common fat partition pi launcher cli fs
+LIBS := common fat partition pi ext4 launcher cli fs
 $(foreach l,$(LIBS),$(eval $(l)_SRCS := $(wildcard $(l)/*.c)))
 $(foreach l,$(LIBS),$(eval $(l)_OBJS := $$($(l)_SRCS:%.c=$$(BUILD)/%.o)))
 $(foreach l,$(LIBS),$(eval $(l)_LIB := $$(BUILD)/librpifs-$(l).a))
 ALL_OBJS := $(foreach l,$(LIBS),$($(l)_OBJS)) $(BUILD)/rpifs.o
 
 $(BUILD)/partition/%.o: ALL_CFLAGS += $(BLKID_CFLAGS)
+$(BUILD)/ext4/%.o: ALL_CFLAGS += $(EXT2FS_CFLAGS)
 $(BUILD)/fs/%.o: ALL_CFLAGS += $(FUSE_CFLAGS)
 
 # What links the core without FUSE: unit tests, tools, fuzzers.
-CORE_LIBS := $(pi_LIB) $(partition_LIB) $(fat_LIB) $(common_LIB)
-CORE_LDLIBS = $(BLKID_LIBS) $(CRYPT_LIBS) $(FDT_LIBS) -lpthread
+CORE_LIBS := $(ext4_LIB) $(pi_LIB) $(partition_LIB) $(fat_LIB) $(common_LIB)
+CORE_LDLIBS = $(EXT2FS_LIBS) $(BLKID_LIBS) $(CRYPT_LIBS) $(FDT_LIBS) -lpthread
 
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 TOOL_SRCS := $(wildcard tests/tools/*.c)

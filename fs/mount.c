@@ -7,6 +7,7 @@
  */
 #include "mount.h"
 #include "ctl.h"
+#include "ext.h"
 #include "run.h"
 #include "../common/log.h"
 #include "../common/mounts.h"
@@ -129,9 +130,10 @@ static int open_image(struct rfs *fs)
 			  fs->image_path);
 		fs->opt.read_only = 1;
 	}
-	if (lock_image(fs))
+	if (lock_image(fs) || mount_boot(fs))
 		return 1;
-	return mount_boot(fs);
+	rfs_root_open(fs);
+	return 0;
 }
 
 static int add_mount_options(struct rfs *fs, struct fuse_args *args)
@@ -142,9 +144,8 @@ static int add_mount_options(struct rfs *fs, struct fuse_args *args)
 	if (!ret)
 		ret = asprintf(&mo, "fsname=%s,subtype=rpifs%s", fsname,
 			       fs->opt.read_only ? ",ro" : "") < 0;
-	/* The kernel checks permissions against the modes we report. */
-	if (!ret)
-		ret = fuse_opt_add_opt(&mo, "default_permissions");
+	/* No default_permissions: rpifs checks permissions itself (access.c),
+	   since root/'s owners are the guest's. */
 	if (!ret)
 		ret = fuse_opt_add_arg(args, "-o");
 	if (!ret)
@@ -259,6 +260,9 @@ static int resolve_paths(struct rfs *fs)
 static void shut(struct rfs *fs, int *ret)
 {
 	ctl_free_all(fs);
+	if (fs->ext && rfs_root_close(fs))
+		*ret = 1;
+	rfs_ext_forget_all(fs);
 	if (fs->vol) {
 		int err = fat_unmount(fs->vol);
 
@@ -300,6 +304,7 @@ int rfs_mount_main(int argc, char **argv)
 		goto out;
 	pthread_mutex_init(&fs->lock, NULL);
 	fs->root.kind = &rfs_root_kind;
+	fs->owner_uid = getuid();
 	fs->board = fs->opt.board;
 	state_dir(fs);
 	clock_gettime(CLOCK_REALTIME, &fs->mount_time);

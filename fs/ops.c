@@ -1,34 +1,45 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /*
  * The FUSE low-level handlers, and the one place requests are dispatched:
- * each takes the volume lock, finds the inode, passes the write gate when
- * the node is one a running guest owns, calls the operation of the
- * inode's kind (rfs.h), drops the lock and replies exactly once. Requests
- * between two kinds are decided here too.
+ * each takes the volume lock, finds the inode, checks the caller's
+ * permissions (access.c: the mount has no default_permissions), passes the
+ * write gate when the node is one a running guest owns, calls the
+ * operation of the inode's kind (rfs.h), drops the lock and replies
+ * exactly once. Requests between two kinds are decided here too.
  */
 #include "rfs.h"
 #include "run.h"
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/xattr.h>
+#include <unistd.h>
 
-static struct rfs *fs_of(fuse_req_t req)
+/* Lock, and note who asks (for permissions and new files' owners). */
+static struct rfs *begin(fuse_req_t req)
 {
-	return fuse_req_userdata(req);
-}
+	struct rfs *fs = fuse_req_userdata(req);
+	const struct fuse_ctx *ctx = fuse_req_ctx(req);
 
-static void lock(struct rfs *fs)
-{
 	pthread_mutex_lock(&fs->lock);
+	fs->caller = (struct rfs_caller){
+		.req = req,
+		.uid = ctx->uid,
+		.gid = ctx->gid,
+		.group_count = -1,
+	};
+	return fs;
 }
 
 /* Drop the lock, then send the cache invalidations the call queued. */
-static void unlock(struct rfs *fs)
+static void end(struct rfs *fs)
 {
 	bool pending = fs->notify_count > 0;
 
+	fs->caller.req = NULL;
 	pthread_mutex_unlock(&fs->lock);
 	if (pending)
 		rfs_notify_send(fs);
@@ -43,6 +54,50 @@ static int gate(struct rfs *fs, const struct rfs_kind *kind)
 static struct rfs_file *file_of(const struct fuse_file_info *fi)
 {
 	return fi ? (struct rfs_file *)(uintptr_t)fi->fh : NULL;
+}
+
+/* The caller may @mask (R_OK, W_OK, X_OK) @inode. */
+static int may(struct rfs *fs, struct rfs_inode *inode, int mask)
+{
+	struct stat st;
+	int ret = inode->kind->getattr(fs, inode, &st);
+
+	return ret ? ret : rfs_may(fs, inode->kind, &st, mask);
+}
+
+static bool is_owner(struct rfs *fs, const struct rfs_kind *kind,
+		     const struct stat *st)
+{
+	return rfs_superuser(fs, kind) || fs->caller.uid == st->st_uid;
+}
+
+/*
+ * In a sticky directory (/tmp) a name goes only by its owner, the
+ * directory's owner or the superuser.
+ */
+static int sticky(struct rfs *fs, struct rfs_inode *dir, const char *name)
+{
+	struct fuse_entry_param e;
+	struct stat st;
+	int ret = dir->kind->getattr(fs, dir, &st);
+
+	if (ret || !(st.st_mode & S_ISVTX) || is_owner(fs, dir->kind, &st) ||
+	    !dir->kind->lookup)
+		return ret;
+	ret = dir->kind->lookup(fs, dir, name, &e);
+	if (ret)
+		return ret == -ENOENT ? 0 : ret;
+	ret = fs->caller.uid == e.attr.st_uid ? 0 : -EPERM;
+	rfs_forget(fs, rfs_inode(fs, e.ino), 1);
+	return ret;
+}
+
+/* A directory the caller may add names to or take them from. */
+static int may_change(struct rfs *fs, struct rfs_inode *dir)
+{
+	int ret = gate(fs, dir->kind);
+
+	return ret ? ret : may(fs, dir, W_OK | X_OK);
 }
 
 static void reply_entry_or_err(fuse_req_t req, int ret,
@@ -64,13 +119,26 @@ static void reply_entry_or_err(fuse_req_t req, int ret,
 
 /* Attributes as the kernel is to see them: no write bits while a guest
    owns the node, so that editors say "read-only" before they try. */
+static void shown(struct rfs *fs, const struct rfs_kind *kind,
+		  struct stat *st)
+{
+	if (kind->guest_owned && rfs_guest_running(fs))
+		st->st_mode &= ~(mode_t)0222;
+}
+
 static int getattr(struct rfs *fs, struct rfs_inode *inode, struct stat *st)
 {
 	int ret = inode->kind->getattr(fs, inode, st);
 
-	if (!ret && inode->kind->guest_owned && rfs_guest_running(fs))
-		st->st_mode &= ~(mode_t)0222;
+	if (!ret)
+		shown(fs, inode->kind, st);
 	return ret;
+}
+
+/* A new entry's inode as the kernel is to see it. */
+static void shown_entry(struct rfs *fs, struct fuse_entry_param *e)
+{
+	shown(fs, rfs_inode(fs, e->ino)->kind, &e->attr);
 }
 
 static void op_init(void *userdata, struct fuse_conn_info *conn)
@@ -87,77 +155,85 @@ static void op_init(void *userdata, struct fuse_conn_info *conn)
 
 static void op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 {
-	struct rfs *fs = fs_of(req);
+	struct rfs *fs = begin(req);
+	struct rfs_inode *dir = rfs_inode(fs, parent);
+	double timeout = dir->kind->timeout;
 	struct fuse_entry_param e;
-	struct rfs_inode *dir;
-	double timeout;
-	int ret;
+	int ret = dir->kind->lookup ? may(fs, dir, X_OK) : -ENOTDIR;
 
-	lock(fs);
-	dir = rfs_inode(fs, parent);
-	timeout = dir->kind->timeout;
-	ret = dir->kind->lookup ? dir->kind->lookup(fs, dir, name, &e) : -ENOTDIR;
-	if (!ret && rfs_guest_running(fs) && rfs_inode(fs, e.ino)->kind->guest_owned)
-		e.attr.st_mode &= ~(mode_t)0222;
-	unlock(fs);
+	if (!ret)
+		ret = dir->kind->lookup(fs, dir, name, &e);
+	if (!ret)
+		shown_entry(fs, &e);
+	end(fs);
 	reply_entry_or_err(req, ret, &e, timeout);
 }
 
 static void op_forget(fuse_req_t req, fuse_ino_t ino, uint64_t nlookup)
 {
-	struct rfs *fs = fs_of(req);
+	struct rfs *fs = begin(req);
 
-	lock(fs);
 	rfs_forget(fs, rfs_inode(fs, ino), nlookup);
-	unlock(fs);
+	end(fs);
 	fuse_reply_none(req);
 }
 
 static void op_forget_multi(fuse_req_t req, size_t count,
 			    struct fuse_forget_data *forgets)
 {
-	struct rfs *fs = fs_of(req);
+	struct rfs *fs = begin(req);
 
-	lock(fs);
 	for (size_t i = 0; i < count; i++)
 		rfs_forget(fs, rfs_inode(fs, forgets[i].ino), forgets[i].nlookup);
-	unlock(fs);
+	end(fs);
 	fuse_reply_none(req);
 }
 
 static void op_getattr(fuse_req_t req, fuse_ino_t ino,
 		       struct fuse_file_info *fi)
 {
-	struct rfs *fs = fs_of(req);
-	struct rfs_inode *inode;
+	struct rfs *fs = begin(req);
+	struct rfs_inode *inode = rfs_inode(fs, ino);
 	struct stat st;
-	int ret;
+	int ret = getattr(fs, inode, &st);
 
 	(void)fi;
-	lock(fs);
-	inode = rfs_inode(fs, ino);
-	ret = getattr(fs, inode, &st);
-	unlock(fs);
+	end(fs);
 	if (ret)
 		fuse_reply_err(req, -ret);
 	else
 		fuse_reply_attr(req, &st, inode->kind->timeout);
 }
 
+static void op_access(fuse_req_t req, fuse_ino_t ino, int mask)
+{
+	struct rfs *fs = begin(req);
+	struct rfs_inode *inode = rfs_inode(fs, ino);
+	struct stat st;
+	int ret = getattr(fs, inode, &st);
+
+	if (!ret && mask != F_OK)
+		ret = rfs_may(fs, inode->kind, &st, mask);
+	/* Write access to what a running guest owns: read-only now. */
+	if (!ret && (mask & W_OK))
+		ret = gate(fs, inode->kind);
+	end(fs);
+	fuse_reply_err(req, -ret);
+}
+
 static void op_opendir(fuse_req_t req, fuse_ino_t ino,
 		       struct fuse_file_info *fi)
 {
-	struct rfs *fs = fs_of(req);
-	struct rfs_inode *inode;
+	struct rfs *fs = begin(req);
+	struct rfs_inode *inode = rfs_inode(fs, ino);
 	struct stat st;
-	int ret;
+	int ret = inode->kind->getattr(fs, inode, &st);
 
-	lock(fs);
-	inode = rfs_inode(fs, ino);
-	ret = inode->kind->getattr(fs, inode, &st);
 	if (!ret && (!S_ISDIR(st.st_mode) || !inode->kind->readdir))
 		ret = -ENOTDIR;
-	unlock(fs);
+	if (!ret)
+		ret = rfs_may(fs, inode->kind, &st, R_OK);
+	end(fs);
 	if (ret) {
 		fuse_reply_err(req, -ret);
 		return;
@@ -169,9 +245,9 @@ static void op_opendir(fuse_req_t req, fuse_ino_t ino,
 static void do_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		       bool plus)
 {
-	struct rfs *fs = fs_of(req);
 	struct rfs_dirbuf db = { .req = req, .plus = plus, .size = size };
 	struct rfs_inode *inode;
+	struct rfs *fs;
 	int ret;
 
 	db.buf = malloc(size ? size : 1);
@@ -179,11 +255,11 @@ static void do_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		fuse_reply_err(req, ENOMEM);
 		return;
 	}
-	lock(fs);
+	fs = begin(req);
 	inode = rfs_inode(fs, ino);
 	ret = inode->kind->readdir ? inode->kind->readdir(fs, inode, &db, off)
 				   : -ENOTDIR;
-	unlock(fs);
+	end(fs);
 	/* Entries already added were counted: send them even after an error. */
 	if (ret && db.used == 0)
 		fuse_reply_err(req, -ret);
@@ -214,19 +290,35 @@ static void op_releasedir(fuse_req_t req, fuse_ino_t ino,
 	fuse_reply_err(req, 0);
 }
 
-static bool writes(int flags)
+static int open_mask(int flags)
 {
-	return (flags & O_ACCMODE) != O_RDONLY || (flags & O_TRUNC);
+	int mask = 0;
+
+	if ((flags & O_ACCMODE) != O_WRONLY)
+		mask |= R_OK;
+	if ((flags & O_ACCMODE) != O_RDONLY || (flags & O_TRUNC))
+		mask |= W_OK;
+	return mask;
 }
 
 static int open_file(struct rfs *fs, struct rfs_inode *inode, int flags,
-		     struct rfs_file **filep)
+		     bool created, struct rfs_file **filep)
 {
-	int ret = writes(flags) ? gate(fs, inode->kind) : 0;
+	int mask = open_mask(flags);
+	int ret = 0;
 
+	if (!inode->kind->open)
+		return -EISDIR;
+	/* A file just created may be opened as asked, whatever its mode. */
+	if (!created && (mask & W_OK))
+		ret = gate(fs, inode->kind);
+	if (!ret && !created)
+		ret = may(fs, inode, mask);
 	if (!ret)
-		ret = inode->kind->open ? inode->kind->open(fs, inode, flags, filep)
-					: -EISDIR;
+		ret = inode->kind->open(fs, inode, created ? flags & ~O_TRUNC : flags,
+					filep);
+	if (!ret)
+		inode->opens++;
 	return ret;
 }
 
@@ -242,18 +334,19 @@ static void cache_mode(const struct rfs_file *file, struct fuse_file_info *fi)
 
 static void close_file(struct rfs *fs, struct rfs_file *file)
 {
+	struct rfs_inode *inode = file->inode;
+
+	inode->opens--;
 	file->kind->release(fs, file);
 }
 
 static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
-	struct rfs *fs = fs_of(req);
+	struct rfs *fs = begin(req);
 	struct rfs_file *file = NULL;
-	int ret;
+	int ret = open_file(fs, rfs_inode(fs, ino), fi->flags, false, &file);
 
-	lock(fs);
-	ret = open_file(fs, rfs_inode(fs, ino), fi->flags, &file);
-	unlock(fs);
+	end(fs);
 	if (ret) {
 		fuse_reply_err(req, -ret);
 		return;
@@ -261,49 +354,46 @@ static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	cache_mode(file, fi);
 	if (fuse_reply_open(req, fi) == -ENOENT) {
 		/* The opener was interrupted: nobody will release this. */
-		lock(fs);
+		fs = begin(req);
 		close_file(fs, file);
-		unlock(fs);
+		end(fs);
 	}
 }
 
 static void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		    struct fuse_file_info *fi)
 {
-	struct rfs *fs = fs_of(req);
+	struct rfs *fs = begin(req);
 	struct rfs_file *file = file_of(fi);
 	struct fuse_bufvec *bv = NULL;
 	int ret;
 
 	(void)ino;
-	lock(fs);
 	ret = file->kind->read ? file->kind->read(fs, file, size, off, &bv)
 			       : -EISDIR;
-	/* Reply under the lock: the clusters must not change meanwhile. */
+	/* Reply under the lock: the blocks must not change meanwhile. */
 	if (ret)
 		fuse_reply_err(req, -ret);
 	else if (bv->count == 0)
 		fuse_reply_buf(req, NULL, 0);
 	else
 		fuse_reply_data(req, bv, FUSE_BUF_SPLICE_MOVE);
-	unlock(fs);
+	end(fs);
 	free(bv);
 }
 
 static void op_write(fuse_req_t req, fuse_ino_t ino, const char *buf,
 		     size_t size, off_t off, struct fuse_file_info *fi)
 {
-	struct rfs *fs = fs_of(req);
+	struct rfs *fs = begin(req);
 	struct rfs_file *file = file_of(fi);
-	ssize_t n;
+	ssize_t n = gate(fs, file->kind);
 
 	(void)ino;
-	lock(fs);
-	n = gate(fs, file->kind);
 	if (!n)
 		n = file->kind->write ? file->kind->write(fs, file, buf, size, off)
 				      : -EBADF;
-	unlock(fs);
+	end(fs);
 	if (n < 0)
 		fuse_reply_err(req, (int)-n);
 	else
@@ -312,15 +402,15 @@ static void op_write(fuse_req_t req, fuse_ino_t ino, const char *buf,
 
 static void op_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
-	struct rfs *fs = fs_of(req);
 	struct rfs_file *file = file_of(fi);
+	struct rfs *fs;
 	int ret = 0;
 
 	(void)ino;
 	if (file->kind->flush) {
-		lock(fs);
+		fs = begin(req);
 		ret = file->kind->flush(fs, file);
-		unlock(fs);
+		end(fs);
 	}
 	fuse_reply_err(req, -ret);
 }
@@ -328,28 +418,23 @@ static void op_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 static void op_release(fuse_req_t req, fuse_ino_t ino,
 		       struct fuse_file_info *fi)
 {
-	struct rfs *fs = fs_of(req);
+	struct rfs *fs = begin(req);
 
 	(void)ino;
-	lock(fs);
 	close_file(fs, file_of(fi));
-	unlock(fs);
+	end(fs);
 	fuse_reply_err(req, 0);
 }
 
 static void do_fsync(fuse_req_t req, fuse_ino_t ino, int datasync,
 		     struct rfs_file *file)
 {
-	struct rfs *fs = fs_of(req);
-	struct rfs_inode *inode;
-	const struct rfs_kind *kind;
-	int ret;
+	struct rfs *fs = begin(req);
+	struct rfs_inode *inode = rfs_inode(fs, ino);
+	const struct rfs_kind *kind = file ? file->kind : inode->kind;
+	int ret = kind->fsync ? kind->fsync(fs, inode, file, datasync) : 0;
 
-	lock(fs);
-	inode = rfs_inode(fs, ino);
-	kind = file ? file->kind : inode->kind;
-	ret = kind->fsync ? kind->fsync(fs, inode, file, datasync) : 0;
-	unlock(fs);
+	end(fs);
 	fuse_reply_err(req, -ret);
 }
 
@@ -369,42 +454,76 @@ static void op_fsyncdir(fuse_req_t req, fuse_ino_t ino, int datasync,
 
 static void op_statfs(fuse_req_t req, fuse_ino_t ino)
 {
-	struct rfs *fs = fs_of(req);
-	struct rfs_inode *inode;
+	struct rfs *fs = begin(req);
+	struct rfs_inode *inode = rfs_inode(fs, ino);
 	struct statvfs st;
 	int ret;
 
-	lock(fs);
-	inode = rfs_inode(fs, ino);
 	if (!inode->kind->statfs)
 		inode = &fs->root;
 	ret = inode->kind->statfs(fs, inode, &st);
-	unlock(fs);
+	end(fs);
 	if (ret)
 		fuse_reply_err(req, -ret);
 	else
 		fuse_reply_statfs(req, &st);
 }
 
+/* What chmod, chown, truncate and utimes may do, as the kernel decides. */
+static int may_setattr(struct rfs *fs, struct rfs_inode *inode,
+		       const struct stat *attr, int to_set, bool has_file)
+{
+	bool super = rfs_superuser(fs, inode->kind);
+	struct stat st;
+	int ret = inode->kind->getattr(fs, inode, &st);
+	bool owner = !ret && is_owner(fs, inode->kind, &st);
+
+	if (ret)
+		return ret;
+	if ((to_set & FUSE_SET_ATTR_MODE) && !owner)
+		return -EPERM;
+	if ((to_set & FUSE_SET_ATTR_UID) && attr->st_uid != st.st_uid && !super)
+		return -EPERM;
+	if ((to_set & FUSE_SET_ATTR_GID) && attr->st_gid != st.st_gid &&
+	    !super && !(owner && rfs_in_group(fs, attr->st_gid)))
+		return -EPERM;
+	if ((to_set & FUSE_SET_ATTR_SIZE) && !has_file &&
+	    (ret = rfs_may(fs, inode->kind, &st, W_OK)))
+		return ret;
+	/* Times of one's choosing by the owner; "now" by any writer. */
+	if ((to_set & ((FUSE_SET_ATTR_ATIME | FUSE_SET_ATTR_MTIME) &
+		       ~(FUSE_SET_ATTR_ATIME_NOW | FUSE_SET_ATTR_MTIME_NOW))) &&
+	    !owner) {
+		bool now_only = (!(to_set & FUSE_SET_ATTR_ATIME) ||
+				 (to_set & FUSE_SET_ATTR_ATIME_NOW)) &&
+				(!(to_set & FUSE_SET_ATTR_MTIME) ||
+				 (to_set & FUSE_SET_ATTR_MTIME_NOW));
+
+		if (!now_only)
+			return -EPERM;
+		return rfs_may(fs, inode->kind, &st, W_OK);
+	}
+	return 0;
+}
+
 static void op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr,
 		       int to_set, struct fuse_file_info *fi)
 {
-	struct rfs *fs = fs_of(req);
-	struct rfs_inode *inode;
+	struct rfs *fs = begin(req);
+	struct rfs_inode *inode = rfs_inode(fs, ino);
 	struct rfs_file *file = file_of(fi);
 	struct stat st;
-	int ret;
+	int ret = gate(fs, inode->kind);
 
-	lock(fs);
-	inode = rfs_inode(fs, ino);
-	ret = gate(fs, inode->kind);
+	if (!ret)
+		ret = may_setattr(fs, inode, attr, to_set, file != NULL);
 	if (!ret)
 		ret = inode->kind->setattr
 			      ? inode->kind->setattr(fs, inode, file, attr, to_set)
 			      : -EPERM;
 	if (!ret)
 		ret = getattr(fs, inode, &st);
-	unlock(fs);
+	end(fs);
 	if (ret)
 		fuse_reply_err(req, -ret);
 	else
@@ -415,12 +534,12 @@ static int make_node(struct rfs *fs, fuse_ino_t parent, const char *name,
 		     mode_t mode, dev_t rdev, struct fuse_entry_param *e)
 {
 	struct rfs_inode *dir = rfs_inode(fs, parent);
-	int ret = gate(fs, dir->kind);
+	int ret = dir->kind->mknod ? may_change(fs, dir) : -ENOTDIR;
 
 	if (!ret)
-		ret = dir->kind->mknod ? dir->kind->mknod(fs, dir, name, mode,
-							  rdev, e)
-				       : -ENOTDIR;
+		ret = dir->kind->mknod(fs, dir, name, mode, rdev, e);
+	if (!ret)
+		shown_entry(fs, e);
 	return ret;
 }
 
@@ -436,79 +555,68 @@ static void reply_made(fuse_req_t req, int ret,
 static void op_mknod(fuse_req_t req, fuse_ino_t parent, const char *name,
 		     mode_t mode, dev_t rdev)
 {
-	struct rfs *fs = fs_of(req);
+	struct rfs *fs = begin(req);
 	struct fuse_entry_param e;
-	int ret;
+	int ret = make_node(fs, parent, name, mode, rdev, &e);
 
-	lock(fs);
-	ret = make_node(fs, parent, name, mode, rdev, &e);
-	unlock(fs);
+	end(fs);
 	reply_made(req, ret, &e);
 }
 
 static void op_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name,
 		     mode_t mode)
 {
-	struct rfs *fs = fs_of(req);
+	struct rfs *fs = begin(req);
 	struct fuse_entry_param e;
-	int ret;
+	int ret = make_node(fs, parent, name, S_IFDIR | (mode & 07777), 0, &e);
 
-	lock(fs);
-	ret = make_node(fs, parent, name, S_IFDIR | (mode & 07777), 0, &e);
-	unlock(fs);
+	end(fs);
 	reply_made(req, ret, &e);
 }
 
 static void op_create(fuse_req_t req, fuse_ino_t parent, const char *name,
 		      mode_t mode, struct fuse_file_info *fi)
 {
-	struct rfs *fs = fs_of(req);
+	struct rfs *fs = begin(req);
 	struct fuse_entry_param e;
 	struct rfs_file *file = NULL;
-	int ret;
+	int ret = make_node(fs, parent, name, S_IFREG | (mode & 07777), 0, &e);
 
-	lock(fs);
-	ret = make_node(fs, parent, name, S_IFREG | (mode & 07777), 0, &e);
 	if (!ret) {
 		struct rfs_inode *inode = rfs_inode(fs, e.ino);
 
-		/* New and empty: no truncation, and no gate a second time. */
-		ret = inode->kind->open ? inode->kind->open(fs, inode,
-							    fi->flags & ~O_TRUNC,
-							    &file)
-					: -EISDIR;
+		ret = open_file(fs, inode, fi->flags, true, &file);
 		if (ret)
 			rfs_forget(fs, inode, 1);
 	}
-	unlock(fs);
+	end(fs);
 	if (ret) {
 		fuse_reply_err(req, -ret);
 		return;
 	}
 	cache_mode(file, fi);
 	if (fuse_reply_create(req, &e, fi) == -ENOENT) {
-		lock(fs);
+		fs = begin(req);
 		close_file(fs, file);
 		rfs_forget(fs, rfs_inode(fs, e.ino), 1);
-		unlock(fs);
+		end(fs);
 	}
 }
 
 static void remove_name(fuse_req_t req, fuse_ino_t parent, const char *name,
 			bool is_dir)
 {
-	struct rfs *fs = fs_of(req);
-	struct rfs_inode *dir;
-	int (*remove)(struct rfs *, struct rfs_inode *, const char *);
-	int ret;
+	struct rfs *fs = begin(req);
+	struct rfs_inode *dir = rfs_inode(fs, parent);
+	int (*remove)(struct rfs *, struct rfs_inode *, const char *) =
+		is_dir ? dir->kind->rmdir : dir->kind->unlink;
+	int ret = remove ? may_change(fs, dir) : -ENOTDIR;
 
-	lock(fs);
-	dir = rfs_inode(fs, parent);
-	remove = is_dir ? dir->kind->rmdir : dir->kind->unlink;
-	ret = gate(fs, dir->kind);
 	if (!ret)
-		ret = remove ? remove(fs, dir, name) : -ENOTDIR;
-	unlock(fs);
+		ret = sticky(fs, dir, name);
+	if (!ret)
+		ret = remove(fs, dir, name);
+	end(fs);
 	fuse_reply_err(req, -ret);
 }
 
@@ -525,7 +633,7 @@ static void op_rmdir(fuse_req_t req, fuse_ino_t parent, const char *name)
 /*
  * Between two kinds nothing is renamed: a file of the image never moves
  * into the mount's memory (EPERM: mv stops, the file stays), and else
- * EXDEV tells mv to copy (into boot/, which keeps it).
+ * EXDEV tells mv to copy (into boot/ or root/, which keep it).
  */
 static int rename_between(const struct rfs_kind *from, const struct rfs_kind *to)
 {
@@ -536,39 +644,183 @@ static void op_rename(fuse_req_t req, fuse_ino_t parent, const char *name,
 		      fuse_ino_t newparent, const char *newname,
 		      unsigned int flags)
 {
-	struct rfs *fs = fs_of(req);
-	struct rfs_inode *from, *to;
+	struct rfs *fs = begin(req);
+	struct rfs_inode *from = rfs_inode(fs, parent);
+	struct rfs_inode *to = rfs_inode(fs, newparent);
 	int ret;
 
-	lock(fs);
-	from = rfs_inode(fs, parent);
-	to = rfs_inode(fs, newparent);
 	if (from->kind != to->kind)
 		ret = rename_between(from->kind, to->kind);
 	else if (!from->kind->rename)
 		ret = -ENOTDIR;
-	else if (!(ret = gate(fs, from->kind)))
+	else if (!(ret = may_change(fs, from)) && !(ret = may_change(fs, to)) &&
+		 !(ret = sticky(fs, from, name)) &&
+		 !(ret = (flags & RENAME_EXCHANGE) ? sticky(fs, to, newname) : 0))
 		ret = from->kind->rename(fs, from, name, to, newname, flags);
-	unlock(fs);
+	end(fs);
 	fuse_reply_err(req, -ret);
 }
 
 static void op_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent,
 		    const char *newname)
 {
-	(void)ino;
-	(void)newparent;
-	(void)newname;
-	fuse_reply_err(req, EPERM); /* FAT has no hard links */
+	struct rfs *fs = begin(req);
+	struct rfs_inode *inode = rfs_inode(fs, ino);
+	struct rfs_inode *dir = rfs_inode(fs, newparent);
+	struct fuse_entry_param e;
+	int ret;
+
+	if (inode->kind != dir->kind)
+		ret = -EXDEV;
+	else if (!dir->kind->link)
+		ret = -EPERM; /* FAT has no hard links */
+	else if (!(ret = may_change(fs, dir)))
+		ret = dir->kind->link(fs, inode, dir, newname, &e);
+	if (!ret)
+		shown_entry(fs, &e);
+	end(fs);
+	reply_made(req, ret, &e);
 }
 
-static void op_symlink(fuse_req_t req, const char *link, fuse_ino_t parent,
+static void op_symlink(fuse_req_t req, const char *target, fuse_ino_t parent,
 		       const char *name)
 {
-	(void)link;
-	(void)parent;
-	(void)name;
-	fuse_reply_err(req, EPERM); /* nor symbolic ones */
+	struct rfs *fs = begin(req);
+	struct rfs_inode *dir = rfs_inode(fs, parent);
+	struct fuse_entry_param e;
+	int ret = dir->kind->symlink ? may_change(fs, dir) : -EPERM;
+
+	if (!ret)
+		ret = dir->kind->symlink(fs, dir, name, target, &e);
+	if (!ret)
+		shown_entry(fs, &e);
+	end(fs);
+	reply_made(req, ret, &e);
+}
+
+static void op_readlink(fuse_req_t req, fuse_ino_t ino)
+{
+	struct rfs *fs = begin(req);
+	struct rfs_inode *inode = rfs_inode(fs, ino);
+	char *target = NULL;
+	int ret = inode->kind->readlink ? inode->kind->readlink(fs, inode, &target)
+					: -EINVAL;
+
+	end(fs);
+	if (ret)
+		fuse_reply_err(req, -ret);
+	else
+		fuse_reply_readlink(req, target);
+	free(target);
+}
+
+/*
+ * Who may touch an extended attribute, as Linux's xattr_permission():
+ * user.* by those who may read (or write) the file, trusted.* and
+ * security.* by the superuser, ACLs by the owner.
+ */
+static int may_xattr(struct rfs *fs, struct rfs_inode *inode, const char *name,
+		     bool write)
+{
+	struct stat st;
+	int ret = inode->kind->getattr(fs, inode, &st);
+
+	if (ret)
+		return ret;
+	if (strncmp(name, "user.", 5) == 0) {
+		if (!S_ISREG(st.st_mode) && !S_ISDIR(st.st_mode))
+			return write ? -EPERM : -ENODATA;
+		return rfs_may(fs, inode->kind, &st, write ? W_OK : R_OK);
+	}
+	if (!write)
+		return 0;
+	if (strncmp(name, "system.posix_acl_", 17) == 0)
+		return is_owner(fs, inode->kind, &st) ? 0 : -EPERM;
+	return rfs_superuser(fs, inode->kind) ? 0 : -EPERM;
+}
+
+static void reply_size(fuse_req_t req, ssize_t n, size_t size, const void *buf)
+{
+	if (n < 0)
+		fuse_reply_err(req, (int)-n);
+	else if (size == 0)
+		fuse_reply_xattr(req, (size_t)n);
+	else
+		fuse_reply_buf(req, buf, (size_t)n);
+}
+
+static void op_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name,
+			size_t size)
+{
+	struct rfs *fs = begin(req);
+	struct rfs_inode *inode = rfs_inode(fs, ino);
+	char *buf = size ? malloc(size) : NULL;
+	ssize_t n = size && !buf ? -ENOMEM
+		    : !inode->kind->getxattr ? -ENOTSUP
+					     : may_xattr(fs, inode, name, false);
+
+	if (!n)
+		n = inode->kind->getxattr(fs, inode, name, buf, size);
+	end(fs);
+	reply_size(req, n, size, buf);
+	free(buf);
+}
+
+static void op_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size)
+{
+	struct rfs *fs = begin(req);
+	struct rfs_inode *inode = rfs_inode(fs, ino);
+	char *buf = size ? malloc(size) : NULL;
+	ssize_t n = size && !buf ? -ENOMEM : 0;
+
+	if (!n && inode->kind->listxattr)
+		n = inode->kind->listxattr(fs, inode, buf, size);
+	end(fs);
+	reply_size(req, n, size, buf);
+	free(buf);
+}
+
+static void op_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name,
+			const char *value, size_t size, int flags)
+{
+	struct rfs *fs = begin(req);
+	struct rfs_inode *inode = rfs_inode(fs, ino);
+	int ret = inode->kind->setxattr ? gate(fs, inode->kind) : -ENOTSUP;
+
+	if (!ret)
+		ret = may_xattr(fs, inode, name, true);
+	if (!ret)
+		ret = inode->kind->setxattr(fs, inode, name, value, size, flags);
+	end(fs);
+	fuse_reply_err(req, -ret);
+}
+
+static void op_removexattr(fuse_req_t req, fuse_ino_t ino, const char *name)
+{
+	struct rfs *fs = begin(req);
+	struct rfs_inode *inode = rfs_inode(fs, ino);
+	int ret = inode->kind->removexattr ? gate(fs, inode->kind) : -ENOTSUP;
+
+	if (!ret)
+		ret = may_xattr(fs, inode, name, true);
+	if (!ret)
+		ret = inode->kind->removexattr(fs, inode, name);
+	end(fs);
+	fuse_reply_err(req, -ret);
+}
+
+static void op_fallocate(fuse_req_t req, fuse_ino_t ino, int mode, off_t off,
+			 off_t len, struct fuse_file_info *fi)
+{
+	struct rfs *fs = begin(req);
+	struct rfs_file *file = file_of(fi);
+	int ret = file->kind->fallocate ? gate(fs, file->kind) : -EOPNOTSUPP;
+
+	(void)ino;
+	if (!ret)
+		ret = file->kind->fallocate(fs, file, mode, off, len);
+	end(fs);
+	fuse_reply_err(req, -ret);
 }
 
 const struct fuse_lowlevel_ops rfs_ops = {
@@ -577,7 +829,9 @@ const struct fuse_lowlevel_ops rfs_ops = {
 	.forget = op_forget,
 	.forget_multi = op_forget_multi,
 	.getattr = op_getattr,
+	.access = op_access,
 	.setattr = op_setattr,
+	.readlink = op_readlink,
 	.mknod = op_mknod,
 	.mkdir = op_mkdir,
 	.create = op_create,
@@ -598,4 +852,9 @@ const struct fuse_lowlevel_ops rfs_ops = {
 	.fsyncdir = op_fsyncdir,
 	.release = op_release,
 	.statfs = op_statfs,
+	.getxattr = op_getxattr,
+	.listxattr = op_listxattr,
+	.setxattr = op_setxattr,
+	.removexattr = op_removexattr,
+	.fallocate = op_fallocate,
 };

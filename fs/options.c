@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /*
  * Mount options: one fuse_opt table for the whole command line (-f, -d,
- * -h, the IMAGE and DIR arguments, and every -o option). rpifs's own
+ * -h, the IMAGE and DIR arguments, and every -o option: machine=, ssh=,
+ * root=, uid=, gid=, umask=, dmask=, fmask=, quiet, ro). rpifs's own
  * options are checked here, each refusal one sentence; an option neither
  * rpifs nor FUSE knows is refused here too, not by libfuse's three lines.
  */
@@ -25,7 +26,9 @@ enum {
 	KEY_GID,
 	KEY_MACHINE,
 	KEY_SSH,
+	KEY_ROOT,
 	KEY_IGNORED,
+	KEY_REFUSED,
 };
 
 #define RFS_OPT(t, field, v) { t, offsetof(struct rfs_options, field), v }
@@ -38,6 +41,8 @@ static const struct fuse_opt table[] = {
 	FUSE_OPT_KEY("gid=", KEY_GID),
 	FUSE_OPT_KEY("machine=", KEY_MACHINE),
 	FUSE_OPT_KEY("ssh=", KEY_SSH),
+	FUSE_OPT_KEY("root=", KEY_ROOT),
+	FUSE_OPT_KEY("default_permissions", KEY_REFUSED),
 	FUSE_OPT_KEY("ro", KEY_RO),
 	FUSE_OPT_KEY("umask=", KEY_UMASK),
 	FUSE_OPT_KEY("debug", KEY_DEBUG),
@@ -62,7 +67,7 @@ static const struct fuse_opt table[] = {
 static bool fuse_knows(const char *opt)
 {
 	static const char *const exact[] = {
-		"allow_other", "allow_root", "auto_unmount", "default_permissions",
+		"allow_other", "allow_root", "auto_unmount",
 		"dev", "nodev", "suid", "nosuid", "exec", "noexec", "async",
 		"sync", "dirsync", "atime", "noatime", "nodiratime", "relatime",
 		"norelatime", "strictatime", "nostrictatime", "lazytime",
@@ -147,6 +152,23 @@ static int process(void *data, const char *arg, int key,
 		opt->read_only = 1;
 		return 1; /* FUSE makes the mount read-only too */
 	case KEY_IGNORED:
+		return 0;
+	case KEY_REFUSED:
+		rpifs_log(RPIFS_ERR,
+			  "-o %s: rpifs checks permissions itself (root/'s owners are the guest's); leave it out",
+			  arg);
+		return -1;
+	case KEY_ROOT:
+		if (strcmp(arg, "root=rw") == 0) {
+			opt->root = RFS_ROOT_RW;
+		} else if (strcmp(arg, "root=ro") == 0) {
+			opt->root = RFS_ROOT_RO;
+		} else if (strcmp(arg, "root=off") == 0) {
+			opt->root = RFS_ROOT_OFF;
+		} else {
+			rpifs_log(RPIFS_ERR, "%s: give root=rw, root=ro or root=off", arg);
+			return -1;
+		}
 		return 0;
 	case KEY_UMASK:
 		if (sscanf(arg, "umask=%o", &mask) != 1 || mask > 0777) {

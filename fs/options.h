@@ -14,12 +14,19 @@
 
 struct fuse_args;
 
+enum rfs_root_mode {
+	RFS_ROOT_RW,	/* the default */
+	RFS_ROOT_RO,
+	RFS_ROOT_OFF,	/* no root/ */
+};
+
 struct rfs_options {
 	char *image;	   /* the arguments, as given */
 	char *dir;
 	enum board board;  /* -o machine=, else raspi4b */
 	bool board_explicit;
 	unsigned ssh_port; /* 0: no forward */
+	enum rfs_root_mode root;
 	uid_t uid;
 	gid_t gid;
 	unsigned fmask;

@@ -20,6 +20,7 @@
 #include <time.h>
 
 #include "options.h"
+#include "../ext4/ext4.h"
 #include "../fat/fat.h"
 #include "../partition/partition.h"
 #include "../pi/board.h"
@@ -40,6 +41,12 @@ struct rfs_kind {
 	const char *name;
 	/* Read-only while a guest owns the image: ops.c refuses writes. */
 	bool guest_owned;
+	/*
+	 * Owners are the guest's (root/): the image's owner (the mounting
+	 * user) acts as the guest's root there. Elsewhere the mounting user
+	 * is whom the files belong to (uid=), as on Linux's vfat.
+	 */
+	bool guest_ids;
 	/* How long the kernel may cache this kind's attributes and names. */
 	double timeout;
 	int (*getattr)(struct rfs *fs, struct rfs_inode *inode, struct stat *st);
@@ -71,8 +78,27 @@ struct rfs_kind {
 	int (*rename)(struct rfs *fs, struct rfs_inode *dir, const char *name,
 		      struct rfs_inode *newdir, const char *newname,
 		      unsigned flags);
+	int (*link)(struct rfs *fs, struct rfs_inode *inode,
+		    struct rfs_inode *newdir, const char *newname,
+		    struct fuse_entry_param *e);
+	int (*symlink)(struct rfs *fs, struct rfs_inode *dir, const char *name,
+		       const char *target, struct fuse_entry_param *e);
+	/* The target, malloc'd into *@target. */
+	int (*readlink)(struct rfs *fs, struct rfs_inode *inode, char **target);
 	int (*statfs)(struct rfs *fs, struct rfs_inode *inode,
 		      struct statvfs *st);
+	/* Extended attributes; sizes as getxattr(2) and listxattr(2). */
+	ssize_t (*getxattr)(struct rfs *fs, struct rfs_inode *inode,
+			    const char *name, void *buf, size_t size);
+	ssize_t (*listxattr)(struct rfs *fs, struct rfs_inode *inode,
+			     char *buf, size_t size);
+	int (*setxattr)(struct rfs *fs, struct rfs_inode *inode,
+			const char *name, const void *value, size_t size,
+			int flags);
+	int (*removexattr)(struct rfs *fs, struct rfs_inode *inode,
+			   const char *name);
+	int (*fallocate)(struct rfs *fs, struct rfs_file *file, int mode,
+			 off_t off, off_t len);
 	/* The kernel forgot the inode: drop what it held. */
 	void (*forget)(struct rfs *fs, struct rfs_inode *inode);
 };
@@ -80,9 +106,13 @@ struct rfs_kind {
 struct rfs_inode {
 	const struct rfs_kind *kind;
 	uint64_t nlookup;	  /* the kernel's references */
-	uint64_t gen;		  /* the volume generation of @fat */
+	uint64_t gen;		  /* the volume generation of @fat or @ext */
 	struct fat_node *fat;	  /* boot/ */
 	struct ctl_node *ctl;	  /* control and temporary files */
+	uint64_t ext;		  /* root/: the ext4 inode number */
+	struct rfs_inode *ext_next; /* root/: the next in its bucket */
+	unsigned opens;		  /* open files of it */
+	bool orphan;		  /* root/: no names left; freed when unused */
 	struct rfs_inode *prev, *next; /* every inode the kernel knows */
 };
 
@@ -114,14 +144,35 @@ struct rfs_notify {
 	bool attr_only;	   /* an inode's attributes, not its data */
 };
 
+/* Who asks: the request's credentials, groups read when needed. */
+struct rfs_caller {
+	fuse_req_t req;
+	uid_t uid;
+	gid_t gid;
+	int group_count;	/* -1: not read yet */
+	gid_t groups[64];
+};
+
+struct ext4_vol;
+
 struct rfs {
 	pthread_mutex_t lock; /* held around every operation */
+	struct rfs_caller caller; /* of the request under the lock */
+	uid_t owner_uid;	  /* the mounting user: the image's owner */
 	struct rfs_options opt;
 	char *image_path;
 	char *mountpoint;
 	struct part_image *img;
 	struct fat_window win;
 	struct fat_vol *vol;
+	/* root/: the root file system, when the image has one to show. */
+	struct ext4_vol *ext;
+	struct ext4_window ext_win;
+	const struct part_entry *root_part;
+	uint64_t ext_gen;	/* as vol_gen, for root/ */
+	char root_note[512];	/* why root/ is missing or read-only */
+	struct rfs_inode **ext_map; /* ext4 inode number -> inode */
+	size_t ext_map_size, ext_map_used;
 	struct fuse_session *se;
 	struct rfs_inode root;
 	struct rfs_inode *inodes; /* the list of every other inode */
@@ -180,5 +231,15 @@ void rfs_notify_send(struct rfs *fs);
 
 extern const struct rfs_kind rfs_root_kind; /* root.c */
 extern const struct rfs_kind rfs_boot_kind; /* boot.c */
+extern const struct rfs_kind rfs_ext_kind;  /* ext.c */
+
+/* ---- access.c: permissions, checked by rpifs (not the kernel) ---- */
+
+/* Whether the caller is the superuser for @kind's nodes. */
+bool rfs_superuser(struct rfs *fs, const struct rfs_kind *kind);
+bool rfs_in_group(struct rfs *fs, gid_t gid);
+/* R_OK, W_OK, X_OK of @st for the caller. @return 0 or -EACCES. */
+int rfs_may(struct rfs *fs, const struct rfs_kind *kind, const struct stat *st,
+	    int mask);
 
 #endif

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /*
  * The mount's root directory: not on the image, it lists boot/ (the FAT
- * boot partition), the control files and editors' temporary files. Renames
+ * boot partition), root/ (the root file system), the control files and
+ * editors' temporary files. Renames
  * here are what make editors work:
  * - a temporary file renamed over a control file commits its contents,
  *   and that node becomes the control file (sed -i, vim, rsync);
@@ -10,6 +11,7 @@
  */
 #include "boot.h"
 #include "ctl.h"
+#include "ext.h"
 #include "run.h"
 #include "temp.h"
 #include "../common/log.h"
@@ -20,13 +22,21 @@
 #include <string.h>
 
 #define BOOT_NAME "boot"
+#define ROOT_NAME "root"
+
+/* boot/, or root/ when the image's root file system is shown. */
+static bool is_dir_name(struct rfs *fs, const char *name)
+{
+	return strcmp(name, BOOT_NAME) == 0 ||
+	       (fs->ext && strcmp(name, ROOT_NAME) == 0);
+}
 
 static void root_stat(struct rfs *fs, struct stat *st)
 {
 	memset(st, 0, sizeof(*st));
 	st->st_ino = FUSE_ROOT_ID;
 	st->st_mode = S_IFDIR | (0777 & ~fs->opt.dmask);
-	st->st_nlink = 2;
+	st->st_nlink = fs->ext ? 4 : 3; /* ".", and ".." of boot/ and root/ */
 	st->st_uid = fs->opt.uid;
 	st->st_gid = fs->opt.gid;
 	st->st_mtim = st->st_atim = st->st_ctim = fs->mount_time;
@@ -57,6 +67,8 @@ static int root_lookup(struct rfs *fs, struct rfs_inode *dir,
 	(void)dir;
 	if (strcmp(name, BOOT_NAME) == 0)
 		return boot_entry(fs, e);
+	if (fs->ext && strcmp(name, ROOT_NAME) == 0)
+		return rfs_ext_entry(fs, EXT4_ROOT_INO, e);
 	if (desc) {
 		node = ctl_node_of(fs, desc);
 		return node ? ctl_entry(fs, node, e) : -ENOMEM;
@@ -65,7 +77,12 @@ static int root_lookup(struct rfs *fs, struct rfs_inode *dir,
 	return node ? ctl_entry(fs, node, e) : -ENOENT;
 }
 
-/* Entry @index after "." and "..": boot, the control files, the temps. */
+enum { ENTRY_BOOT = 1, ENTRY_ROOT, ENTRY_NODE };
+
+/*
+ * Entry @index after "." and "..": boot, root, the control files, the
+ * temporary files. @return ENTRY_* or 0 at the end, or -errno.
+ */
 static int entry_at(struct rfs *fs, unsigned index, const char **name,
 		    struct ctl_node **node)
 {
@@ -74,14 +91,19 @@ static int entry_at(struct rfs *fs, unsigned index, const char **name,
 	*node = NULL;
 	if (index == 0) {
 		*name = BOOT_NAME;
-		return 1;
+		return ENTRY_BOOT;
 	}
 	index--;
+	if (index == 0 && fs->ext) {
+		*name = ROOT_NAME;
+		return ENTRY_ROOT;
+	}
+	index -= fs->ext ? 1 : 0;
 	desc = ctl_desc_at(index);
 	if (desc) {
 		*node = ctl_node_of(fs, desc);
 		*name = desc->name;
-		return *node ? 1 : -ENOMEM;
+		return *node ? ENTRY_NODE : -ENOMEM;
 	}
 	for (unsigned k = 0; ctl_desc_at(k); k++)
 		index--;
@@ -89,9 +111,29 @@ static int entry_at(struct rfs *fs, unsigned index, const char **name,
 		if (index-- == 0) {
 			*node = t;
 			*name = t->name;
-			return 1;
+			return ENTRY_NODE;
 		}
 	}
+	return 0;
+}
+
+/* A listed entry: with a lookup counted for readdirplus. */
+static int describe(struct rfs *fs, int what, struct ctl_node *node, bool plus,
+		    struct fuse_entry_param *e)
+{
+	if (what == ENTRY_NODE)
+		return plus ? ctl_entry(fs, node, e)
+			    : ctl_getattr_node(fs, node, &e->attr);
+	if (what == ENTRY_ROOT) {
+		if (plus)
+			return rfs_ext_entry(fs, EXT4_ROOT_INO, e);
+		e->attr.st_mode = S_IFDIR;
+		e->attr.st_ino = EXT4_ROOT_INO;
+		return 0;
+	}
+	if (plus)
+		return boot_entry(fs, e);
+	rfs_boot_stat(fs, fat_root(fs->vol), &e->attr);
 	return 0;
 }
 
@@ -115,15 +157,11 @@ static int root_readdir(struct rfs *fs, struct rfs_inode *dir,
 			e.attr.st_mode = S_IFDIR;
 			e.attr.st_ino = FUSE_ROOT_ID;
 		} else {
-			ret = entry_at(fs, (unsigned)(off - 2), &name, &node);
-			if (ret <= 0)
-				return ret;
-			if (db->plus)
-				ret = node ? ctl_entry(fs, node, &e) : boot_entry(fs, &e);
-			else if (node)
-				ret = ctl_getattr_node(fs, node, &e.attr);
-			else
-				rfs_boot_stat(fs, fat_root(fs->vol), &e.attr);
+			int what = entry_at(fs, (unsigned)(off - 2), &name, &node);
+
+			if (what <= 0)
+				return what;
+			ret = describe(fs, what, node, db->plus, &e);
 			if (ret)
 				return ret;
 		}
@@ -144,7 +182,7 @@ static int root_mknod(struct rfs *fs, struct rfs_inode *dir, const char *name,
 		return -EPERM; /* the root holds boot/ and files, no folders */
 	if (!S_ISREG(mode) && (mode & S_IFMT) != 0)
 		return -EPERM;
-	if (strcmp(name, BOOT_NAME) == 0 || ctl_desc_of(name) || temp_find(fs, name))
+	if (is_dir_name(fs, name) || ctl_desc_of(name) || temp_find(fs, name))
 		return -EEXIST;
 	return temp_create(fs, name, mode, e);
 }
@@ -155,7 +193,7 @@ static int root_unlink(struct rfs *fs, struct rfs_inode *dir, const char *name)
 	struct ctl_node *node;
 
 	(void)dir;
-	if (strcmp(name, BOOT_NAME) == 0)
+	if (is_dir_name(fs, name))
 		return -EISDIR;
 	if (desc && desc->secret && desc->commit) {
 		/* Removing userconf removes the user, as writing nothing does. */
@@ -174,9 +212,8 @@ static int root_unlink(struct rfs *fs, struct rfs_inode *dir, const char *name)
 
 static int root_rmdir(struct rfs *fs, struct rfs_inode *dir, const char *name)
 {
-	(void)fs;
 	(void)dir;
-	return strcmp(name, BOOT_NAME) == 0 ? -EBUSY : -ENOTDIR;
+	return is_dir_name(fs, name) ? -EBUSY : -ENOTDIR;
 }
 
 /* A temporary file over a control file: commit its contents. */
@@ -237,7 +274,7 @@ static int root_rename(struct rfs *fs, struct rfs_inode *dir, const char *from,
 
 	(void)dir;
 	(void)newdir;
-	if (strcmp(from, BOOT_NAME) == 0 || strcmp(to, BOOT_NAME) == 0)
+	if (is_dir_name(fs, from) || is_dir_name(fs, to))
 		return -EBUSY;
 	if (flags & RENAME_EXCHANGE)
 		return -EINVAL;

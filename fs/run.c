@@ -10,6 +10,7 @@
  */
 #include "run.h"
 #include "bootfiles.h"
+#include "ext.h"
 #include "../common/log.h"
 #include "../launcher/launcher.h"
 #include "../pi/plan.h"
@@ -77,6 +78,7 @@ static void on_exited(void *ctx, int status)
 	rpifs_log_clear_last();
 	if (!fs->unmounting) {
 		reload(fs);
+		rfs_root_reload(fs);
 		rfs_notify_guest_owned(fs);
 	}
 	pthread_mutex_unlock(&fs->lock);
@@ -250,11 +252,18 @@ static int launch(struct rfs *fs, const struct boot_plan *plan)
 		.ssh_port = fs->opt.ssh_port,
 	};
 	char err[512];
-	int ret = fat_freeze(fs->vol);
+	int ret = rfs_root_freeze(fs);
 
+	if (ret) {
+		rpifs_log(RPIFS_ERR, "cannot boot: writing the root file system: %s",
+			  strerror(-ret));
+		return ret;
+	}
+	ret = fat_freeze(fs->vol);
 	if (ret) {
 		rpifs_log(RPIFS_ERR, "cannot boot: flushing the boot partition: %s",
 			  strerror(-ret));
+		rfs_root_reload(fs);
 		return ret;
 	}
 	part_lock_share(fs->img, true);
@@ -262,7 +271,8 @@ static int launch(struct rfs *fs, const struct boot_plan *plan)
 	if (ret) {
 		rpifs_log(RPIFS_ERR, "cannot boot: %s", err);
 		part_lock_share(fs->img, false);
-		reload(fs); /* the frozen volume thaws */
+		reload(fs); /* the frozen volumes thaw */
+		rfs_root_reload(fs);
 	}
 	return ret;
 }

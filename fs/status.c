@@ -8,6 +8,7 @@
  */
 #include "status.h"
 #include "bootfiles.h"
+#include "ext.h"
 #include "run.h"
 #include "../common/log.h"
 #include "../launcher/launcher.h"
@@ -186,6 +187,7 @@ int status_text(struct rfs *fs, struct buf *out)
 		status_boot_files(fs, out, &cfg);
 	else
 		buf_printf(out, "config.txt: unreadable (%s)\n", strerror(-ret));
+	rfs_root_status(fs, out);
 	status_user(fs, out);
 	if (rpifs_log_last(last, sizeof(last)))
 		buf_printf(out, "last message: %s\n", last);

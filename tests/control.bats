@@ -26,9 +26,9 @@ verify_hash() {
 	[ "$(openssl passwd -6 -salt "$salt" "$password")" = "$hash" ]
 }
 
-@test "the root lists boot/ and the control files, with their modes" {
+@test "the root lists boot/, root/ and the control files, with their modes" {
 	run ls "$D"
-	[ "$output" = "$(printf 'boot\ncmdline\nconsole\ndtb\nkernel\nrun\nstatus\nuserconf')" ]
+	[ "$output" = "$(printf 'boot\ncmdline\nconsole\ndtb\nkernel\nroot\nrun\nstatus\nuserconf')" ]
 	[ "$(stat -c %a "$D/userconf")" = 600 ]
 	[ "$(stat -c %a "$D/status")" = 444 ]
 	[ "$(stat -c %a "$D/cmdline")" = 644 ]
