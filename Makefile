@@ -92,6 +92,30 @@ $(CORE_LIB): $(CORE_OBJS)
 	@mkdir -p $(@D)
 	$(AR) rcs $@ $^
 
+# ext4/: the root file system's core over libext2fs (so far its journal
+# replay), a library of its own so that only what uses it links libext2fs.
+# Needs libext2fs-dev and comerr-dev (pkg-config ext2fs com_err).
+EXT4_SRCS := $(wildcard ext4/*.c)
+EXT4_OBJS := $(EXT4_SRCS:%.c=$(BUILD)/%.o)
+EXT4_LIB := $(BUILD)/librpifs-ext4.a
+EXT4_CFLAGS = $(shell $(PKG_CONFIG) --cflags ext2fs com_err)
+EXT4_LIBS = $(shell $(PKG_CONFIG) --libs ext2fs com_err)
+
+$(BUILD)/ext4/%.o: ext4/%.c
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) $(EXT4_CFLAGS) -c -o $@ $<
+
+$(EXT4_LIB): $(EXT4_OBJS)
+	@mkdir -p $(@D)
+	$(AR) rcs $@ $^
+
+$(BUILD)/tests/test_journal: tests/unit/test_journal.c $(EXT4_LIB)
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) $(EXT4_CFLAGS) $(ALL_LDFLAGS) -o $@ $< \
+		$(EXT4_LIB) $(CMOCKA_LIBS) $(EXT4_LIBS)
+
+-include $(EXT4_OBJS:.o=.d)
+
 $(BUILD)/rpifs: $(APP_OBJS) $(CORE_LIB)
 	$(CC) $(ALL_LDFLAGS) -o $@ $(APP_OBJS) $(CORE_LIB) $(PKG_LIBS)
 
