@@ -1605,6 +1605,102 @@ static void test_resize_in_log(void **state)
 }
 
 /*
+ * The high half of a 64-bit tag's block number counts with 64BIT: set, it
+ * names a block past the end (refused); the same bytes in a 32-bit log
+ * are the tag's UUID, and change nothing.
+ */
+static void test_block_number_high_bits(void **state)
+{
+	static const struct layout wide = {
+		.name = "64bit, no checksums",
+		.mkfs = "-t ext4 -b 4096 -O ^metadata_csum",
+		.size = "32M",
+		.jo = "",
+	};
+	static const struct layout narrow = {
+		.name = "32-bit, no checksums",
+		.mkfs = "-t ext4 -b 4096 -O ^64bit,^metadata_csum",
+		.size = "32M",
+		.jo = "",
+	};
+	const struct layout *layouts2[] = {&wide, &narrow};
+
+	(void)state;
+	need_tools();
+	for (int i = 0; i < 2; i++) {
+		struct tx tx[1] = {{.ops = "write n1.bin /n1\n"}};
+		struct ext4_replay r;
+		struct log log;
+		const uint8_t one[4] = {0, 0, 0, 1};
+		uint32_t desc;
+
+		must("rm -f '%s'/s*.img", dir);
+		make_base(layouts2[i]);
+		make_file("n1.bin", 9000, 81, NULL, 0);
+		write_log(layouts2[i], tx, 1, &log);
+		desc = find_block(at("s0.img"), 1, JBD2_DESCRIPTOR_BLOCK, 0);
+		/* The first tag's t_blocknr_high, or its UUID. */
+		pwrite_file(at("s0.img"),
+			    (long long)journal_phys(at("s0.img"), desc) * 4096 +
+				    sizeof(struct jbd2_header_disk) + 8,
+			    one, sizeof(one));
+		if (i == 0) {
+			expect_refusal(-EUCLEAN, "past the end");
+			continue;
+		}
+		replay_and_compare(&r, at("s1.img"));
+		assert_int_equal(r.blocks, log.logged[0]);
+	}
+}
+
+/*
+ * A log that never ends: every block of the circular log a descriptor of
+ * the expected transaction, with one tag. Nothing in the format bounds
+ * such a walk; the replay stops after one turn and writes nothing.
+ */
+static void test_endless_log(void **state)
+{
+	static const struct layout l = {
+		.name = "no checksums",
+		.mkfs = "-t ext4 -b 4096 -O ^metadata_csum",
+		.size = "32M",
+		.jo = "",
+	};
+	struct jbd2_header_disk h;
+	struct jbd2_tag_disk tag = {0};
+	uint8_t *block;
+	uint32_t first, maxlen;
+	struct jsb j;
+
+	(void)state;
+	need_tools();
+	make_base(&l);
+	must("debugfs -w -R 'feature needs_recovery' '%s' >/dev/null 2>&1",
+	     at("s0.img"));
+	jsb_read(&j, at("s0.img"));
+	first = get_be32(j.sb.first);
+	maxlen = get_be32(j.sb.maxlen);
+	block = calloc(1, j.blocksize);
+	assert_non_null(block);
+	put_be32(&h.magic, JBD2_MAGIC);
+	put_be32(&h.blocktype, JBD2_DESCRIPTOR_BLOCK);
+	put_be32(&h.sequence, get_be32(j.sb.sequence));
+	memcpy(block, &h, sizeof(h));
+	put_be32(&tag.blocknr, 100);
+	put_be16(&tag.flags, JBD2_FLAG_LAST_TAG | JBD2_FLAG_SAME_UUID);
+	memcpy(block + sizeof(h), &tag, 8);
+	for (uint32_t b = first; b < maxlen; b++)
+		pwrite_file(at("s0.img"),
+			    (long long)journal_phys(at("s0.img"), b) *
+				    j.blocksize,
+			    block, j.blocksize);
+	free(block);
+	put_be32(&j.sb.start, first);
+	jsb_write(&j, true);
+	expect_refusal(-EUCLEAN, "runs on");
+}
+
+/*
  * Bytes flipped anywhere in the log: the replay either succeeds or refuses,
  * and when it refuses, nothing was written.
  */
@@ -1689,6 +1785,8 @@ int main(void)
 		T(test_fast_commit),
 		T(test_same_handle),
 		T(test_resize_in_log),
+		T(test_block_number_high_bits),
+		T(test_endless_log),
 		T(test_flipped_bytes),
 #undef T
 	};
