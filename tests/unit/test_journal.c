@@ -564,10 +564,10 @@ static int replay(struct ext4_replay *r, char *err, size_t err_size,
 	if (needed)
 		*needed = ext4_journal_needs_recovery(fs);
 	ret = ext4_journal_replay(fs, r, err, err_size);
-	if (ret == -ESTALE)
-		ext2fs_free(fs);
-	else
-		assert_int_equal(ext2fs_close2(fs, 0), 0);
+	/* Once the replay has written, a failure leaves @fs read-only. */
+	if (ret == -ESTALE || ret == -EIO)
+		assert_false(fs->flags & EXT2_FLAG_RW);
+	assert_int_equal(ext2fs_close2(fs, 0), 0);
 	take_out(at("ours.img"));
 	return ret;
 }
@@ -1557,6 +1557,74 @@ static void test_same_handle(void **state)
 	must("debugfs -R 'stat /made' '%s' >/dev/null 2>&1", at("ours.img"));
 }
 
+/* An io manager that fails the write_budget-th write, once. */
+static struct struct_io_manager failing_manager;
+static int write_budget;
+
+static errcode_t failing_write(io_channel channel, unsigned long long block,
+			       int count, const void *data)
+{
+	if (write_budget > 0 && --write_budget == 0)
+		return EIO;
+	return unix_io_manager->write_blk64(channel, block, count, data);
+}
+
+static errcode_t failing_open(const char *name, int flags, io_channel *channel)
+{
+	errcode_t code = unix_io_manager->open(name, flags, channel);
+
+	if (!code)
+		(*channel)->manager = &failing_manager;
+	return code;
+}
+
+/*
+ * A write that fails half way: -EIO, and the log is left whole, so that a
+ * second replay starts over and ends where e2fsck does.
+ */
+static void test_failed_write(void **state)
+{
+	struct log log;
+	char options[64], err[256];
+	unsigned total;
+
+	(void)state;
+	need_tools();
+	three_committed(&log);
+	total = (unsigned)(log.logged[0] + log.logged[1] + log.logged[2]);
+	failing_manager = *unix_io_manager;
+	failing_manager.name = "failing";
+	failing_manager.open = failing_open;
+	failing_manager.write_blk64 = failing_write;
+	snprintf(options, sizeof(options), "offset=%ld", OFFSET);
+	place(at("s0.img"));
+	assert_true(oracle(at("s0.img")) <= 1);
+
+	for (unsigned fail_at = 1; fail_at <= total + 2; fail_at += total / 2) {
+		struct ext4_replay r;
+		ext2_filsys fs;
+		errcode_t code;
+
+		code = ext2fs_open2(at("disk.img"), options,
+				    EXT2_FLAG_RW | EXT2_FLAG_64BITS, 0, 0,
+				    &failing_manager, &fs);
+		assert_int_equal(code, 0);
+		write_budget = (int)fail_at;
+		assert_int_equal(ext4_journal_replay(fs, &r, err, sizeof(err)),
+				 -EIO);
+		assert_non_null(strstr(err, "cannot write"));
+		assert_false(fs->flags & EXT2_FLAG_RW);
+		write_budget = 0;
+		assert_int_equal(ext2fs_close2(fs, 0), 0);
+		fs = open_fs(at("disk.img"), options, EXT2_FLAG_RW);
+		assert_true(ext4_journal_needs_recovery(fs));
+		ext2fs_free(fs);
+	}
+	assert_int_equal(replay(NULL, err, sizeof(err), NULL), 0);
+	compare(at("ours.img"), at("ref.img"), NULL, 0, "replay vs e2fsck");
+	fsck_clean(at("ours.img"));
+}
+
 /*
  * A log that grows the file system (an online resize cut short): the
  * replay completes, and says the handle is stale.
@@ -1784,6 +1852,7 @@ int main(void)
 		T(test_external_journal),
 		T(test_fast_commit),
 		T(test_same_handle),
+		T(test_failed_write),
 		T(test_resize_in_log),
 		T(test_block_number_high_bits),
 		T(test_endless_log),
