@@ -67,7 +67,7 @@ struct jnl {
 	size_t nwrites, writes_cap, writes_committed;
 	struct jnl_revoke *revokes;
 	size_t nrevokes, revokes_cap, revokes_committed;
-	uint32_t end; /* first transaction not replayed */
+	uint32_t end; /* first transaction not replayed, from s_sequence */
 	unsigned transactions;
 	bool damaged;	  /* the replay steps over damage */
 	char damage[192]; /* what it is */
