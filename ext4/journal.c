@@ -14,6 +14,7 @@
 
 #include <errno.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -66,7 +67,7 @@ struct jnl {
 	size_t nwrites, writes_cap, writes_committed;
 	struct jnl_revoke *revokes;
 	size_t nrevokes, revokes_cap, revokes_committed;
-	uint32_t end; /* first transaction not replayed */
+	uint32_t end; /* first transaction not replayed, from s_sequence */
 	unsigned transactions;
 	bool damaged;	  /* the replay steps over damage */
 	char damage[192]; /* what it is */
@@ -813,6 +814,29 @@ static int check_plan(struct jnl *j)
 
 /* ---- pass 3: replay --------------------------------------------------- */
 
+/*
+ * A logged copy of the superblock goes home with needs_recovery set, as the
+ * kernel's own copies have it, so that a replay cut short is done again
+ * from the start; the last step clears it.
+ */
+static void keep_needs_recovery(const struct jnl *j, uint8_t *block)
+{
+	uint8_t *sb = block + SUPERBLOCK_OFFSET % j->blocksize;
+	uint8_t *incompat =
+		sb + offsetof(struct ext2_super_block, s_feature_incompat);
+	const size_t csum_at = offsetof(struct ext2_super_block, s_checksum);
+
+	if (load_le16(sb + offsetof(struct ext2_super_block, s_magic)) !=
+	    EXT2_SUPER_MAGIC)
+		return;
+	store_le32(incompat,
+		   load_le32(incompat) | EXT3_FEATURE_INCOMPAT_RECOVER);
+	if (load_le32(sb +
+		      offsetof(struct ext2_super_block, s_feature_ro_compat)) &
+	    EXT4_FEATURE_RO_COMPAT_METADATA_CSUM)
+		store_le32(sb + csum_at, crc32c(~0u, sb, csum_at));
+}
+
 static int replay_blocks(struct jnl *j, struct ext4_replay *out)
 {
 	int ret;
@@ -838,6 +862,8 @@ static int replay_blocks(struct jnl *j, struct ext4_replay *out)
 			return ret;
 		if (w->escaped)
 			put_be32((be32_t *)j->buf, JBD2_MAGIC);
+		if (w->home == SUPERBLOCK_OFFSET / j->blocksize)
+			keep_needs_recovery(j, j->buf);
 		ret = write_fs_block(j, w->home, j->buf);
 		if (ret)
 			return ret;
@@ -966,7 +992,8 @@ static int reload_super(struct jnl *j)
 static int write_super(struct jnl *j, bool errors, bool stale)
 {
 	ext2_filsys fs = j->fs;
-	int added = EXT2_FLAG_MASTER_SB_ONLY & ~fs->flags;
+	int saved =
+		fs->flags & (EXT2_FLAG_MASTER_SB_ONLY | EXT2_FLAG_SUPER_ONLY);
 	errcode_t code;
 
 	ext2fs_clear_feature_journal_needs_recovery(fs->super);
@@ -977,8 +1004,9 @@ static int write_super(struct jnl *j, bool errors, bool stale)
 	if (stale)
 		fs->flags |= EXT2_FLAG_SUPER_ONLY;
 	code = ext2fs_flush(fs);
-	if (!stale)
-		fs->flags &= ~added;
+	fs->flags = (fs->flags &
+		     ~(EXT2_FLAG_MASTER_SB_ONLY | EXT2_FLAG_SUPER_ONLY)) |
+		    saved;
 	if (code)
 		return fail(j, ext2_to_errno(code, -EIO),
 			    "cannot write the superblock: %s",
@@ -993,11 +1021,11 @@ bool ext4_journal_needs_recovery(ext2_filsys fs)
 	return ext2fs_has_feature_journal_needs_recovery(fs->super);
 }
 
-static int replay(struct jnl *j, struct ext4_replay *out)
+/* Passes 1 and 2, and every check: nothing is written before they pass. */
+static int plan(struct jnl *j)
 {
 	ext2_filsys fs = j->fs;
-	bool errors;
-	int ret, stale;
+	int ret;
 
 	if (!(fs->flags & EXT2_FLAG_RW))
 		return fail(j, -EROFS, "the file system is open read-only");
@@ -1012,7 +1040,6 @@ static int replay(struct jnl *j, struct ext4_replay *out)
 	if (!j->buf || !j->data || !j->sb_block)
 		return fail(j, -ENOMEM, "out of memory");
 
-	/* Passes 1 and 2, and every check: nothing is written before. */
 	ret = load_super(j);
 	if (ret)
 		return ret;
@@ -1020,9 +1047,14 @@ static int replay(struct jnl *j, struct ext4_replay *out)
 	if (ret)
 		return ret;
 	build_revoke_table(j);
-	ret = check_plan(j);
-	if (ret)
-		return ret;
+	return check_plan(j);
+}
+
+/* Pass 3, the journal's reset and the superblock. */
+static int replay(struct jnl *j, struct ext4_replay *out)
+{
+	ext2_filsys fs = j->fs;
+	int ret, stale;
 
 	out->transactions = j->transactions;
 	ret = replay_blocks(j, out);
@@ -1039,19 +1071,19 @@ static int replay(struct jnl *j, struct ext4_replay *out)
 	if (stale < 0)
 		return stale;
 	ext2fs_flush_icache(fs);
-	errors = j->damaged;
-	ret = write_super(j, errors, stale);
+	ret = write_super(j, j->damaged, stale);
 	if (ret)
 		return ret;
-	out->errors = errors;
-	if (errors)
+	out->errors = j->damaged;
+	if (j->damaged)
 		fail(j, 0, "%s; the file system is marked with errors",
 		     j->damage);
 	if (stale)
 		return fail(j, -ESTALE,
 			    "the journal changed the file system's size or "
 			    "layout (an online resize): open it again%s%s",
-			    errors ? "; " : "", errors ? j->damage : "");
+			    j->damaged ? "; " : "",
+			    j->damaged ? j->damage : "");
 	return 0;
 }
 
@@ -1067,9 +1099,20 @@ int ext4_journal_replay(ext2_filsys fs, struct ext4_replay *out, char *err,
 	*out = (struct ext4_replay){0};
 	if (err && err_size)
 		err[0] = '\0';
-	if (ext4_journal_needs_recovery(fs))
-		ret = replay(&j, out);
-
+	if (!ext4_journal_needs_recovery(fs))
+		goto out;
+	ret = plan(&j);
+	if (ret)
+		goto out;
+	ret = replay(&j, out);
+	/*
+	 * Written in part, or with a changed geometry: what @fs holds in
+	 * memory may no longer match the disk, and nothing of it may reach
+	 * the disk, not even through ext2fs_close().
+	 */
+	if (ret)
+		fs->flags &= ~EXT2_FLAG_RW;
+out:
 	free(j.writes);
 	free(j.revokes);
 	free(j.buf);

@@ -59,12 +59,14 @@ bool ext4_journal_needs_recovery(ext2_filsys fs);
  *             transaction whose commit block is good, a tag naming a block
  *             past the end); nothing was written;
  * -EROFS, -EBUSY  @fs is read-only, or has changes or bitmaps in memory;
- * -EIO        a read or write failed (after a failed write the log is left
- *             as it was, so a second replay starts over);
+ * -EIO        a read or write failed; a failed write leaves the log whole,
+ *             so that a second replay starts over;
  * -ESTALE     the replay is complete, but the log changed the file system's
- *             geometry (an online resize was under way): @fs no longer
- *             describes it; free it with ext2fs_free() (not ext2fs_close())
- *             and open the file system again.
+ *             geometry (an online resize was under way).
+ * The errors above leave @fs as it was, except once writing has begun
+ * (-EIO on a write, -ESTALE): @fs is then made read-only, so that its
+ * memory, which may no longer match the disk, never reaches it. Close it
+ * and open the file system again.
  */
 int ext4_journal_replay(ext2_filsys fs, struct ext4_replay *out, char *err,
 			size_t err_size);
