@@ -116,7 +116,8 @@ $(BUILD)/rpifs: $(BUILD)/rpifs.o $(fs_LIB) $(cli_LIB) $(launcher_LIB) $(CORE_LIB
 
 $(BUILD)/tests/%: tests/unit/%.c $(launcher_LIB) $(CORE_LIBS)
 	@mkdir -p $(@D)
-	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $^ $(CMOCKA_LIBS) $(CORE_LDLIBS)
+	$(CC) $(ALL_CFLAGS) $(EXT2FS_CFLAGS) $(ALL_LDFLAGS) -o $@ $^ $(CMOCKA_LIBS) \
+		$(CORE_LDLIBS)
 
 $(BUILD)/tests/%: tests/tools/%.c $(CORE_LIBS)
 	@mkdir -p $(@D)

@@ -27,6 +27,27 @@ static int check_name(const char *name)
 	return len > EXT2_NAME_LEN ? -ENAMETOOLONG : 0;
 }
 
+/* How to iterate @dir: an inline-data directory needs saying so. */
+static int iterate_flags(struct ext4_vol *vol, uint64_t dir, int flags)
+{
+	struct ext2_inode_large d;
+
+	if (ext4_read_inode(vol, (ext2_ino_t)dir, &d) == 0 &&
+	    (d.i_flags & EXT4_INLINE_DATA_FL))
+		flags |= DIRENT_FLAG_INCLUDE_INLINE_DATA;
+	return flags;
+}
+
+/* "." and "..", as the entry type or (inline data) by name. */
+static bool is_dot(int entry, const struct ext2_dir_entry *dirent)
+{
+	int len = ext2fs_dirent_name_len(dirent);
+
+	return entry == DIRENT_DOT_FILE || entry == DIRENT_DOT_DOT_FILE ||
+	       (len == 1 && dirent->name[0] == '.') ||
+	       (len == 2 && dirent->name[0] == '.' && dirent->name[1] == '.');
+}
+
 static int read_dir_inode(struct ext4_vol *vol, uint64_t dir,
 			  struct ext2_inode_large *inode)
 {
@@ -131,10 +152,7 @@ int ext4_readdir(struct ext4_vol *vol, uint64_t dir, uint64_t from,
 	if (ret)
 		return ret;
 	e = ext2fs_dir_iterate2(vol->fs, (ext2_ino_t)dir,
-				DIRENT_FLAG_INCLUDE_EMPTY |
-					(d.i_flags & EXT4_INLINE_DATA_FL
-						 ? DIRENT_FLAG_INCLUDE_INLINE_DATA
-						 : 0),
+				iterate_flags(vol, dir, DIRENT_FLAG_INCLUDE_EMPTY),
 				NULL, list_one, &l);
 	return ext4_errno(vol, e, "reading a directory");
 }
@@ -400,11 +418,10 @@ static int count_entry(ext2_ino_t dir, int entry, struct ext2_dir_entry *dirent,
 		       int offset, int blocksize, char *buf, void *priv)
 {
 	(void)dir;
-	(void)dirent;
 	(void)offset;
 	(void)blocksize;
 	(void)buf;
-	if (entry == DIRENT_DOT_FILE || entry == DIRENT_DOT_DOT_FILE)
+	if (is_dot(entry, dirent) || dirent->inode == 0)
 		return 0;
 	*(bool *)priv = false;
 	return DIRENT_ABORT;
@@ -413,7 +430,8 @@ static int count_entry(ext2_ino_t dir, int entry, struct ext2_dir_entry *dirent,
 static int check_empty(struct ext4_vol *vol, uint64_t dir)
 {
 	bool empty = true;
-	errcode_t e = ext2fs_dir_iterate2(vol->fs, (ext2_ino_t)dir, 0, NULL,
+	errcode_t e = ext2fs_dir_iterate2(vol->fs, (ext2_ino_t)dir,
+					  iterate_flags(vol, dir, 0), NULL,
 					  count_entry, &empty);
 
 	if (e)
@@ -488,7 +506,8 @@ static int retarget(struct ext4_vol *vol, uint64_t dir, const char *name,
 		    uint64_t ino, int ft)
 {
 	struct retarget r = { name, strlen(name), ino, ft, false };
-	errcode_t e = ext2fs_dir_iterate2(vol->fs, (ext2_ino_t)dir, 0, NULL,
+	errcode_t e = ext2fs_dir_iterate2(vol->fs, (ext2_ino_t)dir,
+					  iterate_flags(vol, dir, 0), NULL,
 					  retarget_one, &r);
 
 	if (e)

@@ -137,6 +137,7 @@ static int set_size(struct ext4_vol *vol, ext2_ino_t ino,
 {
 	ext2_file_t file;
 	errcode_t e, e2;
+	int ret;
 
 	if (!LINUX_S_ISREG(inode->i_mode))
 		return LINUX_S_ISDIR(inode->i_mode) ? -EISDIR : -EINVAL;
@@ -151,7 +152,8 @@ static int set_size(struct ext4_vol *vol, ext2_ino_t ino,
 	if (e)
 		return ext4_errno(vol, e, "truncating a file");
 	/* The file's own copy of the inode was written; read it back. */
-	return ext4_read_inode(vol, ino, inode);
+	ret = ext4_read_inode(vol, ino, inode);
+	return ret ? ret : ext4_extents_tidy(vol, ino, inode);
 }
 
 int ext4_setattr(struct ext4_vol *vol, uint64_t ino,

@@ -11,6 +11,32 @@
 
 #include <ext2fs/ext2fs.h>
 
+#include <assert.h>
+
+#include "../common/endian.h"
+
+/* The extent tree's root, as i_block holds it (four extents at most). */
+struct ext4_extent_header_disk {
+	le16_t magic;		/* 0x0: 0xf30a */
+	le16_t entries;		/* 0x2 */
+	le16_t max;		/* 0x4 */
+	le16_t depth;		/* 0x6: 0 when the extents follow */
+	le32_t generation;	/* 0x8 */
+};
+static_assert(sizeof(struct ext4_extent_header_disk) == 12, "extent header");
+
+struct ext4_extent_disk {
+	le32_t block;		/* 0x0: the first logical block */
+	le16_t len;		/* 0x4: above 32768: unwritten, len - 32768 */
+	le16_t start_hi;	/* 0x6 */
+	le32_t start_lo;	/* 0x8 */
+};
+static_assert(sizeof(struct ext4_extent_disk) == 12, "extent");
+
+#define EXT4_EXTENT_MAGIC 0xf30a
+#define EXT4_INODE_EXTENTS 4
+#define EXT4_INIT_MAX_LEN 32768
+
 struct ext4_vol {
 	ext2_filsys fs;
 	struct ext4_window win;
@@ -52,6 +78,14 @@ void ext4_set_device(struct ext2_inode_large *inode, dev_t dev);
 /* Whether the large inode has room for the *_extra fields. */
 bool ext4_has_extra(const struct ext4_vol *vol,
 		    const struct ext2_inode_large *inode);
+
+/*
+ * An extent tree that fits in the inode again (a truncated file) put back
+ * there, its blocks freed, as the kernel does: e2fsck -f calls a deeper
+ * tree than needed one that "could be shorter".
+ */
+int ext4_extents_tidy(struct ext4_vol *vol, ext2_ino_t ino,
+		      struct ext2_inode_large *inode);
 
 /* ---- io.c ---- */
 
