@@ -1,12 +1,13 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /*
  * rpifs info IMAGE: the partition table, the boot partition and what a
- * boot on each board would load, and the root file system's OS release.
+ * boot on each board would load, the root file system's state and its OS
+ * release.
  * Opens the image read-only and changes nothing.
  */
 #include "cli.h"
 #include "../common/log.h"
-#include "../common/spawn.h"
+#include "../ext4/ext4.h"
 #include "../fat/fat.h"
 #include "../partition/partition.h"
 #include "../pi/config.h"
@@ -98,47 +99,100 @@ static void print_fat_info(struct part_image *img)
 	fat_unmount(vol);
 }
 
-/*
- * PRETTY_NAME from the root file system's os-release, read in place with
- * e2fsprogs' debugfs (it takes IMAGE?offset=N). "" when unknown.
- */
-static void os_release(const struct part_image *img, char *out, size_t size)
+/* PRETTY_NAME from the root file system's os-release ("" when none). */
+static void os_release(struct ext4_vol *vol, char *out, size_t size)
 {
-	static const char *const paths[] = { "/usr/lib/os-release",
-					     "/etc/os-release" };
-	const struct part_entry *root = NULL;
-	char device[4096 + 64], text[4096];
+	static const char *const paths[] = { "/etc/os-release",
+					     "/usr/lib/os-release" };
+	char text[4096], *p;
+	uint64_t ino;
+	ssize_t n = -1;
 
 	out[0] = '\0';
-	for (unsigned i = 0; i < img->count && !root; i++)
-		if (strncmp(img->parts[i].fstype, "ext", 3) == 0)
-			root = &img->parts[i];
-	if (!root)
+	for (size_t i = 0; i < 2 && n < 0; i++)
+		if (ext4_resolve(vol, paths[i], &ino) == 0)
+			n = ext4_read(vol, ino, text, sizeof(text) - 1, 0);
+	if (n < 0)
 		return;
-	snprintf(device, sizeof(device), "%s?offset=%llu", img->path,
-		 (unsigned long long)root->start);
-	for (size_t i = 0; i < 2 && !out[0]; i++) {
-		char request[64];
-		char *argv[] = { (char *)"debugfs", (char *)"-R", request, device, NULL };
-		struct spawn s = {
-			.argv = argv,
-			.in = SPAWN_NULL,
-			.out = SPAWN_CAPTURE,
-			.err = SPAWN_NULL,
-			.buf = text,
-			.size = sizeof(text),
-		};
-		char *p;
+	text[n] = '\0';
+	p = strstr(text, "PRETTY_NAME=");
+	if (p) {
+		p += strlen("PRETTY_NAME=");
+		p += *p == '"';
+		snprintf(out, size, "%.*s", (int)strcspn(p, "\"\n"), p);
+	}
+}
 
-		snprintf(request, sizeof(request), "cat %s", paths[i]);
-		spawn_run(&s); /* it says nothing of a missing file */
-		p = strstr(text, "PRETTY_NAME=");
-		if (p) {
-			p += strlen("PRETTY_NAME=");
-			p += *p == '"';
-			snprintf(out, size, "%.*s", (int)strcspn(p, "\"\n"), p);
+/* The root partition the boot partition's command line names. */
+static const struct part_entry *root_of(struct part_image *img)
+{
+	const struct part_entry *boot = part_boot(img);
+	struct fat_window win;
+	struct boot_config cfg;
+	struct fat_vol *vol;
+	struct boot_files io;
+	char *cmdline = NULL, err[256];
+	const struct part_entry *root;
+	size_t len;
+
+	if (boot) {
+		win = (struct fat_window){ img->fd, boot->start, boot->size };
+		if (fat_mount(&vol, &win, FAT_MOUNT_RDONLY, err, sizeof(err)) == 0) {
+			io = (struct boot_files){ vol, info_read, info_exists, NULL };
+			if (config_eval(BOARD_RASPI4B, &io, &cfg) == 0)
+				fat_read_file(vol, cfg.cmdline, &cmdline, &len, 4096);
+			fat_unmount(vol);
 		}
 	}
+	root = part_root(img, cmdline);
+	free(cmdline);
+	return root;
+}
+
+/* The state of a root file system, and what to do about it. */
+static const char *root_state(const struct ext4_info *i)
+{
+	if (i->needs_recovery)
+		return "needs journal recovery (a guest lost power): rpifs mount replays it";
+	if (i->errors)
+		return "marked with errors: e2fsck -fy should check it";
+	if (i->was_not_clean)
+		return "not cleanly unmounted: e2fsck -fy should check it";
+	return "clean";
+}
+
+static void print_root_info(struct part_image *img)
+{
+	const struct part_entry *root = root_of(img);
+	struct ext4_window win;
+	struct ext4_info info;
+	struct ext4_vol *vol;
+	char err[256], release[256], used[32], total[32];
+
+	if (!root || strncmp(root->fstype, "ext", 3) != 0) {
+		printf("root file system: none rpifs can read%s\n",
+		       root ? " (not ext2/3/4)" : "");
+		printf("os release: unknown\n");
+		return;
+	}
+	win = (struct ext4_window){ img->fd, root->start, root->size };
+	if (ext4_mount(&vol, &win, EXT4_MOUNT_RDONLY, err, sizeof(err))) {
+		printf("root file system: partition %u, damaged: %s\n", root->number,
+		       err);
+		return;
+	}
+	ext4_get_info(vol, &info);
+	part_format_size((info.blocks - info.free_blocks) * info.block_size, used,
+			 sizeof(used));
+	part_format_size(info.blocks * info.block_size, total, sizeof(total));
+	printf("root file system: partition %u, %s \"%s\", %s used of %s, %s\n",
+	       root->number, info.type, info.label, used, total, root_state(&info));
+	if (info.needs_recovery || info.errors || info.was_not_clean)
+		printf("root file system check: e2fsck -fy '%s?offset=%llu' (after rpifs umount; rpifs mount replays a journal first)\n",
+		       img->path, (unsigned long long)root->start);
+	os_release(vol, release, sizeof(release));
+	printf("os release: %s\n", release[0] ? release : "unknown (no os-release)");
+	ext4_unmount(vol);
 }
 
 int cli_info(int argc, char **argv)
@@ -181,13 +235,7 @@ int cli_info(int argc, char **argv)
 	} else {
 		print_fat_info(img);
 	}
-	{
-		char release[256];
-
-		os_release(img, release, sizeof(release));
-		printf("os release: %s\n",
-		       release[0] ? release : "unknown (no ext4 root, or no debugfs)");
-	}
+	print_root_info(img);
 	part_close(img);
 	return 0;
 }

@@ -80,6 +80,20 @@ int ext4_lookup(struct ext4_vol *vol, uint64_t dir, const char *name,
 	return 0;
 }
 
+int ext4_resolve(struct ext4_vol *vol, const char *path, uint64_t *ino)
+{
+	ext2_ino_t found;
+	errcode_t e = ext2fs_namei_follow(vol->fs, EXT2_ROOT_INO, EXT2_ROOT_INO,
+					  path, &found);
+
+	if (e == EXT2_ET_FILE_NOT_FOUND || e == EXT2_ET_NO_DIRECTORY)
+		return -ENOENT;
+	if (e)
+		return ext4_errno(vol, e, "following a path");
+	*ino = found;
+	return 0;
+}
+
 static unsigned dt_of(int ft)
 {
 	switch (ft) {
@@ -193,20 +207,23 @@ static int touch_dir(struct ext4_vol *vol, uint64_t dir, int links)
 }
 
 /* The new inode's own fields: mode, owner, times with nanoseconds. */
-static int finish_inode(struct ext4_vol *vol, uint64_t ino,
+static int finish_inode(struct ext4_vol *vol, uint64_t dir, uint64_t ino,
 			const struct ext4_new *n)
 {
+	mode_t mode = n->mode;
 	struct ext2_inode_large inode;
 	struct timespec now;
 	bool x;
-	int ret = ext4_read_inode(vol, (ext2_ino_t)ino, &inode);
+	int ret = S_ISLNK(mode) ? 0 : ext4_acl_inherit(vol, dir, ino, &mode, n->umask);
 
+	if (!ret)
+		ret = ext4_read_inode(vol, (ext2_ino_t)ino, &inode);
 	if (ret)
 		return ret;
 	x = ext4_has_extra(vol, &inode);
 	clock_gettime(CLOCK_REALTIME, &now);
 	inode.i_mode = (uint16_t)((inode.i_mode & LINUX_S_IFMT) |
-				  (S_ISLNK(n->mode) ? 0777 : n->mode & 07777));
+				  (S_ISLNK(mode) ? 0777 : mode & 07777));
 	inode.i_uid = (uint16_t)n->uid;
 	ext2fs_set_i_uid_high(inode, n->uid >> 16);
 	inode.i_gid = (uint16_t)n->gid;
@@ -294,7 +311,7 @@ int ext4_create(struct ext4_vol *vol, uint64_t dir, const char *name,
 		: is_dir || S_ISLNK(n->mode) ? 0
 					     : make_node(vol, new_ino, n);
 	if (!ret)
-		ret = finish_inode(vol, new_ino, n);
+		ret = finish_inode(vol, dir, new_ino, n);
 	if (!ret)
 		ret = add_entry(vol, dir, name, new_ino, ft_of(n->mode));
 	if (ret) {

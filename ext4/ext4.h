@@ -102,6 +102,8 @@ int ext4_setattr(struct ext4_vol *vol, uint64_t ino,
 
 int ext4_lookup(struct ext4_vol *vol, uint64_t dir, const char *name,
 		uint64_t *ino);
+/* An absolute path from the root, following symbolic links. */
+int ext4_resolve(struct ext4_vol *vol, const char *path, uint64_t *ino);
 
 /*
  * One directory entry; @type is a DT_* value, @next the position after
@@ -149,6 +151,7 @@ struct ext4_new {
 	dev_t rdev;		/* devices */
 	uid_t uid;
 	gid_t gid;
+	mode_t umask;		/* applied unless @dir has a default ACL */
 	const char *target;	/* symbolic links */
 };
 
@@ -185,7 +188,11 @@ int ext4_rename(struct ext4_vol *vol, uint64_t dir, const char *name,
 ssize_t ext4_readlink(struct ext4_vol *vol, uint64_t ino, char *buf,
 		      size_t size);
 
-/* Extended attributes, by full name ("user.x", "security.selinux"). */
+/*
+ * Extended attributes, by full name ("user.x", "security.selinux"). POSIX
+ * ACLs follow the kernel's rules: an access ACL sets the mode, one the
+ * mode says all of is not stored.
+ */
 ssize_t ext4_getxattr(struct ext4_vol *vol, uint64_t ino, const char *name,
 		      void *buf, size_t size);
 /* The names, each NUL-terminated, as listxattr(2) gives them. */

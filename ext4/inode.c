@@ -190,7 +190,11 @@ int ext4_setattr(struct ext4_vol *vol, uint64_t ino,
 	if (sa->what & EXT4_SET_MTIME)
 		ext4_time_set(&inode.i_mtime, &inode.i_mtime_extra, &sa->mtime, x);
 	ext4_touch(vol, &inode, false);
-	return ext4_write_inode(vol, (ext2_ino_t)ino, &inode);
+	ret = ext4_write_inode(vol, (ext2_ino_t)ino, &inode);
+	/* An access ACL's entries follow the new mode. */
+	if (!ret && (sa->what & EXT4_SET_MODE) && !LINUX_S_ISLNK(inode.i_mode))
+		ret = ext4_acl_chmod(vol, ino, inode.i_mode);
+	return ret;
 }
 
 ssize_t ext4_readlink(struct ext4_vol *vol, uint64_t ino, char *buf,

@@ -87,6 +87,26 @@ bool ext4_has_extra(const struct ext4_vol *vol,
 int ext4_extents_tidy(struct ext4_vol *vol, ext2_ino_t ino,
 		      struct ext2_inode_large *inode);
 
+/* ---- xattr.c and acl.c ---- */
+
+/* An attribute as stored, without the ACL rules (xattr.c). */
+ssize_t ext4_xattr_get_raw(struct ext4_vol *vol, uint64_t ino,
+			   const char *name, void *buf, size_t size);
+int ext4_xattr_set_raw(struct ext4_vol *vol, uint64_t ino, const char *name,
+		       const void *value, size_t size);
+/* Whether @name is an ACL (system.posix_acl_access or _default). */
+bool ext4_acl_name(const char *name);
+/* An access ACL being set: the mode it gives (the type and the special
+   bits kept), and whether it says more than the mode (to be stored). */
+int ext4_acl_set_access(const void *value, size_t size, mode_t *mode,
+			bool *store);
+/* After chmod: the access ACL's owner, mask and other entries follow. */
+int ext4_acl_chmod(struct ext4_vol *vol, uint64_t ino, mode_t mode);
+/* A new inode in @dir: its ACLs from @dir's default ACL and *@mode
+   adjusted, or, without one, *@mode with @umask applied. */
+int ext4_acl_inherit(struct ext4_vol *vol, uint64_t dir, uint64_t ino,
+		     mode_t *mode, mode_t umask);
+
 /* ---- io.c ---- */
 
 /* The io manager; its "file name" is made by ext4_io_name(). */

@@ -37,6 +37,12 @@ static int close_xattrs(struct ext4_vol *vol, struct ext2_xattr_handle **h,
 ssize_t ext4_getxattr(struct ext4_vol *vol, uint64_t ino, const char *name,
 		      void *buf, size_t size)
 {
+	return ext4_xattr_get_raw(vol, ino, name, buf, size);
+}
+
+ssize_t ext4_xattr_get_raw(struct ext4_vol *vol, uint64_t ino,
+			   const char *name, void *buf, size_t size)
+{
 	struct ext2_xattr_handle *h;
 	void *value = NULL;
 	size_t len = 0;
@@ -119,41 +125,96 @@ static int touch_ctime(struct ext4_vol *vol, uint64_t ino)
 	return ext4_write_inode(vol, (ext2_ino_t)ino, &inode);
 }
 
-int ext4_setxattr(struct ext4_vol *vol, uint64_t ino, const char *name,
-		  const void *value, size_t size, int flags)
+/* Set or (@value NULL) remove @name, as stored; @flags XATTR_*. */
+static int set_or_remove(struct ext4_vol *vol, uint64_t ino, const char *name,
+			 const void *value, size_t size, int flags)
 {
 	struct ext2_xattr_handle *h;
 	errcode_t e;
-	int ret;
+	int ret = open_xattrs(vol, ino, &h);
 
-	if ((ret = ext4_begin_write(vol)) || (ret = open_xattrs(vol, ino, &h)))
+	if (ret)
 		return ret;
-	if ((flags & XATTR_CREATE) && has(h, name))
+	if ((flags & XATTR_CREATE) && has(h, name)) {
 		ret = -EEXIST;
-	else if ((flags & XATTR_REPLACE) && !has(h, name))
+	} else if ((flags & XATTR_REPLACE) && !has(h, name)) {
 		ret = -ENODATA;
-	if (!ret) {
+	} else if (value) {
 		e = ext2fs_xattr_set(h, name, value, size);
 		ret = ext4_errno(vol, e, "setting an extended attribute");
+	} else if (has(h, name)) {
+		e = ext2fs_xattr_remove(h, name);
+		ret = ext4_errno(vol, e, "removing an extended attribute");
 	}
-	ret = close_xattrs(vol, &h, ret);
+	return close_xattrs(vol, &h, ret);
+}
+
+int ext4_xattr_set_raw(struct ext4_vol *vol, uint64_t ino, const char *name,
+		       const void *value, size_t size)
+{
+	return set_or_remove(vol, ino, name, value, size, 0);
+}
+
+/* An access ACL: the mode from it, the ACL itself only when it adds. */
+static int set_access_acl(struct ext4_vol *vol, uint64_t ino,
+			  const void *value, size_t size, int flags)
+{
+	struct ext2_inode_large inode;
+	mode_t mode;
+	bool store;
+	int ret = ext4_read_inode(vol, (ext2_ino_t)ino, &inode);
+
+	if (ret)
+		return ret;
+	mode = inode.i_mode;
+	ret = ext4_acl_set_access(value, size, &mode, &store);
+	if (ret)
+		return ret;
+	ret = set_or_remove(vol, ino, "system.posix_acl_access",
+			    store ? value : NULL, size, store ? flags : 0);
+	if (ret)
+		return ret;
+	ret = ext4_read_inode(vol, (ext2_ino_t)ino, &inode);
+	if (ret)
+		return ret;
+	inode.i_mode = (uint16_t)mode;
+	ext4_touch(vol, &inode, false);
+	return ext4_write_inode(vol, (ext2_ino_t)ino, &inode);
+}
+
+int ext4_setxattr(struct ext4_vol *vol, uint64_t ino, const char *name,
+		  const void *value, size_t size, int flags)
+{
+	struct ext2_inode_large inode;
+	int ret;
+
+	if ((ret = ext4_begin_write(vol)))
+		return ret;
+	if (strcmp(name, "system.posix_acl_access") == 0)
+		return set_access_acl(vol, ino, value, size, flags);
+	if (strcmp(name, "system.posix_acl_default") == 0) {
+		mode_t mode = 0;
+		bool store;
+
+		ret = ext4_read_inode(vol, (ext2_ino_t)ino, &inode);
+		if (ret)
+			return ret;
+		/* Only a directory has one; and it must parse as an ACL. */
+		if (!LINUX_S_ISDIR(inode.i_mode))
+			return -EACCES;
+		if ((ret = ext4_acl_set_access(value, size, &mode, &store)))
+			return ret;
+	}
+	ret = set_or_remove(vol, ino, name, value, size, flags);
 	return ret ? ret : touch_ctime(vol, ino);
 }
 
 int ext4_removexattr(struct ext4_vol *vol, uint64_t ino, const char *name)
 {
-	struct ext2_xattr_handle *h;
-	errcode_t e;
 	int ret;
 
-	if ((ret = ext4_begin_write(vol)) || (ret = open_xattrs(vol, ino, &h)))
+	if ((ret = ext4_begin_write(vol)) ||
+	    (ret = set_or_remove(vol, ino, name, NULL, 0, XATTR_REPLACE)))
 		return ret;
-	if (!has(h, name)) {
-		ret = -ENODATA;
-	} else {
-		e = ext2fs_xattr_remove(h, name);
-		ret = ext4_errno(vol, e, "removing an extended attribute");
-	}
-	ret = close_xattrs(vol, &h, ret);
-	return ret ? ret : touch_ctime(vol, ino);
+	return touch_ctime(vol, ino);
 }

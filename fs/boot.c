@@ -416,6 +416,7 @@ static int boot_mknod(struct rfs *fs, struct rfs_inode *dir, const char *name,
 	(void)rdev;
 	if (!d)
 		return -ESTALE;
+	mode &= ~fs->caller.umask;
 	if (S_ISDIR(mode))
 		attr = FAT_ATTR_DIR;
 	else if (S_ISREG(mode) || (mode & S_IFMT) == 0)

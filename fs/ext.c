@@ -5,8 +5,9 @@
  * number (hard links share it). Reads are zero-copy where the file's
  * blocks are on disk (the reply splices from the image), zeros for holes.
  * New files belong to the owner of their directory when the image's owner
- * makes them (so a key copied into /home/pi/.ssh is pi's), else to their
- * maker. A file whose last name goes while it is open lives on until it
+ * (or the host's root) makes them, so that a key copied into /home/pi/.ssh
+ * is pi's and a unit copied into /etc/systemd/system is root's; else (and
+ * with -o new_owner=caller) to their maker. A file whose last name goes while it is open lives on until it
  * is closed.
  */
 #include "ext.h"
@@ -377,7 +378,7 @@ static int owner_of_new(struct rfs *fs, uint64_t dir, struct ext4_new *n)
 
 	if (ret)
 		return ret;
-	if (rfs_superuser(fs, &rfs_ext_kind) && fs->caller.uid != 0) {
+	if (rfs_superuser(fs, &rfs_ext_kind) && !fs->opt.new_owner_caller) {
 		n->uid = st.st_uid;
 		n->gid = st.st_gid;
 	} else {
@@ -406,7 +407,8 @@ static int make(struct rfs *fs, struct rfs_inode *dir, const char *name,
 static int ext_mknod(struct rfs *fs, struct rfs_inode *dir, const char *name,
 		     mode_t mode, dev_t rdev, struct fuse_entry_param *e)
 {
-	struct ext4_new n = { .mode = mode, .rdev = rdev };
+	struct ext4_new n = { .mode = mode, .rdev = rdev,
+			      .umask = fs->caller.umask };
 
 	if ((mode & S_IFMT) == 0)
 		n.mode |= S_IFREG;
@@ -530,7 +532,12 @@ static int ext_setxattr(struct rfs *fs, struct rfs_inode *inode,
 	uint64_t ino;
 	int ret = ino_of(fs, inode, &ino);
 
-	return ret ? ret : ext4_setxattr(fs->ext, ino, name, value, size, flags);
+	if (!ret)
+		ret = ext4_setxattr(fs->ext, ino, name, value, size, flags);
+	/* An ACL may have changed the mode the kernel keeps. */
+	if (!ret && strncmp(name, "system.posix_acl_", 17) == 0)
+		rfs_notify_queue(fs, 0, rfs_ino(fs, inode), NULL);
+	return ret;
 }
 
 static int ext_removexattr(struct rfs *fs, struct rfs_inode *inode,

@@ -29,6 +29,7 @@ static struct rfs *begin(fuse_req_t req)
 		.req = req,
 		.uid = ctx->uid,
 		.gid = ctx->gid,
+		.umask = ctx->umask,
 		.group_count = -1,
 	};
 	return fs;
@@ -150,6 +151,10 @@ static void op_init(void *userdata, struct fuse_conn_info *conn)
 	if (conn->capable & FUSE_CAP_SPLICE_MOVE)
 		conn->want |= FUSE_CAP_SPLICE_MOVE;
 	conn->want &= ~(unsigned)FUSE_CAP_READDIRPLUS_AUTO;
+	/* The umask comes with the request: root/ applies it only where a
+	   directory has no default ACL, as ext4 does. */
+	if (conn->capable & FUSE_CAP_DONT_MASK)
+		conn->want |= FUSE_CAP_DONT_MASK;
 	conn->max_write = 1024 * 1024;
 }
 

@@ -2,7 +2,7 @@
 /*
  * Mount options: one fuse_opt table for the whole command line (-f, -d,
  * -h, the IMAGE and DIR arguments, and every -o option: machine=, ssh=,
- * root=, uid=, gid=, umask=, dmask=, fmask=, quiet, ro). rpifs's own
+ * root=, new_owner=, uid=, gid=, umask=, dmask=, fmask=, quiet, ro). rpifs's own
  * options are checked here, each refusal one sentence; an option neither
  * rpifs nor FUSE knows is refused here too, not by libfuse's three lines.
  */
@@ -27,6 +27,7 @@ enum {
 	KEY_MACHINE,
 	KEY_SSH,
 	KEY_ROOT,
+	KEY_NEW_OWNER,
 	KEY_IGNORED,
 	KEY_REFUSED,
 };
@@ -42,6 +43,7 @@ static const struct fuse_opt table[] = {
 	FUSE_OPT_KEY("machine=", KEY_MACHINE),
 	FUSE_OPT_KEY("ssh=", KEY_SSH),
 	FUSE_OPT_KEY("root=", KEY_ROOT),
+	FUSE_OPT_KEY("new_owner=", KEY_NEW_OWNER),
 	FUSE_OPT_KEY("default_permissions", KEY_REFUSED),
 	FUSE_OPT_KEY("ro", KEY_RO),
 	FUSE_OPT_KEY("umask=", KEY_UMASK),
@@ -158,6 +160,17 @@ static int process(void *data, const char *arg, int key,
 			  "-o %s: rpifs checks permissions itself (root/'s owners are the guest's); leave it out",
 			  arg);
 		return -1;
+	case KEY_NEW_OWNER:
+		if (strcmp(arg, "new_owner=dir") == 0) {
+			opt->new_owner_caller = 0;
+		} else if (strcmp(arg, "new_owner=caller") == 0) {
+			opt->new_owner_caller = 1;
+		} else {
+			rpifs_log(RPIFS_ERR, "%s: give new_owner=dir or new_owner=caller",
+				  arg);
+			return -1;
+		}
+		return 0;
 	case KEY_ROOT:
 		if (strcmp(arg, "root=rw") == 0) {
 			opt->root = RFS_ROOT_RW;

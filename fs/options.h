@@ -27,6 +27,7 @@ struct rfs_options {
 	bool board_explicit;
 	unsigned ssh_port; /* 0: no forward */
 	enum rfs_root_mode root;
+	int new_owner_caller;	/* root/: new files are their maker's */
 	uid_t uid;
 	gid_t gid;
 	unsigned fmask;

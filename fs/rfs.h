@@ -149,6 +149,8 @@ struct rfs_caller {
 	fuse_req_t req;
 	uid_t uid;
 	gid_t gid;
+	mode_t umask;		/* applied by each kind: the mount asks the
+				   kernel not to (default ACLs replace it) */
 	int group_count;	/* -1: not read yet */
 	gid_t groups[64];
 };

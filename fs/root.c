@@ -184,7 +184,7 @@ static int root_mknod(struct rfs *fs, struct rfs_inode *dir, const char *name,
 		return -EPERM;
 	if (is_dir_name(fs, name) || ctl_desc_of(name) || temp_find(fs, name))
 		return -EEXIST;
-	return temp_create(fs, name, mode, e);
+	return temp_create(fs, name, mode & ~fs->caller.umask, e);
 }
 
 static int root_unlink(struct rfs *fs, struct rfs_inode *dir, const char *name)

@@ -93,10 +93,14 @@ void rfs_root_open(struct rfs *fs)
 		return;
 	}
 	if (strncmp(fs->root_part->fstype, "ext", 3) != 0) {
-		snprintf(fs->root_note, sizeof(fs->root_note),
-			 "partition %u holds %s, not ext2/3/4", fs->root_part->number,
-			 fs->root_part->fstype[0] ? fs->root_part->fstype
-						  : "no file system rpifs knows");
+		if (fs->root_part->fstype[0])
+			snprintf(fs->root_note, sizeof(fs->root_note),
+				 "partition %u is not shown: it holds %s, not ext2/3/4",
+				 fs->root_part->number, fs->root_part->fstype);
+		else
+			snprintf(fs->root_note, sizeof(fs->root_note),
+				 "partition %u is not shown: no file system found on it",
+				 fs->root_part->number);
 		return;
 	}
 	fs->ext_win = (struct ext4_window){

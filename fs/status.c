@@ -107,7 +107,8 @@ static void status_cmdline(struct rfs *fs, struct buf *out,
 	root = part_root(fs->img, adj.line);
 	if (root)
 		buf_printf(out, "root partition: %u, %s, PARTUUID %s\n",
-			   root->number, root->fstype[0] ? root->fstype : "?",
+			   root->number,
+			   root->fstype[0] ? root->fstype : "no file system found",
 			   root->partuuid);
 	free(cmd);
 }

@@ -13,7 +13,7 @@ set -eu
 purpose=${1:-check}
 
 build_pkgs="gcc make pkg-config libfuse3-dev libblkid-dev libcrypt-dev libfdt-dev libext2fs-dev comerr-dev fuse3"
-test_pkgs="libcmocka-dev bats dosfstools mtools fdisk e2fsprogs cpio gzip rsync vim openssl xxd python3 python3-yaml strace device-tree-compiler groff-base tzdata clang-format"
+test_pkgs="libcmocka-dev bats dosfstools mtools fdisk e2fsprogs cpio gzip rsync vim openssl xxd python3 python3-yaml strace device-tree-compiler groff-base tzdata clang-format attr acl"
 bench_pkgs="fio fuse2fs fusefat procps"
 fuzz_pkgs="clang libclang-rt-14-dev"
 

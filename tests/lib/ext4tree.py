@@ -40,7 +40,9 @@ def walk_debugfs(part, top):
             if not m:
                 continue
             ino, mode, uid, gid, name, size = m.groups()
-            if name in (".", ".."):
+            # debugfs lists an empty inline-data directory's free space
+            # as an entry of inode 0.
+            if name in (".", "..") or ino == "0":
                 continue
             path = (d.rstrip("/") + "/" + name)
             if path == "/lost+found":
@@ -62,8 +64,10 @@ def walk_debugfs(part, top):
                          for i, n in enumerate(files))
         debugfs(part, script)
         for i, n in enumerate(files):
+            # debugfs dumps an inline-data file's whole inline area.
             with open("%s/%d" % (tmp, i), "rb") as f:
-                n["detail"] = hashlib.sha256(f.read()).hexdigest()[:16]
+                data = f.read()[:n["size"]]
+            n["detail"] = hashlib.sha256(data).hexdigest()[:16]
     stats = debugfs(part, "".join("stat %s\n" % n["path"] for n in lines))
     # One "Inode:" block per node, in order.
     blocks = re.split(r"(?m)^debugfs: stat ", stats)[1:]

@@ -70,7 +70,7 @@ img_root_fixups() {
 		'ln /usr/bin/busybox /usr/bin/sh' \
 		'sif /usr/bin/busybox links_count 2' \
 		'ea_set /home/pi/.bashrc user.origin rpifs-test' \
-		'ea_set /usr/bin/busybox security.capability 0123456789abcdef' |
+		'ea_set /usr/bin/busybox trusted.origin root-only' |
 		debugfs -w -f - "$part" >/dev/null 2>&1
 }
 

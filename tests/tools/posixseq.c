@@ -10,7 +10,9 @@
  * renames: hard and symbolic links, rename with RENAME_NOREPLACE and
  * RENAME_EXCHANGE, chmod, chown (run as root), utimensat with
  * nanoseconds, fifos, extended attributes, and reads and writes through
- * shared mmap. Prints the failing step and exits 1 at the first
+ * shared mmap. DIR and MODEL start empty; the sequence runs in DIR/t and
+ * MODEL/t, so a symlink to "../NAME" stays inside what is compared.
+ * Prints the failing step and exits 1 at the first
  * difference; OPSEQ_TRACE=1 prints every step.
  */
 #include <dirent.h>
@@ -576,8 +578,24 @@ static void one_step(void)
 	}
 }
 
+static bool empty_dir(const char *path)
+{
+	DIR *d = opendir(path);
+	struct dirent *e;
+	bool empty = true;
+
+	if (!d)
+		return false;
+	while ((e = readdir(d)))
+		if (strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0)
+			empty = false;
+	closedir(d);
+	return empty;
+}
+
 int main(int argc, char **argv)
 {
+	static char top_a[4096], top_b[4096];
 	unsigned count, every = 200;
 
 	if (argc != 5) {
@@ -586,8 +604,22 @@ int main(int argc, char **argv)
 	}
 	rng_state = strtoull(argv[1], NULL, 0) * 0x9e3779b97f4a7c15ull + 1;
 	count = (unsigned)strtoul(argv[2], NULL, 0);
-	dir_a = argv[3];
-	dir_b = argv[4];
+	/*
+	 * The operations run one level down, so that a symlink to "../NAME"
+	 * made at the top still lands inside what is compared.
+	 */
+	if (!empty_dir(argv[3]) || !empty_dir(argv[4])) {
+		fprintf(stderr, "posixseq: DIR and MODEL must be empty directories\n");
+		return 2;
+	}
+	snprintf(top_a, sizeof(top_a), "%s/t", argv[3]);
+	snprintf(top_b, sizeof(top_b), "%s/t", argv[4]);
+	if (mkdir(top_a, 0755) != 0 || mkdir(top_b, 0755) != 0) {
+		fprintf(stderr, "posixseq: mkdir: %s\n", strerror(errno));
+		return 2;
+	}
+	dir_a = top_a;
+	dir_b = top_b;
 	if (getenv("OPSEQ_EVERY"))
 		every = (unsigned)atoi(getenv("OPSEQ_EVERY"));
 	if (every == 0)
@@ -604,9 +636,9 @@ int main(int argc, char **argv)
 		if (getenv("OPSEQ_TRACE"))
 			fprintf(stderr, "%u: %s\n", step, desc);
 		if (step % every == 0)
-			compare(dir_a, dir_b, "");
+			compare(argv[3], argv[4], "");
 	}
-	compare(dir_a, dir_b, "");
+	compare(argv[3], argv[4], "");
 	printf("%u operations, the trees agree\n", count);
 	return 0;
 }
