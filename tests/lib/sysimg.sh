@@ -21,6 +21,9 @@
 #   time sync and no apt or man-db timers (a guest here reaches nothing),
 #   the magic SysRq key on, hostname rpifs-sys, /etc/fstab by PARTUUID.
 #   No user until userconf.txt supplies one; root is locked.
+# - for QEMU's sake only: cdc_subset (which takes usb-net from cdc_ether)
+#   and the drivers for hardware QEMU's boards lack are blacklisted, and
+#   systemd waits 300 s, not 90, for a device or a service.
 #
 # What imitates Raspberry Pi OS, and why: rpifs tells from an image's own
 # files what its first boot will do with boot/userconf.txt and boot/ssh,
