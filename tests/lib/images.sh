@@ -8,7 +8,7 @@
 #
 #   . tests/lib/images.sh
 #   img_tree DIR [small]            a boot file tree (config.txt, dtbs, ...)
-#   img_fat PART SIZE_MIB BITS SECTORS_PER_CLUSTER SRC_DIR
+#   img_fat PART SIZE_MIB BITS SECTORS_PER_CLUSTER SRC_DIR [LABEL]
 #   img_disk IMAGE BOOT_PART [dos|gpt] [ROOT_SIZE_MIB]
 #   img_pios IMAGE [BITS] [SPC] [dos|gpt]   all of it, cached by parameters
 
@@ -126,9 +126,9 @@ EOF
 
 # A FAT partition file of SIZE_MIB with the tree copied in by mtools.
 img_fat() {
-	local part=$1 size=$2 bits=$3 spc=$4 src=$5
+	local part=$1 size=$2 bits=$3 spc=$4 src=$5 label=${6:-BOOTFS}
 	rm -f "$part"
-	mkfs.fat -C "$part" $((size * 1024)) -F "$bits" -s "$spc" -n BOOTFS \
+	mkfs.fat -C "$part" $((size * 1024)) -F "$bits" -s "$spc" -n "$label" \
 		-i "$IMG_FAT_ID" >/dev/null
 	if [ -n "$src" ] && [ -n "$(ls -A "$src")" ]; then
 		(cd "$src" && mcopy -s -m -Q -i "$part" ./* ::/)
