@@ -8,8 +8,13 @@
 #
 #   BENCH_RUNS=N      runs per cell (default 5; 3 for the slow references)
 #   BENCH_BOOTS=N     boots each way for the boot row (default 3)
-#   BENCH_ONLY="a b"  only these tools (rpifs raw fuse2fs mtools fusefat
-#                     guestmount); BENCH_NO_BOOT=1 skips the launcher rows
+#   BENCH_ONLY="a b"  only these tools (rpifs rpifs-root raw fuse2fs mtools
+#                     fusefat guestmount); BENCH_NO_BOOT=1 skips the
+#                     launcher rows
+#
+# rpifs is boot/ (FAT); rpifs-root is root/ (ext4 through libext2fs) of
+# the same mount, compared in a table of its own with fuse2fs, which is
+# libext2fs behind FUSE too, on the same partition.
 #
 # References: raw (the same byte counts read and written straight on the
 # image file), fuse2fs on the ext4 root of the same image (the FUSE
@@ -24,7 +29,7 @@ W=$top/bench/work
 RUNS=${BENCH_RUNS:-5}
 SLOW_RUNS=${BENCH_SLOW_RUNS:-3}
 BOOTS=${BENCH_BOOTS:-3}
-ONLY=${BENCH_ONLY:-rpifs raw fuse2fs mtools fusefat guestmount}
+ONLY=${BENCH_ONLY:-rpifs rpifs-root raw fuse2fs mtools fusefat guestmount}
 . "$top/tests/lib/images.sh"
 
 die() { echo "bench: $*" >&2; exit 1; }
@@ -158,6 +163,10 @@ tool_mount() {
 		"$RPIFS" mount "$IMG" "$MNT"
 		ROOT=$MNT/boot
 		;;
+	rpifs-root)
+		"$RPIFS" mount "$IMG" "$MNT"
+		ROOT=$MNT/root
+		;;
 	fuse2fs)
 		fuse2fs -o "offset=$ROOT_OFF,fakeroot" "$IMG" "$MNT" >/dev/null
 		ROOT=$MNT
@@ -180,7 +189,7 @@ tool_mount() {
 # The daemon's pid, for its RSS and to wait for its exit (not timed).
 tool_pid() {
 	case $TOOL in
-	rpifs) DAEMON_PID=$(daemon_pid "$RPIFS mount") ;;
+	rpifs | rpifs-root) DAEMON_PID=$(daemon_pid "$RPIFS mount") ;;
 	fuse2fs | fusefat) DAEMON_PID=$(daemon_pid "$TOOL") ;;
 	*) DAEMON_PID= ;;
 	esac
@@ -198,7 +207,7 @@ fuse_umount() {
 
 tool_umount() {
 	case $TOOL in
-	rpifs) "$RPIFS" umount "$MNT" ;;
+	rpifs | rpifs-root) "$RPIFS" umount "$MNT" ;;
 	fuse2fs | fusefat | guestmount) fuse_umount ;;
 	*) return 0 ;;
 	esac
@@ -428,7 +437,7 @@ have_tool() {
 }
 
 TOOLS=
-for t in rpifs raw fuse2fs mtools fusefat guestmount; do
+for t in rpifs rpifs-root raw fuse2fs mtools fusefat guestmount; do
 	have_tool "$t" && TOOLS+="$t "
 done
 mkdir -p "$MNT"
@@ -554,7 +563,7 @@ table() {
 	head="| operation | rpifs ms |"
 	sep="|---|---:|"
 	for t in $TOOLS; do
-		[ "$t" = rpifs ] && continue
+		[ "$t" = rpifs ] || [ "$t" = rpifs-root ] && continue
 		head+=" $t ms | × |"
 		sep+="---:|---:|"
 	done
@@ -564,7 +573,7 @@ table() {
 		r=$(median "${CELLS[rpifs:$op]:-}")
 		cell="| ${LABEL[$op]} | $([ -n "$r" ] && ms "$r" || echo —) |"
 		for t in $TOOLS; do
-			[ "$t" = rpifs ] && continue
+			[ "$t" = rpifs ] || [ "$t" = rpifs-root ] && continue
 			m=$(median "${CELLS[$t:$op]:-}")
 			if [ -n "${TIMEDOUT[$t:$op]:-}" ] && [ -n "$r" ]; then
 				cell+=" > $(ms "$CAP_US") | > $(ratio "$CAP_US" "$r") |"
@@ -578,7 +587,7 @@ table() {
 	done
 	cell="| ${LABEL[rss]} | $([ -n "${RSS[rpifs]:-}" ] && echo "$((RSS[rpifs] / 1024)) MiB" || echo —) |"
 	for t in $TOOLS; do
-		[ "$t" = rpifs ] && continue
+		[ "$t" = rpifs ] || [ "$t" = rpifs-root ] && continue
 		if [ -n "${RSS[$t]:-}" ] && [ -n "${RSS[rpifs]:-}" ]; then
 			cell+=" $((RSS[$t] / 1024)) MiB | $(ratio "${RSS[$t]}" "${RSS[rpifs]}") |"
 		else
@@ -586,6 +595,7 @@ table() {
 		fi
 	done
 	echo "$cell"
+	[ -n "${CELLS[rpifs-root:read8]:-}" ] && root_table
 	if [ -n "${CELLS[touchrun:cold]:-}" ]; then
 		echo
 		echo "| launcher | rpifs ms | by hand ms | × |"
@@ -597,6 +607,28 @@ table() {
 		r=$(median "${CELLS[boot:rpifs]}")
 		m=$(median "${CELLS[boot:bare]}")
 		echo "| boot to \`login:\` (touch run vs. the same QEMU command) | $(ms "$r") | $(ms "$m") | $(ratio "$m" "$r") |"
+	fi
+}
+
+# root/ against fuse2fs: both libext2fs behind FUSE, on the same partition.
+root_table() {
+	local op r m cell
+	echo
+	echo "| root/ (ext4) | rpifs root/ ms | fuse2fs ms | × |"
+	echo "|---|---:|---:|---:|"
+	for op in $OPS; do
+		r=$(median "${CELLS[rpifs-root:$op]:-}")
+		m=$(median "${CELLS[fuse2fs:$op]:-}")
+		cell="| ${LABEL[$op]} | $([ -n "$r" ] && ms "$r" || echo —) |"
+		if [ -n "$r" ] && [ -n "$m" ]; then
+			cell+=" $(ms "$m") | $(ratio "$m" "$r") |"
+		else
+			cell+=" — | |"
+		fi
+		echo "$cell"
+	done
+	if [ -n "${RSS[rpifs-root]:-}" ] && [ -n "${RSS[fuse2fs]:-}" ]; then
+		echo "| ${LABEL[rss]} | $((RSS[rpifs-root] / 1024)) MiB | $((RSS[fuse2fs] / 1024)) MiB | $(ratio "${RSS[fuse2fs]}" "${RSS[rpifs-root]}") |"
 	fi
 }
 
@@ -633,7 +665,9 @@ In the raw column it is the fraction of the raw limit rpifs reaches (raw:
 the same bytes read with `dd` straight from the image file at the file's
 offset; writes to free space of the partition with `conv=fsync`).
 fuse2fs works on the ext4 root (the same files): the FUSE overhead
-reference. mtools works without a mount (`mtype`, `mdir -/`, `mdu`,
+reference for `boot/`, and the reference of the second table, where
+rpifs's `root/` (the same ext4 root, through libext2fs as fuse2fs) does
+the same work. mtools works without a mount (`mtype`, `mdir -/`, `mdu`,
 `mcopy`, `mdeltree`; `cp -r` is `mcopy` out and back in). fusefat runs on
 a loop device over the FAT partition. `+ sync` means the time includes a
 `sync` (of the image file, for mtools). The random reads are fio's own

@@ -139,6 +139,7 @@ static int list_one(ext2_ino_t dir, int entry, struct ext2_dir_entry *dirent,
 {
 	struct listing *l = priv;
 	uint64_t pos;
+	size_t len;
 
 	(void)dir;
 	(void)entry;
@@ -147,10 +148,15 @@ static int list_one(ext2_ino_t dir, int entry, struct ext2_dir_entry *dirent,
 		l->block++;
 	l->started = true;
 	pos = l->block * (uint64_t)blocksize + (uint64_t)offset;
+	len = (size_t)ext2fs_dirent_name_len(dirent);
 	if (dirent->inode == 0 || pos < l->from)
 		return 0;
-	if (l->fn(l->ctx, dirent->name, (size_t)ext2fs_dirent_name_len(dirent),
-		  dirent->inode, dt_of(ext2fs_dirent_file_type(dirent)), pos + 1))
+	/* A damaged name no path can reach (FUSE would fail the listing). */
+	if (len == 0 || memchr(dirent->name, '/', len) ||
+	    memchr(dirent->name, '\0', len))
+		return 0;
+	if (l->fn(l->ctx, dirent->name, len, dirent->inode,
+		  dt_of(ext2fs_dirent_file_type(dirent)), pos + 1))
 		return DIRENT_ABORT;
 	return 0;
 }

@@ -136,9 +136,14 @@ int rfs_root_freeze(struct rfs *fs)
 	/* The same file system, written and clean: the kernel's view holds. */
 	ret = ext4_mount(&fs->ext, &fs->ext_win, EXT4_MOUNT_RDONLY, err,
 			 sizeof(err));
-	if (ret)
-		rpifs_log(RPIFS_WARN, "root/: cannot read it while the guest runs: %s",
-			  err);
+	if (ret) {
+		snprintf(fs->root_note, sizeof(fs->root_note),
+			 "not shown while the guest runs: %.300s", err);
+		rpifs_log(RPIFS_WARN, "root/: %s", fs->root_note);
+	} else {
+		snprintf(fs->root_note, sizeof(fs->root_note),
+			 "while the guest runs (its kernel has it)");
+	}
 	return 0;
 }
 

@@ -18,6 +18,8 @@ setup() {
 	boot_fixture
 	mount_rpifs "$IMG" "$MNT"
 	echo 'pi:raspberry' >"$MNT/userconf"
+	# A file put in root/ before the boot is the guest's to read.
+	echo 'from the host' >"$MNT/root/etc/rpifs-note"
 	touch "$MNT/run"
 	# --wait on a guest already booting waits for its prompt.
 	"$RPIFS" run "$MNT" --wait --timeout 120
@@ -29,13 +31,18 @@ setup() {
 	grep -q '^boot adjustment: grew the image' "$MNT/status"
 	grep -q '^boot adjustment: dtb: disabled (the serial console needs ttyAMA0) /soc/serial@7e201000/bluetooth' "$MNT/status"
 	grep -q '^qemu argv: .*-machine raspi4b .*-append .console=ttyAMA0,115200 root=PARTUUID=5eedc0de-02' "$MNT/status"
-	run console_session "$MNT" pi raspberry "echo 'Hello world!' > hello.txt" 'cat hello.txt'
+	run console_session "$MNT" pi raspberry "echo 'Hello world!' > hello.txt" 'cat hello.txt' 'cat /etc/rpifs-note'
 	echo "$output"
 	[ "$status" -eq 0 ]
 	[[ "$output" == *"Hello world!"* ]]
+	[[ "$output" == *"from the host"* ]]
 	"$CHAT" "$(status_of "$MNT" 'console socket')" 10 'send:poweroff-request\n'
 	wait_stopped "$MNT"
 	[ "$(cat "$MNT/run")" = "stopped: exit status 0" ]
+	# What the guest wrote shows in root/, the guest's pi's.
+	[ "$(cat "$MNT/root/home/pi/hello.txt")" = "Hello world!" ]
+	[ "$(stat -c %u:%g "$MNT/root/home/pi/hello.txt")" = 1000:1000 ]
+	grep -q '^root/: partition 2, ext4 rootfs, read-write$' "$MNT/status"
 	# The guest's first boot consumed userconf.txt; boot/ was read again.
 	[ ! -e "$B/userconf.txt" ]
 	[ -z "$(cat "$MNT/userconf")" ]
@@ -46,8 +53,11 @@ setup() {
 	[[ "$output" == "login prompt after "* ]]
 	run console_session "$MNT" pi raspberry 'cat hello.txt'
 	[[ "$output" == *"Hello world!"* ]]
+	run console_session "$MNT" pi raspberry 'echo second > second.txt' 'sync'
 	"$RPIFS" stop "$MNT"
 	[[ "$(cat "$MNT/run")" == "stopped: "* ]]
+	# Stopped as a power cut: root/ is read again, its journal replayed.
+	[ "$(cat "$MNT/root/home/pi/second.txt")" = second ]
 	umount_rpifs "$MNT"
 	fsck_boot "$IMG" --after-power-cut
 	e2fsck_root "$IMG"
@@ -63,6 +73,11 @@ setup() {
 	[ "$status" -ne 0 ]
 	grep -q '^last message: the guest is running: boot/ and the control files are read-only' "$MNT/status"
 	cat "$B/config.txt" >/dev/null
+	# root/ is the guest's now: read-only, still readable.
+	run touch "$MNT/root/etc/new"
+	[[ "$output" == *"Read-only file system"* ]]
+	grep -q "^root:x:0:0:" "$MNT/root/etc/passwd"
+	grep -q '^root/: partition 2, ext4 rootfs, read-only: while the guest runs' "$MNT/status"
 	# A second mount, and a QEMU started by hand, are refused.
 	mkdir -p "$BATS_TEST_TMPDIR/again"
 	run "$RPIFS" mount "$IMG" "$BATS_TEST_TMPDIR/again"

@@ -48,12 +48,17 @@ verify_hash() {
 }
 
 @test "userconf: the password never reaches the image or the log" {
-	local secret=Sup3r-S3cret-xyzzy-42
+	local secret=Sup3r-S3cret-xyzzy-42 stored
 	umount_rpifs "$MNT"
 	"$RPIFS" mount -f "$IMG" "$MNT" 2>"$BATS_TEST_TMPDIR/daemon.log" &
 	for _ in $(seq 50); do mountpoint -q "$MNT" && break; sleep 0.1; done
 	echo "pi:$secret" >"$D/userconf"
-	printf 'pi\n' >"$D/userconf" || true
+	stored=$(cat "$D/userconf")
+	# Refused at the write (no colon), and nothing changed.
+	run bash -c "printf 'pi\n' >'$D/userconf'"
+	[ "$status" -ne 0 ]
+	[[ "$output" == *"Invalid argument"* ]]
+	[ "$(cat "$D/userconf")" = "$stored" ]
 	sed -i "s/^.*\$/pi:$secret/" "$D/userconf"
 	umount_rpifs "$MNT"
 	wait

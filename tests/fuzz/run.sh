@@ -21,6 +21,7 @@ max_len() {
 	case $1 in
 	part) echo 65536 ;;
 	fat) echo 400000 ;;
+	ext4) echo 262144 ;;
 	*) echo 4096 ;;
 	esac
 }
