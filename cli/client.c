@@ -255,35 +255,55 @@ int cli_run(int argc, char **argv)
 	}
 }
 
+/* The daemon bounds each step of a stop; this only guards a lost daemon. */
+#define STOP_WAIT_MAX_S (3600 + 120)
+
 int cli_stop(int argc, char **argv)
 {
 	char dir[PATH_MAX], state[128];
+	const char *arg = NULL;
+	bool force = false, bad = false;
 	double start;
 	int ret;
 
-	if (argc != 2) {
-		fprintf(stderr, "usage: rpifs stop DIR\n");
+	for (int i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--force") == 0 || strcmp(argv[i], "-f") == 0)
+			force = true;
+		else if (!arg && argv[i][0] != '-')
+			arg = argv[i];
+		else
+			bad = true;
+	}
+	if (!arg || bad) {
+		fprintf(stderr, "usage: rpifs stop DIR [--force]\n");
 		return 2;
 	}
-	if (cli_mount_dir(argv[1], dir, sizeof(dir)))
+	if (cli_mount_dir(arg, dir, sizeof(dir)))
 		return 1;
 	run_state(dir, state, sizeof(state));
 	if (strncmp(state, "stopped", 7) == 0)
 		return 0;
-	ret = write_run(dir, "stop\n");
+	ret = write_run(dir, force ? "kill\n" : "stop\n");
 	if (ret) {
 		rpifs_log(RPIFS_ERR, "cannot stop: %s", strerror(-ret));
 		return 1;
 	}
+	if (!force && isatty(STDERR_FILENO))
+		fprintf(stderr,
+			"rpifs: the guest is shutting down (rpifs stop --force %s cuts the power)\n",
+			arg);
 	start = now_s();
-	/* QMP quit, then SIGTERM after 5 s, SIGKILL after 10: wait for all. */
-	while (now_s() - start < 20) {
+	while (now_s() - start < STOP_WAIT_MAX_S) {
 		run_state(dir, state, sizeof(state));
 		if (strncmp(state, "stopped", 7) == 0)
 			return 0;
+		if (!state[0]) {
+			rpifs_log(RPIFS_ERR, "%s: the daemon is gone", dir);
+			return 1;
+		}
 		sleep_ms(50);
 	}
-	rpifs_log(RPIFS_ERR, "the guest did not stop within 20 s");
+	rpifs_log(RPIFS_ERR, "the guest did not stop within %d s", STOP_WAIT_MAX_S);
 	return 1;
 }
 

@@ -10,14 +10,89 @@
 #include "../common/spawn.h"
 #include "../partition/partition.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <limits.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mount.h>
 #include <time.h>
 #include <unistd.h>
+
+/* Whether link @path (a /proc entry) points under mount @dir. */
+static bool points_under(const char *path, const char *dir)
+{
+	char target[PATH_MAX];
+	ssize_t n = readlink(path, target, sizeof(target) - 1);
+	size_t len = strlen(dir);
+
+	if (n <= 0)
+		return false;
+	target[n] = '\0';
+	return strncmp(target, dir, len) == 0 &&
+	       (target[len] == '\0' || target[len] == '/');
+}
+
+/*
+ * A process using the mount, as far as this user may see: its working
+ * directory, root or an open file under @dir. By path, not by stat: a
+ * stat could hang on another FUSE mount. @return its pid, or 0.
+ */
+static pid_t mount_user(const char *dir, char *what, size_t size)
+{
+	DIR *proc = opendir("/proc");
+	struct dirent *e;
+	pid_t found = 0;
+	char path[64];
+
+	while (proc && !found && (e = readdir(proc))) {
+		pid_t pid = (pid_t)atoi(e->d_name);
+		DIR *fds;
+		struct dirent *f;
+
+		if (pid <= 0 || pid == getpid())
+			continue;
+		snprintf(path, sizeof(path), "/proc/%d/cwd", (int)pid);
+		if (points_under(path, dir)) {
+			snprintf(what, size, "its working directory");
+			found = pid;
+			break;
+		}
+		snprintf(path, sizeof(path), "/proc/%d/fd", (int)pid);
+		fds = opendir(path);
+		while (fds && !found && (f = readdir(fds))) {
+			snprintf(path, sizeof(path), "/proc/%d/fd/%.20s",
+				 (int)pid, f->d_name);
+			if (f->d_name[0] != '.' && points_under(path, dir)) {
+				snprintf(what, size, "a file it has open");
+				found = pid;
+			}
+		}
+		if (fds)
+			closedir(fds);
+	}
+	if (proc)
+		closedir(proc);
+	return found;
+}
+
+/* The program's name, for the message. */
+static void comm_of(pid_t pid, char *out, size_t size)
+{
+	char path[64];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/comm", (int)pid);
+	out[0] = '\0';
+	f = fopen(path, "r");
+	if (f) {
+		if (fgets(out, (int)size, f))
+			out[strcspn(out, "\n")] = '\0';
+		fclose(f);
+	}
+}
 
 int cli_umount(int argc, char **argv)
 {
@@ -36,6 +111,20 @@ int cli_umount(int argc, char **argv)
 	if (!mounts_find(dir, NULL, &m) || strcmp(m.fstype, RPIFS_FSTYPE) != 0) {
 		rpifs_log(RPIFS_ERR, "%s is not an rpifs mount", dir);
 		return 1;
+	}
+	/* Busy: refused before the guest is stopped for nothing. */
+	{
+		char what[64], comm[64];
+		pid_t pid = mount_user(dir, what, sizeof(what));
+
+		if (pid) {
+			comm_of(pid, comm, sizeof(comm));
+			rpifs_log(RPIFS_ERR,
+				  "%s is busy: %s (pid %d) uses it (%s); leave it with cd, close its files, then rpifs umount %s again",
+				  dir, comm[0] ? comm : "a program", (int)pid, what,
+				  argv[1]);
+			return 1;
+		}
 	}
 	/* A running guest is stopped first, cleanly. */
 	{

@@ -26,6 +26,7 @@ enum {
 	KEY_GID,
 	KEY_MACHINE,
 	KEY_SSH,
+	KEY_STOP_TIMEOUT,
 	KEY_ROOT,
 	KEY_NEW_OWNER,
 	KEY_IGNORED,
@@ -42,6 +43,7 @@ static const struct fuse_opt table[] = {
 	FUSE_OPT_KEY("gid=", KEY_GID),
 	FUSE_OPT_KEY("machine=", KEY_MACHINE),
 	FUSE_OPT_KEY("ssh=", KEY_SSH),
+	FUSE_OPT_KEY("stop_timeout=", KEY_STOP_TIMEOUT),
 	FUSE_OPT_KEY("root=", KEY_ROOT),
 	FUSE_OPT_KEY("new_owner=", KEY_NEW_OWNER),
 	FUSE_OPT_KEY("default_permissions", KEY_REFUSED),
@@ -216,6 +218,17 @@ static int process(void *data, const char *arg, int key,
 			return -1;
 		}
 		opt->ssh_port = (unsigned)n;
+		return 0;
+	case KEY_STOP_TIMEOUT:
+		if (number(arg, 3600, &n))
+			return -1;
+		if (n == 0) {
+			rpifs_log(RPIFS_ERR,
+				  "%s: give the seconds a stop waits for the guest to shut down (1 to 3600; rpifs stop --force cuts the power at once)",
+				  arg);
+			return -1;
+		}
+		opt->stop_timeout = (unsigned)n;
 		return 0;
 	default:
 		return 1;

@@ -26,6 +26,7 @@ struct rfs_options {
 	enum board board;  /* -o machine=, else raspi4b */
 	bool board_explicit;
 	unsigned ssh_port; /* 0: no forward */
+	unsigned stop_timeout; /* s an orderly stop waits (0: the default) */
 	enum rfs_root_mode root;
 	int new_owner_caller;	/* root/: new files are their maker's */
 	uid_t uid;

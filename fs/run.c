@@ -167,9 +167,11 @@ int run_command(struct rfs *fs, const char *word)
 {
 	if (strcmp(word, "start") == 0)
 		return run_start(fs);
-	if (strcmp(word, "stop") == 0)
-		return run_stop(fs);
-	rpifs_log(RPIFS_WARN, "run: \"%s\": write start or stop", word);
+	if (strcmp(word, "stop") == 0 || strcmp(word, "kill") == 0)
+		return run_stop(fs, word[0] == 'k');
+	rpifs_log(RPIFS_WARN,
+		  "run: \"%s\": write start, stop (the guest shuts down) or kill (the power is cut)",
+		  word);
 	return -EINVAL;
 }
 
@@ -250,6 +252,7 @@ static int launch(struct rfs *fs, const struct boot_plan *plan)
 		.image = fs->image_path,
 		.snapshot = fs->opt.read_only,
 		.ssh_port = fs->opt.ssh_port,
+		.stop_timeout_s = fs->opt.stop_timeout,
 	};
 	char err[512];
 	int ret = rfs_root_freeze(fs);
@@ -325,9 +328,9 @@ int run_start(struct rfs *fs)
 	return ret;
 }
 
-int run_stop(struct rfs *fs)
+int run_stop(struct rfs *fs, bool force)
 {
-	int ret = fs->launcher ? launch_stop(fs->launcher) : -ESRCH;
+	int ret = fs->launcher ? launch_stop(fs->launcher, force) : -ESRCH;
 
 	if (ret == -ESRCH)
 		return 0; /* already stopped */

@@ -40,6 +40,8 @@ static void status_run(struct rfs *fs, struct buf *out)
 		if (st.state != LAUNCH_STOPPED)
 			buf_printf(out, "qemu pid: %d\n", (int)st.pid);
 		buf_printf(out, "started: %s\n", when);
+		if (st.last_stop[0] && st.state == LAUNCH_STOPPED)
+			buf_printf(out, "last stop: %s\n", st.last_stop);
 		buf_printf(out, "run folder: %s\n", st.run_dir);
 		buf_printf(out, "console log: %s\n", st.console_log);
 		if (st.argv_text)
@@ -53,6 +55,10 @@ static void status_run(struct rfs *fs, struct buf *out)
 	}
 	if (st.console_socket[0])
 		buf_printf(out, "console socket: %s\n", st.console_socket);
+	buf_printf(out,
+		   "stop: the guest's init (ctrl-alt-delete) for up to %u s, then SysRq sync, read-only remount, power off; kill: the power at once\n",
+		   fs->opt.stop_timeout ? fs->opt.stop_timeout
+					: LAUNCH_STOP_TIMEOUT_S);
 	launch_status_free(&st);
 }
 

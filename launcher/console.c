@@ -54,9 +54,10 @@ void console_serial_input(struct launcher *l)
 	char buf[8192];
 	ssize_t n = recv(l->serial, buf, sizeof(buf), MSG_DONTWAIT);
 
-	if (n > 0)
+	if (n > 0) {
 		console_broadcast(l, buf, (size_t)n);
-	else if (n == 0 || (errno != EAGAIN && errno != EINTR))
+		stop_serial(l, buf, (size_t)n);
+	} else if (n == 0 || (errno != EAGAIN && errno != EINTR))
 		launch_close_fd(&l->serial);
 }
 
@@ -69,7 +70,8 @@ void console_viewer_input(struct launcher *l, int i)
 		console_drop_viewer(l, i);
 		return;
 	}
-	if (n > 0 && l->serial >= 0 &&
+	/* While the guest is being stopped, what viewers type is dropped. */
+	if (n > 0 && l->serial >= 0 && stop_relays_input(l) &&
 	    send(l->serial, buf, (size_t)n, MSG_NOSIGNAL) < 0)
 		launch_close_fd(&l->serial);
 }

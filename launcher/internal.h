@@ -19,7 +19,35 @@
 enum command {
 	CMD_SPAWN = 'S',
 	CMD_STOP = 'X',
+	CMD_KILL = 'K',
 	CMD_QUIT = 'Q',
+};
+
+/* The stop's steps (stop.c), in the order they are tried. */
+enum stop_step {
+	STOP_NONE,
+	STOP_INIT,  /* ctrl-alt-delete: the guest's init shuts down */
+	STOP_SYSRQ, /* SysRq over the serial line: sync, remount, power off */
+	STOP_CUT,   /* QMP quit */
+	STOP_TERM,
+	STOP_KILL,
+};
+
+struct stop {
+	enum stop_step step;
+	bool forced;
+	unsigned timeout_s;	/* the init step's bound */
+	int key;		/* SysRq: the key in flight, in "7suo" */
+	int sends;		/* of that key, or of ctrl-alt-delete */
+	bool key_seen;		/* its "sysrq:" line came */
+	bool synced;
+	bool remounted;
+	bool break_pending;	/* a BREAK asked of QMP; its key goes next */
+	struct timespec began;
+	struct timespec next;	/* the step's next action */
+	struct timespec bound;	/* the step's end */
+	char line[256];		/* the guest's line being read */
+	size_t line_len;
 };
 
 struct launcher {
@@ -41,6 +69,8 @@ struct launcher {
 	bool ran;
 	int exit_status;
 	unsigned ssh_port;
+	unsigned stop_timeout_s;
+	char last_stop[256];	/* how the last boot ended */
 	char run_dir[PATH_MAX];
 	char console_log[PATH_MAX];
 	char console_socket[PATH_MAX];
@@ -61,8 +91,10 @@ struct launcher {
 	int listen_fd;
 	int viewers[MAX_VIEWERS];
 	int viewer_count;
-	int stop_stage;		/* 0 none, 1 quit sent, 2 TERM, 3 KILL */
-	struct timespec stop_deadline;
+	struct stop stop;
+	bool guest_spoke;	/* the guest printed something */
+	bool panicked;		/* it printed a kernel panic */
+	char shutdown_reason[32]; /* QMP's SHUTDOWN event */
 	bool quitting;
 	char serial_path[PATH_MAX];
 	char qmp_path[PATH_MAX];
@@ -83,6 +115,25 @@ void console_broadcast(struct launcher *l, const char *buf, size_t len);
 void console_serial_input(struct launcher *l);
 void console_viewer_input(struct launcher *l, int i);
 void console_drop_all(struct launcher *l);
+
+/* ---- stop.c: the stop, step by step ---- */
+
+/* Begin a stop (@force: cut the power at once), or force one going on. */
+void stop_begin(struct launcher *l, bool force, unsigned timeout_s);
+/* The guest printed @buf: the SysRq step reads its answers. */
+void stop_serial(struct launcher *l, const char *buf, size_t len);
+/* QMP answered the command sent with "id": @id. */
+void stop_qmp_returned(struct launcher *l, const char *id);
+/* Take the next step when its time has come. */
+void stop_tick(struct launcher *l);
+/* How long poll may sleep for the stop (-1: forever). */
+int stop_timeout_ms(const struct launcher *l);
+/* Whether viewers' typing still goes to the guest (not while stopping). */
+bool stop_relays_input(const struct launcher *l);
+/* How the boot that just ended was stopped, one line. */
+void stop_describe(const struct launcher *l, char *out, size_t size);
+/* Forget the last stop: a new boot starts. */
+void stop_reset(struct launcher *l);
 
 /* ---- qmp.c: QEMU's machine protocol ---- */
 

@@ -285,7 +285,6 @@ static void record(struct launcher *l, const struct launch_request *req,
 	l->board = req->plan->board;
 	l->ssh_port = req->ssh_port;
 	snprintf(l->run_dir, sizeof(l->run_dir), "%s", f->dir);
-	snprintf(l->console_log, sizeof(l->console_log), "%s", f->console_log);
 	free(l->argv_text);
 	free(l->notes);
 	l->argv_text = *argv_text;
@@ -332,6 +331,13 @@ int launch_start(struct launcher *l, const struct launch_request *req,
 	write_argv(&f, argv);
 	unlink(l->serial_path);
 	unlink(l->qmp_path);
+	/* What the supervisor needs when this boot ends, however soon. */
+	pthread_mutex_lock(&l->mu);
+	snprintf(l->console_log, sizeof(l->console_log), "%s", f.console_log);
+	l->stop_timeout_s = req->stop_timeout_s ? req->stop_timeout_s
+						: LAUNCH_STOP_TIMEOUT_S;
+	l->last_stop[0] = '\0';
+	pthread_mutex_unlock(&l->mu);
 	ret = hand_over(l, argv, f.qemu_log);
 	if (ret) {
 		err_set(err, err_size, ret, "cannot start %s: %s", l->qemu.path,
@@ -350,11 +356,11 @@ fail:
 	return ret;
 }
 
-int launch_stop(struct launcher *l)
+int launch_stop(struct launcher *l, bool force)
 {
 	if (launch_state(l) == LAUNCH_STOPPED)
 		return -ESRCH;
-	launch_send_cmd(l, CMD_STOP);
+	launch_send_cmd(l, force ? CMD_KILL : CMD_STOP);
 	return 0;
 }
 
@@ -397,6 +403,8 @@ void launch_status(struct launcher *l, struct launch_status *st)
 	st->ran = l->ran;
 	st->exit_status = l->exit_status;
 	st->ssh_port = l->ssh_port;
+	st->stop_timeout_s = l->stop_timeout_s;
+	snprintf(st->last_stop, sizeof(st->last_stop), "%s", l->last_stop);
 	snprintf(st->qemu_version, sizeof(st->qemu_version), "%s",
 		 l->qemu_known ? l->qemu.version : "");
 	snprintf(st->run_dir, sizeof(st->run_dir), "%s", l->run_dir);

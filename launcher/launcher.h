@@ -36,7 +36,11 @@ struct launch_request {
 	const char *image;	 /* the image file, as QEMU's SD card */
 	bool snapshot;		 /* read-only image: discard the guest's writes */
 	unsigned ssh_port;
+	unsigned stop_timeout_s; /* the orderly stop's bound (0: the default) */
 };
+
+/* How long a stop waits for the guest's init before SysRq (seconds). */
+#define LAUNCH_STOP_TIMEOUT_S 60
 
 struct launch_status {
 	enum launch_state state;
@@ -46,6 +50,8 @@ struct launch_status {
 	bool ran;		 /* a boot happened during this mount */
 	int exit_status;	 /* wait status of the last boot */
 	unsigned ssh_port;
+	unsigned stop_timeout_s;
+	char last_stop[256];	 /* how the last boot ended ("" before) */
 	char qemu_version[64];
 	char run_dir[PATH_MAX];
 	char console_log[PATH_MAX];
@@ -76,8 +82,13 @@ int launch_board(struct launcher *l, enum board wanted, bool explicit,
 int launch_start(struct launcher *l, const struct launch_request *req,
 		 char *err, size_t err_size);
 
-/* Begin a clean stop (QMP quit, then SIGTERM, then SIGKILL). */
-int launch_stop(struct launcher *l);
+/*
+ * Begin a stop: the guest's init (ctrl-alt-delete), then its kernel
+ * (SysRq sync, remount read-only, power off), then the power (QMP quit,
+ * SIGTERM, SIGKILL), each bounded; @force: the power at once, also when
+ * a stop is going on. @return 0, or -ESRCH when nothing runs.
+ */
+int launch_stop(struct launcher *l, bool force);
 
 /* The state alone: cheap enough for every write's check. */
 enum launch_state launch_state(struct launcher *l);

@@ -224,6 +224,9 @@ char **qemu_argv(const struct qemu_info *q, const struct qemu_config *c)
 		free(log);
 		free(qmp);
 	}
+	/* A keyboard, for the orderly stop's ctrl-alt-delete (stop.c). */
+	add(&a, "-device");
+	add(&a, "usb-kbd");
 	if (c->ssh_port) {
 		add(&a, "-netdev");
 		add(&a, "user,id=net0,hostfwd=tcp:127.0.0.1:%u-:22", c->ssh_port);

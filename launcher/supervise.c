@@ -3,8 +3,8 @@
  * The supervisor: one thread, living as long as the daemon, that starts
  * QEMU and watches it. It forks QEMU itself, so that QEMU's parent-death
  * signal follows the daemon and QEMU is never orphaned; it waits on a
- * pidfd; it connects to QEMU's QMP socket (a clean stop is "quit") and
- * serial socket, and serves the console's viewers.
+ * pidfd; it connects to QEMU's QMP and serial sockets, serves the
+ * console's viewers, and takes the stop's steps (stop.c).
  */
 #include "internal.h"
 #include "../common/log.h"
@@ -20,29 +20,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#define STOP_GRACE_MS 5000
 #define CONNECT_RETRY_MS 20
 /* QEMU is asked what it is this long after the mount, when idle. */
 #define PROBE_DELAY_MS 1000
-
-static int64_t ms_until(const struct timespec *t)
-{
-	struct timespec now;
-
-	clock_gettime(CLOCK_MONOTONIC, &now);
-	return (t->tv_sec - now.tv_sec) * 1000 + (t->tv_nsec - now.tv_nsec) / 1000000;
-}
-
-static void deadline_in(struct timespec *t, int ms)
-{
-	clock_gettime(CLOCK_MONOTONIC, t);
-	t->tv_sec += ms / 1000;
-	t->tv_nsec += (long)(ms % 1000) * 1000000L;
-	if (t->tv_nsec >= 1000000000L) {
-		t->tv_sec++;
-		t->tv_nsec -= 1000000000L;
-	}
-}
 
 static void do_spawn(struct launcher *l)
 {
@@ -64,7 +44,7 @@ static void do_spawn(struct launcher *l)
 				  strerror(errno));
 		l->qmp_ready = false;
 		l->qmp_len = 0;
-		l->stop_stage = 0;
+		stop_reset(l);
 	}
 	pthread_mutex_lock(&l->mu);
 	if (!ret)
@@ -75,44 +55,41 @@ static void do_spawn(struct launcher *l)
 	pthread_mutex_unlock(&l->mu);
 }
 
-static void begin_stop(struct launcher *l)
+static void begin_stop(struct launcher *l, bool force)
 {
-	pid_t pid;
+	unsigned timeout_s;
 
 	pthread_mutex_lock(&l->mu);
-	pid = l->pid;
-	if (pid > 0 && l->state != LAUNCH_STOPPED)
+	if (l->pid > 0 && l->state != LAUNCH_STOPPED)
 		l->state = LAUNCH_STOPPING;
+	timeout_s = l->stop_timeout_s;
 	pthread_mutex_unlock(&l->mu);
-	if (pid <= 0 || l->stop_stage > 0)
-		return;
-	l->stop_stage = 1;
-	deadline_in(&l->stop_deadline, STOP_GRACE_MS);
-	if (l->qmp_ready) {
-		qmp_send(l, "{\"execute\": \"quit\"}\n");
-	} else {
-		/* No QMP yet: SIGTERM is as clean. */
-		l->stop_stage = 2;
-		kill(pid, SIGTERM);
-	}
+	stop_begin(l, force, timeout_s);
 }
 
-static void escalate(struct launcher *l)
+/* How the boot ended, at the end of its console log too. */
+static void note_end(struct launcher *l, int status, char *msg, size_t size)
 {
-	if (l->stop_stage == 0 || ms_until(&l->stop_deadline) > 0)
-		return;
-	if (l->stop_stage < 3) {
-		l->stop_stage++;
-		rpifs_log(RPIFS_WARN, "launcher: QEMU did not stop; sending %s",
-			  l->stop_stage == 2 ? "SIGTERM" : "SIGKILL");
-		kill(l->pid, l->stop_stage == 2 ? SIGTERM : SIGKILL);
-		deadline_in(&l->stop_deadline, STOP_GRACE_MS);
+	char how[256];
+	FILE *log;
+
+	stop_describe(l, how, sizeof(how));
+	snprintf(msg, size, "[rpifs: the guest stopped: %s (QEMU %s %d)]\r\n", how,
+		 WIFEXITED(status) ? "exit status" : "signal",
+		 WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status));
+	pthread_mutex_lock(&l->mu);
+	snprintf(l->last_stop, sizeof(l->last_stop), "%s", how);
+	log = l->console_log[0] ? fopen(l->console_log, "a") : NULL;
+	pthread_mutex_unlock(&l->mu);
+	if (log) {
+		fprintf(log, "\r\n%s", msg);
+		fclose(log);
 	}
 }
 
 static void reap(struct launcher *l)
 {
-	char msg[128];
+	char msg[400];
 	int status;
 
 	if (l->pid <= 0 || waitpid(l->pid, &status, WNOHANG) != l->pid)
@@ -121,10 +98,9 @@ static void reap(struct launcher *l)
 	launch_close_fd(&l->serial);
 	launch_close_fd(&l->qmp);
 	l->qmp_ready = false;
-	l->stop_stage = 0;
-	snprintf(msg, sizeof(msg), "\r\n[rpifs: the guest stopped (%s %d)]\r\n",
-		 WIFEXITED(status) ? "exit status" : "signal",
-		 WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status));
+	note_end(l, status, msg, sizeof(msg));
+	stop_reset(l);
+	console_broadcast(l, "\r\n", 2);
 	console_broadcast(l, msg, strlen(msg));
 	console_drop_all(l);
 	if (l->ops.exited)
@@ -165,8 +141,8 @@ static void command(struct launcher *l)
 		return;
 	if (c == CMD_SPAWN)
 		do_spawn(l);
-	else if (c == CMD_STOP)
-		begin_stop(l);
+	else if (c == CMD_STOP || c == CMD_KILL)
+		begin_stop(l, c == CMD_KILL);
 	else if (c == CMD_QUIT)
 		l->quitting = true;
 }
@@ -178,12 +154,11 @@ static int timeout_ms(const struct launcher *l)
 
 	if (l->pid > 0 && (l->serial < 0 || l->qmp < 0 || l->pidfd < 0))
 		timeout = CONNECT_RETRY_MS;
-	if (l->stop_stage > 0) {
-		int64_t left = ms_until(&l->stop_deadline);
+	if (l->pid > 0) {
+		int left = stop_timeout_ms(l);
 
-		left = left < 0 ? 0 : left;
-		if (timeout < 0 || left < timeout)
-			timeout = (int)left;
+		if (left >= 0 && (timeout < 0 || left < timeout))
+			timeout = left;
 	}
 	return timeout;
 }
@@ -234,10 +209,10 @@ void *launch_supervise(void *arg)
 				console_viewer_input(l, idx);
 		}
 		if (l->pid > 0)
-			escalate(l);
+			stop_tick(l);
 		if (l->quitting) {
 			if (l->pid > 0)
-				begin_stop(l);
+				begin_stop(l, false);
 			else
 				break;
 		}

@@ -6,7 +6,13 @@
  *   mini UART on a real Pi 3 and 4;
  * - root=/dev/mmcblkNpM becomes root=PARTUUID=...: the card is mmcblk0 or
  *   mmcblk1 depending on kernel and device tree;
- * - rootdelay= gives way to rootwait, which is added when missing.
+ * - rootdelay= gives way to rootwait, which is added when missing;
+ * - usbcore.autosuspend=-1 and systemd.watchdog_device= to a device that
+ *   is not there, unless given: measured, a systemd guest that suspends
+ *   QEMU's USB keyboard (every boot has one, for the orderly stop's
+ *   ctrl-alt-delete) wedges at the first key, and QEMU's bcm2835
+ *   watchdog resets the board the moment systemd arms it to reboot,
+ *   before the root is read-only.
  */
 #include "cmdline.h"
 
@@ -18,6 +24,7 @@
 #include <string.h>
 
 #define SERIAL_CONSOLE "console=ttyAMA0,115200"
+#define NO_WATCHDOG "systemd.watchdog_device=/dev/rpifs-none"
 
 static void note(struct cmdline_result *out, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
@@ -68,7 +75,7 @@ int cmdline_adjust(const char *in,
 	char *copy = strdup(in), *save = NULL;
 	char consoles[CMDLINE_NOTE_MAX] = "";
 	bool rootwait = false, serial_only = true, any_console = false;
-	bool has_root = false;
+	bool has_root = false, autosuspend = false, watchdog = false;
 	int ret = 0;
 
 	memset(out, 0, sizeof(*out));
@@ -108,6 +115,10 @@ int cmdline_adjust(const char *in,
 		}
 		if (strcmp(w, "rootwait") == 0)
 			rootwait = true;
+		if (strncmp(w, "usbcore.autosuspend=", 20) == 0)
+			autosuspend = true;
+		if (strncmp(w, "systemd.watchdog_device=", 24) == 0)
+			watchdog = true;
 		if (!append(out->line, sizeof(out->line), w))
 			ret = -E2BIG;
 	}
@@ -122,6 +133,17 @@ int cmdline_adjust(const char *in,
 		if (!append(out->line, sizeof(out->line), "rootwait"))
 			ret = -E2BIG;
 		note(out, "added rootwait (the card may appear after the kernel looks)");
+	}
+	if (!autosuspend) {
+		if (!append(out->line, sizeof(out->line), "usbcore.autosuspend=-1"))
+			ret = -E2BIG;
+		note(out, "added usbcore.autosuspend=-1 (a suspended QEMU USB keyboard wedges the guest)");
+	}
+	if (!watchdog) {
+		if (!append(out->line, sizeof(out->line), NO_WATCHDOG))
+			ret = -E2BIG;
+		note(out, "added " NO_WATCHDOG
+			  " (QEMU's watchdog resets at once when systemd arms it to shut down)");
 	}
 	free(copy);
 	out->no_root = !has_root;

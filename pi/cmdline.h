@@ -13,7 +13,7 @@
 /* The kernel's limit on the command line (COMMAND_LINE_SIZE on arm64). */
 #define CMDLINE_MAX 2048
 
-#define CMDLINE_NOTES 4
+#define CMDLINE_NOTES 8
 #define CMDLINE_NOTE_MAX 256
 
 struct cmdline_result {

@@ -53,14 +53,15 @@ setup() {
 	[[ "$output" == "login prompt after "* ]]
 	run console_session "$MNT" pi raspberry 'cat hello.txt'
 	[[ "$output" == *"Hello world!"* ]]
-	run console_session "$MNT" pi raspberry 'echo second > second.txt' 'sync'
+	run console_session "$MNT" pi raspberry 'echo second > second.txt'
+	# Stopped from outside, the orderly way: the guest's init shuts down.
 	"$RPIFS" stop "$MNT"
-	[[ "$(cat "$MNT/run")" == "stopped: "* ]]
-	# Stopped as a power cut: root/ is read again, its journal replayed.
+	[ "$(cat "$MNT/run")" = "stopped: exit status 0" ]
+	grep -q '^last stop: orderly' "$MNT/status"
 	[ "$(cat "$MNT/root/home/pi/second.txt")" = second ]
 	umount_rpifs "$MNT"
-	fsck_boot "$IMG" --after-power-cut
-	e2fsck_root "$IMG"
+	fsck_boot "$IMG"
+	root_clean "$IMG"
 }
 
 @test "while the guest runs: boot/ and control files are read-only, run takes stop, locks hold" {
@@ -96,7 +97,7 @@ setup() {
 	grep -q login: "$BATS_TEST_TMPDIR/v1"
 	grep -q login: "$BATS_TEST_TMPDIR/v2"
 	echo stop >"$MNT/run"
-	wait_stopped "$MNT"
+	wait_stopped "$MNT" 120
 	# Idle again: writable, and QEMU by hand still refused.
 	touch "$B/after"
 	run timeout 20 qemu-system-aarch64 -machine raspi4b -display none -monitor none \
@@ -123,11 +124,13 @@ setup() {
 
 @test "stop during boot, and unmount with a running guest, leave no QEMU and clean partitions" {
 	boot_fixture
-	mount_rpifs "$IMG" "$MNT"
+	# Early in the boot the keyboard is not there yet: the key is lost,
+	# SysRq comes after the (here short) bound.
+	mount_rpifs "$IMG" "$MNT" -o stop_timeout=5
 	touch "$MNT/run"
 	sleep 1
 	echo stop >"$MNT/run"
-	wait_stopped "$MNT"
+	wait_stopped "$MNT" 60
 	! pgrep -f "file=$IMG,format=raw" >/dev/null
 	touch "$MNT/run"
 	sleep 2

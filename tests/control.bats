@@ -277,7 +277,7 @@ EOF
 	done
 	grep -qx 'machine: raspi4b' <<<"$output"
 	grep -qx 'state: stopped' <<<"$output"
-	grep -qx 'cmdline: console=ttyAMA0,115200 root=PARTUUID=5eedc0de-02 rootfstype=ext4 fsck.repair=yes rootwait' <<<"$output"
+	grep -qx 'cmdline: console=ttyAMA0,115200 root=PARTUUID=5eedc0de-02 rootfstype=ext4 fsck.repair=yes rootwait usbcore.autosuspend=-1 systemd.watchdog_device=/dev/rpifs-none' <<<"$output"
 	grep -q '^adjustment: console=serial0,115200 console=tty1 -> console=ttyAMA0,115200' <<<"$output"
 	grep -qx 'user: pi (userconf.txt; created at the next first boot)' <<<"$output"
 	run bash -c "echo x > '$D/status'"

@@ -72,6 +72,16 @@ e2fsck_root() {
 	e2fsck -fn "$p"
 }
 
+# Partition 2 of IMAGE as an orderly shutdown leaves it: no journal to
+# replay, and e2fsck -fn finds nothing.
+root_clean() {
+	local image=$1 p
+	p="$BATS_TEST_TMPDIR/root.p2"
+	part_file "$image" 2 "$p"
+	! dumpe2fs -h "$p" 2>/dev/null | grep -q needs_recovery
+	e2fsck -fn "$p"
+}
+
 # fsck.fat -n on partition 1 of IMAGE; prints its report, fails unless clean.
 # With --after-power-cut (a guest ended by rpifs stop: the raspi boards have
 # no power button), the dirty flag the guest's kernel set when it mounted

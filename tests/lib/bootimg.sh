@@ -35,12 +35,20 @@ write_rootfs() {
 	while read -r f; do
 		cp "$f" "$root/lib/modules/"
 		basename "$f" >>"$root/lib/modules/order"
+	# phy-generic before dwc2, or the USB devices come ~10 s after the
+	# prompt (dwc2 waits out the deferred probe); the HID modules for the
+	# keyboard rpifs stop sends ctrl-alt-delete on.
 	done < <(mods_closure "$kdir" bcm2835_wdt fat vfat nls_cp437 nls_ascii \
-		usb-common usbcore roles udc-core dwc2 mii usbnet cdc_ether)
+		phy-generic usb-common usbcore roles udc-core dwc2 mii usbnet \
+		cdc_ether hid usbhid hid-generic)
+	# ctrl-alt-delete reboots as Raspberry Pi OS's systemd does; the
+	# shutdown unmounts what it can and leaves / read-only.
 	cat >"$root/etc/inittab" <<'EOF'
 ::sysinit:/etc/init.d/rcS
 ttyAMA0::respawn:/bin/getty -L 115200 ttyAMA0 vt100
+::ctrlaltdel:/bin/reboot
 ::shutdown:/bin/sync
+::shutdown:/bin/umount -a -r
 EOF
 	cat >"$root/etc/init.d/rcS" <<'EOF'
 #!/bin/sh

@@ -388,17 +388,23 @@ static void test_cmdline(void **state)
 	assert_int_equal(cmdline_adjust("console=serial0,115200 console=tty1 root=PARTUUID=5eedc0de-02 rootfstype=ext4 fsck.repair=yes rootwait\n",
 					partuuid, NULL, &r),
 			 0);
-	assert_string_equal(r.line, "console=ttyAMA0,115200 root=PARTUUID=5eedc0de-02 rootfstype=ext4 fsck.repair=yes rootwait");
-	assert_int_equal(r.note_count, 1);
+	assert_string_equal(r.line, "console=ttyAMA0,115200 root=PARTUUID=5eedc0de-02 rootfstype=ext4 fsck.repair=yes rootwait usbcore.autosuspend=-1 systemd.watchdog_device=/dev/rpifs-none");
+	assert_int_equal(r.note_count, 3);
 	assert_non_null(strstr(r.notes[0], "console=serial0,115200 console=tty1 -> console=ttyAMA0,115200"));
 
 	assert_int_equal(cmdline_adjust("root=/dev/mmcblk0p2 rootdelay=5 quiet", partuuid, NULL, &r), 0);
-	assert_string_equal(r.line, "console=ttyAMA0,115200 root=PARTUUID=5eedc0de-02 quiet rootwait");
-	assert_int_equal(r.note_count, 4);
+	assert_string_equal(r.line, "console=ttyAMA0,115200 root=PARTUUID=5eedc0de-02 quiet rootwait usbcore.autosuspend=-1 systemd.watchdog_device=/dev/rpifs-none");
+	assert_int_equal(r.note_count, 6);
 
 	assert_int_equal(cmdline_adjust("console=ttyAMA0,115200 root=/dev/mmcblk1p2 rootwait", partuuid, NULL, &r), 0);
-	assert_string_equal(r.line, "console=ttyAMA0,115200 root=PARTUUID=5eedc0de-02 rootwait");
-	assert_int_equal(r.note_count, 1);
+	assert_string_equal(r.line, "console=ttyAMA0,115200 root=PARTUUID=5eedc0de-02 rootwait usbcore.autosuspend=-1 systemd.watchdog_device=/dev/rpifs-none");
+	assert_int_equal(r.note_count, 3);
+	/* The owner's own values stay, and are not added twice. */
+	assert_int_equal(cmdline_adjust("console=ttyAMA0,115200 root=PARTUUID=5eedc0de-02 rootwait usbcore.autosuspend=2 systemd.watchdog_device=/dev/watchdog1",
+					partuuid, NULL, &r),
+			 0);
+	assert_string_equal(r.line, "console=ttyAMA0,115200 root=PARTUUID=5eedc0de-02 rootwait usbcore.autosuspend=2 systemd.watchdog_device=/dev/watchdog1");
+	assert_int_equal(r.note_count, 0);
 	/* A partition that does not exist stays as written. */
 	assert_int_equal(cmdline_adjust("root=/dev/mmcblk0p9 rootwait", partuuid, NULL, &r), 0);
 	assert_non_null(strstr(r.line, "root=/dev/mmcblk0p9"));
