@@ -48,6 +48,12 @@ else
 BUILD ?= build
 endif
 
+# The write trace of the crash-state tests (fat/io.c); make crash and make
+# check build it into $(BUILD)/trace.
+ifeq ($(TRACE),1)
+BASE_CFLAGS += -DRPIFS_IO_TRACE
+endif
+
 # Evaluated when a recipe runs, after the dependency step installed them.
 PKG_CFLAGS = $(shell $(PKG_CONFIG) --cflags fuse3 blkid libcrypt)
 PKG_LIBS = $(shell $(PKG_CONFIG) --libs fuse3 blkid libcrypt) -lfdt -lpthread

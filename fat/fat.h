@@ -224,4 +224,21 @@ int fat_fsync(struct fat_vol *vol, struct fat_node *node);
 /* Check that @name can be stored (length, characters). @return 0 or -errno. */
 int fat_name_check(const char *name);
 
+/*
+ * Write tracing for the crash-state tests (tests/crash/), compiled in only
+ * with -DRPIFS_IO_TRACE: every image write and flush is then appended to
+ * the file that the environment variable RPIFS_IO_TRACE names, each tagged
+ * with the operation it serves. fat/ names its own calls; a caller names
+ * the larger operation they belong to (a control file's commit) with
+ * fat_trace_label() and ends it with fat_trace_label_end(). Without the
+ * option both are nothing.
+ */
+#ifdef RPIFS_IO_TRACE
+void fat_trace_label(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void fat_trace_label_end(void);
+#else
+#define fat_trace_label(...) ((void)0)
+#define fat_trace_label_end() ((void)0)
+#endif
+
 #endif

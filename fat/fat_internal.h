@@ -297,6 +297,8 @@ int fat_io_read(struct fat_vol *vol, uint64_t off, void *buf, size_t len);
 int fat_io_write(struct fat_vol *vol, uint64_t off, const void *buf,
 		 size_t len);
 int fat_io_zero(struct fat_vol *vol, uint64_t off, uint64_t len);
+/* fdatasync the image: what was written before is durable after. */
+int fat_io_flush(struct fat_vol *vol);
 uint64_t fat_cluster_offset(const struct fat_vol *vol, uint32_t cluster);
 
 /*
@@ -307,6 +309,19 @@ int fat_corrupt_at(struct fat_vol *vol, const char *file, int line,
 		   const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 #define fat_corrupt(vol, ...) \
 	fat_corrupt_at((vol), __FILE__, __LINE__, __VA_ARGS__)
+
+/*
+ * Tracing builds (-DRPIFS_IO_TRACE, see fat.h): name the fat_ call the
+ * next writes serve, as "CALL PATH" (the path of @dir, then @name when
+ * not NULL) and, for a rename, " -> PATH2". Nothing in normal builds.
+ */
+#ifdef RPIFS_IO_TRACE
+void fat_trace_call(const char *call, const struct fat_node *dir,
+		    const char *name, const struct fat_node *dir2,
+		    const char *name2);
+#else
+#define fat_trace_call(...) ((void)0)
+#endif
 
 /* -EROFS when the volume may not be written. */
 int fat_check_writable(const struct fat_vol *vol);

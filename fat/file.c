@@ -259,6 +259,7 @@ ssize_t fat_write(struct fat_vol *vol, struct fat_node *node, const void *buf,
 
 	if (ret)
 		return ret;
+	fat_trace_call("write", node, NULL, NULL, NULL);
 	if (node->attr & FAT_ATTR_DIR)
 		return -EISDIR;
 	if (size == 0)
@@ -338,6 +339,7 @@ int fat_truncate(struct fat_vol *vol, struct fat_node *node, uint64_t size)
 
 	if (ret)
 		return ret;
+	fat_trace_call("truncate", node, NULL, NULL, NULL);
 	if (node->attr & FAT_ATTR_DIR)
 		return -EISDIR;
 	if (size > FAT_FILE_MAX)

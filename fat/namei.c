@@ -97,6 +97,8 @@ int fat_create(struct fat_vol *vol, struct fat_node *dir, const char *name,
 	ret = prepare_dir(vol, dir);
 	if (ret)
 		return ret;
+	fat_trace_call(attr & FAT_ATTR_DIR ? "mkdir" : "create", dir, name,
+		       NULL, NULL);
 	ret = fat_name_check(name);
 	if (ret)
 		return ret;
@@ -168,6 +170,7 @@ static int remove_entry(struct fat_vol *vol, struct fat_node *dir,
 
 	if (ret)
 		return ret;
+	fat_trace_call(want_dir ? "rmdir" : "unlink", dir, name, NULL, NULL);
 	node = fat_dir_find(dir, name);
 	if (!node)
 		return -ENOENT;
@@ -247,6 +250,7 @@ int fat_rename(struct fat_vol *vol, struct fat_node *old_dir,
 		ret = prepare_dir(vol, new_dir);
 	if (ret)
 		return ret;
+	fat_trace_call("rename", old_dir, old_name, new_dir, new_name);
 	node = fat_dir_find(old_dir, old_name);
 	if (!node)
 		return -ENOENT;
@@ -339,6 +343,7 @@ int fat_set_times(struct fat_vol *vol, struct fat_node *node,
 		return ret;
 	if (node->is_root)
 		return 0; /* the root has no entry to hold times */
+	fat_trace_call("utimens", node, NULL, NULL, NULL);
 	if (mtime)
 		fat_time_from_timespec(mtime, &node->mdate, &node->mtime, NULL);
 	if (atime) {
@@ -359,6 +364,7 @@ int fat_set_attr(struct fat_vol *vol, struct fat_node *node, uint8_t attr,
 		return ret;
 	if (node->is_root)
 		return 0;
+	fat_trace_call("chattr", node, NULL, NULL, NULL);
 	mask &= FAT_ATTR_RO | FAT_ATTR_HIDDEN | FAT_ATTR_SYSTEM | FAT_ATTR_ARCHIVE;
 	node->attr = (uint8_t)((node->attr & ~mask) | (attr & mask));
 	fat_dir_store_entry(vol, node);

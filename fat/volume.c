@@ -189,13 +189,14 @@ int fat_sync(struct fat_vol *vol)
 
 	if (fat_check_writable(vol))
 		return 0;
+	fat_trace_call("sync", NULL, NULL, NULL, NULL);
 	ret = fat_dir_flush(vol);
 	if (!ret)
 		ret = fat_table_flush(vol);
 	if (!ret)
 		ret = fat_fsinfo_write(vol);
-	if (!ret && fdatasync(vol->win.fd) < 0)
-		ret = -errno;
+	if (!ret)
+		ret = fat_io_flush(vol);
 	return ret;
 }
 
@@ -205,10 +206,11 @@ int fat_freeze(struct fat_vol *vol)
 
 	if (!vol->read_only && !vol->damaged) {
 		ret = fat_sync(vol);
+		fat_trace_call("freeze", NULL, NULL, NULL, NULL);
 		if (!ret && vol->dirty_flag_set) {
 			ret = fat_set_dirty_flag(vol, false);
-			if (!ret && fdatasync(vol->win.fd) < 0)
-				ret = -errno;
+			if (!ret)
+				ret = fat_io_flush(vol);
 		}
 	}
 	vol->read_only = true;
@@ -223,11 +225,12 @@ int fat_unmount(struct fat_vol *vol)
 		return 0;
 	if (!vol->read_only && !vol->damaged) {
 		ret = fat_sync(vol);
+		fat_trace_call("unmount", NULL, NULL, NULL, NULL);
 		/* Clean only if everything before it reached the image. */
 		if (!ret && vol->dirty_flag_set) {
 			ret = fat_set_dirty_flag(vol, false);
-			if (!ret && fdatasync(vol->win.fd) < 0)
-				ret = -errno;
+			if (!ret)
+				ret = fat_io_flush(vol);
 		}
 	}
 	free_all_nodes(vol);

@@ -61,6 +61,7 @@ int rfs_fat_replace(struct rfs *fs, const char *path, const void *data,
 
 	if (ret)
 		return ret;
+	fat_trace_label("commit %s", path);
 	snprintf(final_name, sizeof(final_name), "%s", name);
 	/* Keep the name as stored (CMDLINE.TXT stays CMDLINE.TXT). */
 	if (fat_lookup(fs->vol, dir, name, &old) == 0) {
@@ -102,6 +103,7 @@ out:
 	if (old)
 		fat_node_put(fs->vol, old);
 	fat_node_put(fs->vol, dir);
+	fat_trace_label_end();
 	return ret;
 }
 
@@ -113,12 +115,14 @@ int rfs_fat_remove(struct rfs *fs, const char *path)
 
 	if (ret)
 		return ret;
+	fat_trace_label("remove %s", path);
 	ret = fat_unlink(fs->vol, dir, name);
 	if (!ret) {
 		ret = fat_sync(fs->vol);
 		rfs_notify_entry(fs, dir, name);
 	}
 	fat_node_put(fs->vol, dir);
+	fat_trace_label_end();
 	return ret;
 }
 
