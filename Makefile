@@ -10,6 +10,7 @@
 #   make bench                         benchmarks into bench/RESULTS.md
 #   make fuzz [FUZZ_TIME=s]            libFuzzer targets, FUZZ_TIME s each
 #   make soak [SOAK_TIME=s]            random workload, remounts and fsck
+#   make crash                         every crash state of every workload
 #   make install [PREFIX=] [DESTDIR=]  binary, man page, bash completion
 
 VERSION := 0.1.0
@@ -86,7 +87,7 @@ TESTABLE := launcher/config.c launcher/cmdline.c launcher/dtb.c \
 LAUNCH_OBJS := $(TESTABLE:%.c=$(BUILD)/%.o)
 
 .PHONY: all deps check check-unit check-run demo bench fuzz fuzz-bins soak install \
-	uninstall clean tests
+	uninstall clean tests crash
 
 all: $(BUILD)/rpifs
 
@@ -131,6 +132,7 @@ deps:
 check:
 	@sh scripts/deps.sh check
 	@$(MAKE) --no-print-directory all tests
+	@$(MAKE) --no-print-directory TRACE=1 BUILD=$(BUILD)/trace all
 	@BUILD=$(BUILD) sh tests/run.sh
 
 # The unit tests alone: no FUSE, no QEMU, no root (CI runs them under
@@ -158,6 +160,15 @@ soak:
 	@sh scripts/deps.sh check
 	@$(MAKE) --no-print-directory all tests
 	@BUILD=$(BUILD) bash tests/soak.sh
+
+# Every crash state of every workload (tests/crash/README.md), with the
+# tracing build in $(BUILD)/trace; ends with the states checked per
+# workload and FAT type.
+crash:
+	@sh scripts/deps.sh check
+	@$(MAKE) --no-print-directory all tests
+	@$(MAKE) --no-print-directory TRACE=1 BUILD=$(BUILD)/trace all
+	@BUILD=$(BUILD) bash tests/crash/run.sh full
 
 bench:
 	@sh scripts/deps.sh bench
