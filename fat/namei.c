@@ -1,10 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /*
  * The namespace: create, mkdir, unlink, rmdir, rename, and setting times
- * and attributes. Writes are ordered so that a process killed at any point
- * leaves at most lost clusters: a new directory's cluster is written before
- * the FAT marks it, the FAT before the entry that points to it; an entry is
- * removed before its clusters are freed.
+ * and attributes. Writes are ordered so that a process killed, or the power
+ * cut, at any point leaves at most lost clusters: a new directory's cluster
+ * is written and the FAT marks it, then (flushed) the entry that points to
+ * it; an entry is removed before its clusters are freed.
  */
 #include "fat_internal.h"
 
@@ -77,6 +77,14 @@ static int make_dir_cluster(struct fat_vol *vol, struct fat_node *parent,
 				  cs - sizeof(dots));
 	if (!ret)
 		ret = fat_table_flush(vol);
+	/*
+	 * Flushed before the entry that points to it is written: a power cut
+	 * may keep a later write and lose an earlier one, and an entry that
+	 * reached the disk without its cluster would list whatever the
+	 * cluster held before. Now the worst is a lost cluster.
+	 */
+	if (!ret)
+		ret = fat_io_flush(vol);
 	if (ret) {
 		fat_free_chain(vol, first);
 		return ret;
