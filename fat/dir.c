@@ -517,9 +517,11 @@ static int grow(struct fat_vol *vol, struct fat_node *node, uint32_t slots)
 	memset(child + d->slots, 0, (new_slots - d->slots) * sizeof(*child));
 
 	/*
-	 * Zero the new clusters on disk before the FAT links them in. When
-	 * that fails (the disk holding the image is full: the clusters were
-	 * holes), the directory stays as it was and the clusters go back.
+	 * Zero the new clusters on disk, and flush, before the FAT links them
+	 * in: a link that reached the disk without the zeros would make the
+	 * directory list whatever the clusters held. When zeroing fails (the
+	 * disk holding the image is full: the clusters were holes), the
+	 * directory stays as it was and the clusters go back.
 	 */
 	uint32_t had = node->map.clusters;
 
@@ -536,6 +538,9 @@ static int grow(struct fat_vol *vol, struct fat_node *node, uint32_t slots)
 			goto undo;
 		c = next;
 	}
+	ret = fat_io_flush(vol);
+	if (ret)
+		goto undo;
 	ret = fat_ent_set(vol, last, first);
 	if (!ret)
 		ret = fat_table_flush(vol);
