@@ -189,6 +189,14 @@ struct fat_table {
 	uint32_t chunk_size;
 	uint32_t *dirty;     /* indexes of dirty chunks */
 	uint32_t dirty_count;
+	/*
+	 * Chains that an entry on the disk may still name (its removal not
+	 * flushed yet): still allocated, freed after the next flush.
+	 */
+	uint32_t *pending;   /* their first clusters */
+	uint32_t pending_count;
+	uint32_t pending_cap;
+	uint32_t pending_clusters;
 };
 
 /* ---- nodes ------------------------------------------------------------ */
@@ -341,8 +349,21 @@ int fat_count_free(struct fat_vol *vol, uint32_t *count);
 /* Allocate @count clusters as one chain, preferring to start at @hint. */
 int fat_alloc_chain(struct fat_vol *vol, uint32_t hint, uint32_t count,
 		    uint32_t *first, uint32_t *got);
-/* Free the chain from @first to its end. */
+/*
+ * Free the chain from @first to its end, now: for a chain no entry on the
+ * disk names (one just allocated and given back).
+ */
 int fat_free_chain(struct fat_vol *vol, uint32_t first);
+/*
+ * Free the chain from @first once what named it is off the disk: it stays
+ * allocated until the next fat_io_flush() has made the removal of its
+ * entry (or the cut of its file) durable, so that a power cut never finds
+ * an entry whose clusters are free, or given to another file. Freed by
+ * fat_free_pending().
+ */
+int fat_free_chain_later(struct fat_vol *vol, uint32_t first);
+/* After a flush: free the chains fat_free_chain_later() kept. */
+int fat_free_pending(struct fat_vol *vol);
 
 /* ---- chain maps (map.c) ----------------------------------------------- */
 

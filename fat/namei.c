@@ -153,7 +153,10 @@ fail:
 	return ret;
 }
 
-/* Forget an entry that is gone from disk; free its clusters if unused. */
+/*
+ * Forget an entry that is gone from disk; free its clusters if unused,
+ * once the removal is durable.
+ */
 static int drop_node(struct fat_vol *vol, struct fat_node *node)
 {
 	int ret = 0;
@@ -161,11 +164,8 @@ static int drop_node(struct fat_vol *vol, struct fat_node *node)
 	node->unlinked = true;
 	if (node->refs > 0)
 		return 0; /* freed by the last fat_node_put() */
-	if (node->first_cluster != FAT_CLUSTER_FREE) {
-		ret = fat_free_chain(vol, node->first_cluster);
-		if (!ret)
-			ret = fat_table_flush(vol);
-	}
+	if (node->first_cluster != FAT_CLUSTER_FREE)
+		ret = fat_free_chain_later(vol, node->first_cluster);
 	fat_node_free(vol, node);
 	return ret;
 }

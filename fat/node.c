@@ -69,9 +69,7 @@ void fat_node_put(struct fat_vol *vol, struct fat_node *node)
 		int ret;
 
 		fat_trace_call("release", NULL, node->name, NULL, NULL);
-		ret = fat_free_chain(vol, node->first_cluster);
-		if (!ret)
-			ret = fat_table_flush(vol);
+		ret = fat_free_chain_later(vol, node->first_cluster);
 		if (ret)
 			rpifs_log(RPIFS_WARN,
 				  "fat: could not free the clusters of removed '%s': %s",

@@ -197,6 +197,19 @@ int fat_sync(struct fat_vol *vol)
 		ret = fat_fsinfo_write(vol);
 	if (!ret)
 		ret = fat_io_flush(vol);
+	if (ret || vol->fat.pending_count == 0)
+		return ret;
+	/*
+	 * The removals are durable now: free what they released, and flush
+	 * that too (a clean unmount must not leave lost clusters behind).
+	 */
+	ret = fat_free_pending(vol);
+	if (!ret)
+		ret = fat_table_flush(vol);
+	if (!ret)
+		ret = fat_fsinfo_write(vol);
+	if (!ret)
+		ret = fat_io_flush(vol);
 	return ret;
 }
 
@@ -262,7 +275,9 @@ int fat_get_info(struct fat_vol *vol, struct fat_info *info)
 	info->sector_size = vol->bpb.sector_size;
 	info->cluster_size = vol->bpb.cluster_size;
 	info->cluster_count = vol->bpb.cluster_count;
-	info->free_clusters = vol->free_known ? vol->free_count : 0;
+	/* Chains waiting for a flush are free for the asking (fatent.c). */
+	info->free_clusters = (vol->free_known ? vol->free_count : 0) +
+			      vol->fat.pending_clusters;
 	info->volume_id = vol->bpb.volume_id;
 	memcpy(info->label, vol->label, sizeof(info->label));
 	info->read_only = vol->read_only;
