@@ -546,6 +546,8 @@ static int grow(struct fat_vol *vol, struct fat_node *node, uint32_t slots)
 		ret = fat_table_flush(vol);
 	if (ret)
 		return ret;
+	if (d->stale_from == d->slots)
+		d->stale_from = new_slots; /* the new clusters are zeros on disk */
 	d->slots = new_slots;
 	return 0;
 undo:
@@ -562,34 +564,138 @@ static bool in_entry(const struct fat_node *node, const struct fat_node *dir,
 	       s + node->lfn_slots >= node->slot;
 }
 
+/* Directory slots in 512 bytes, the least a disk writes whole. */
+#define SLOTS_PER_SECTOR (512u / DIRENT_SIZE)
+
+/*
+ * The first run of @count free slots (those of @skip1 and @skip2 count as
+ * free), inside one 512-byte sector when @whole; *@tail: the free slots
+ * at the end of the directory.
+ */
+static bool find_run(struct fat_node *dir, uint32_t count,
+		     const struct fat_node *skip1, const struct fat_node *skip2,
+		     bool whole, uint32_t *first, uint32_t *tail)
+{
+	struct fat_dir *d = dir->dir;
+	uint32_t run = 0;
+
+	for (uint32_t s = 0; s < d->slots; s++) {
+		uint8_t b = d->raw[(size_t)s * DIRENT_SIZE];
+		bool free = b == DIRENT_FREE || b == DIRENT_END ||
+			    in_entry(skip1, dir, s) || in_entry(skip2, dir, s);
+
+		if (whole && s % SLOTS_PER_SECTOR == 0)
+			run = 0;
+		run = free ? run + 1 : 0;
+		if (run == count) {
+			*first = s + 1 - count;
+			return true;
+		}
+	}
+	*tail = run;
+	return false;
+}
+
+/*
+ * Slots from stale_from on are zeros only in memory: the disk may hold old
+ * entries there, after an end marker. Before an entry moves the end marker
+ * past them, write the zeros and flush, or a power cut could keep the new
+ * entry and bring the old ones back to life.
+ */
+static int clear_stale(struct fat_vol *vol, struct fat_node *node)
+{
+	struct fat_dir *d = node->dir;
+	int ret;
+
+	if (d->stale_from >= d->slots)
+		return 0;
+	ret = write_range(vol, node, d->stale_from * DIRENT_SIZE,
+			  d->slots * DIRENT_SIZE);
+	if (!ret)
+		ret = fat_io_flush(vol);
+	if (!ret)
+		d->stale_from = d->slots;
+	return ret;
+}
+
+/*
+ * Take @count slots at @first. Past the end marker (a zero first byte, all
+ * free after it), readers differ: rpifs stops there, Linux and fsck.fat
+ * read on. So an entry there must not leave the end marker before it, and
+ * both must change in one sector write: the slots from the end marker to
+ * the entry, and from the entry to the end of its sector, become deleted
+ * entries, which keeps the end marker on a sector boundary. A directory
+ * written by someone else may have it inside a sector an entry does not
+ * fit in: then those slots are marked first, and flushed.
+ */
+static int take_slots(struct fat_vol *vol, struct fat_node *dir,
+		      uint32_t first, uint32_t count)
+{
+	struct fat_dir *d = dir->dir;
+	uint32_t sector = first - first % SLOTS_PER_SECTOR;
+	uint32_t stop = first + count, lo, hi, end = 0;
+	int ret;
+
+	while (end < d->slots && d->raw[(size_t)end * DIRENT_SIZE] != DIRENT_END)
+		end++;
+	if (stop <= end)
+		return 0; /* all before the end marker */
+	if (end < sector) {
+		/* Another sector: its free slots marked, and flushed, first. */
+		for (uint32_t s = end; s < sector; s++)
+			d->raw[(size_t)s * DIRENT_SIZE] = DIRENT_FREE;
+		fat_dir_mark_dirty(vol, dir, end * DIRENT_SIZE,
+				   (sector - end) * DIRENT_SIZE);
+		ret = fat_dir_flush_one(vol, dir);
+		if (!ret)
+			ret = fat_io_flush(vol);
+		if (ret)
+			return ret;
+		end = sector;
+	}
+	lo = end < first ? end : first;
+	hi = stop % SLOTS_PER_SECTOR ? stop - stop % SLOTS_PER_SECTOR +
+					       SLOTS_PER_SECTOR
+				     : stop;
+	if (hi > d->slots)
+		hi = d->slots;
+	for (uint32_t s = lo; s < hi; s++)
+		if ((s < first || s >= stop) &&
+		    d->raw[(size_t)s * DIRENT_SIZE] == DIRENT_END)
+			d->raw[(size_t)s * DIRENT_SIZE] = DIRENT_FREE;
+	fat_dir_mark_dirty(vol, dir, lo * DIRENT_SIZE, (hi - lo) * DIRENT_SIZE);
+	return 0;
+}
+
 int fat_dir_alloc_slots(struct fat_vol *vol, struct fat_node *dir,
 			uint32_t count, const struct fat_node *skip1,
 			const struct fat_node *skip2, uint32_t *first)
 {
-	struct fat_dir *d = dir->dir;
+	/*
+	 * An entry inside one sector is written in one piece: a power cut
+	 * cannot keep its long name and lose its 8.3 entry, or the reverse.
+	 * Only names too long for a sector (over 195 characters) span two.
+	 */
+	bool whole = count <= SLOTS_PER_SECTOR;
+	uint32_t tail;
+	int ret;
 
-	for (int attempt = 0; attempt < 2; attempt++) {
-		uint32_t run = 0;
-		int ret;
-
-		for (uint32_t s = 0; s < d->slots; s++) {
-			uint8_t b = d->raw[(size_t)s * DIRENT_SIZE];
-			bool free = b == DIRENT_FREE || b == DIRENT_END ||
-				    in_entry(skip1, dir, s) ||
-				    in_entry(skip2, dir, s);
-
-			run = free ? run + 1 : 0;
-			if (run == count) {
-				*first = s + 1 - count;
-				return 0;
-			}
-		}
-		/* A free run at the end continues into the new clusters. */
-		ret = grow(vol, dir, count - run);
+	if (!find_run(dir, count, skip1, skip2, whole, first, &tail)) {
+		/* A free run at the end may continue into the new clusters. */
+		ret = grow(vol, dir, whole ? count : count - tail);
+		if (ret == -ENOSPC && whole &&
+		    find_run(dir, count, skip1, skip2, false, first, &tail))
+			ret = 0; /* a full fixed root: better split than refused */
+		else if (!ret &&
+			 !find_run(dir, count, skip1, skip2, whole, first, &tail))
+			ret = -ENOSPC;
 		if (ret)
 			return ret;
 	}
-	return -ENOSPC;
+	ret = take_slots(vol, dir, *first, count);
+	if (!ret && *first + count > dir->dir->stale_from)
+		ret = clear_stale(vol, dir);
+	return ret;
 }
 
 static void put_lfn(uint8_t *e, const uint16_t *u, int n, int seq, bool last,
