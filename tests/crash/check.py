@@ -543,9 +543,9 @@ def verdict(image_bytes, listing, fsck_lines, image, models, ops, settled,
             continue
         at_src, at_dst = matches(src, content), matches(dst, content)
         if at_src and at_dst:
-            if op.flushes_inside and before.get(dst) is None:
-                v.limit("rename %s -> %s: both names (the new entry was "
-                        "written first)", src, dst)
+            if op.flushes_inside:
+                v.limit("rename %s -> %s: both names (the new entry "
+                        "written, the old one not yet removed)", src, dst)
             else:
                 v.add("rename %s -> %s: both names", src, dst)
         elif not at_src and not at_dst:
