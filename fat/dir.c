@@ -466,6 +466,18 @@ int fat_dir_flush(struct fat_vol *vol)
 	return 0;
 }
 
+int fat_dir_write_sectors(struct fat_vol *vol, struct fat_node *dir,
+			  uint32_t first, uint32_t count)
+{
+	uint32_t lo = first - first % DIR_SECTOR_SLOTS;
+	uint32_t hi = first + count + DIR_SECTOR_SLOTS - 1;
+
+	hi -= hi % DIR_SECTOR_SLOTS;
+	if (hi > dir->dir->slots)
+		hi = dir->dir->slots;
+	return write_range(vol, dir, lo * DIRENT_SIZE, hi * DIRENT_SIZE);
+}
+
 uint32_t fat_dir_slots_for(const char *name, bool needs_lfn)
 {
 	uint16_t u[256];
@@ -564,27 +576,25 @@ static bool in_entry(const struct fat_node *node, const struct fat_node *dir,
 	       s + node->lfn_slots >= node->slot;
 }
 
-/* Directory slots in 512 bytes, the least a disk writes whole. */
-#define SLOTS_PER_SECTOR (512u / DIRENT_SIZE)
-
 /*
- * The first run of @count free slots (those of @skip1 and @skip2 count as
- * free), inside one 512-byte sector when @whole; *@tail: the free slots
- * at the end of the directory.
+ * The first run of @count free slots among slots [@from, @to) (those of
+ * @skip1 and @skip2 count as free), inside one 512-byte sector when
+ * @whole; *@tail: the free slots at the end of the range.
  */
-static bool find_run(struct fat_node *dir, uint32_t count,
-		     const struct fat_node *skip1, const struct fat_node *skip2,
-		     bool whole, uint32_t *first, uint32_t *tail)
+static bool find_run_in(struct fat_node *dir, uint32_t count,
+			const struct fat_node *skip1,
+			const struct fat_node *skip2, bool whole, uint32_t from,
+			uint32_t to, uint32_t *first, uint32_t *tail)
 {
 	struct fat_dir *d = dir->dir;
 	uint32_t run = 0;
 
-	for (uint32_t s = 0; s < d->slots; s++) {
+	for (uint32_t s = from; s < to && s < d->slots; s++) {
 		uint8_t b = d->raw[(size_t)s * DIRENT_SIZE];
 		bool free = b == DIRENT_FREE || b == DIRENT_END ||
 			    in_entry(skip1, dir, s) || in_entry(skip2, dir, s);
 
-		if (whole && s % SLOTS_PER_SECTOR == 0)
+		if (whole && s % DIR_SECTOR_SLOTS == 0)
 			run = 0;
 		run = free ? run + 1 : 0;
 		if (run == count) {
@@ -594,6 +604,14 @@ static bool find_run(struct fat_node *dir, uint32_t count,
 	}
 	*tail = run;
 	return false;
+}
+
+static bool find_run(struct fat_node *dir, uint32_t count,
+		     const struct fat_node *skip1, const struct fat_node *skip2,
+		     bool whole, uint32_t *first, uint32_t *tail)
+{
+	return find_run_in(dir, count, skip1, skip2, whole, 0, dir->dir->slots,
+			   first, tail);
 }
 
 /*
@@ -632,7 +650,7 @@ static int take_slots(struct fat_vol *vol, struct fat_node *dir,
 		      uint32_t first, uint32_t count)
 {
 	struct fat_dir *d = dir->dir;
-	uint32_t sector = first - first % SLOTS_PER_SECTOR;
+	uint32_t sector = first - first % DIR_SECTOR_SLOTS;
 	uint32_t stop = first + count, lo, hi, end = 0;
 	int ret;
 
@@ -654,8 +672,8 @@ static int take_slots(struct fat_vol *vol, struct fat_node *dir,
 		end = sector;
 	}
 	lo = end < first ? end : first;
-	hi = stop % SLOTS_PER_SECTOR ? stop - stop % SLOTS_PER_SECTOR +
-					       SLOTS_PER_SECTOR
+	hi = stop % DIR_SECTOR_SLOTS ? stop - stop % DIR_SECTOR_SLOTS +
+					       DIR_SECTOR_SLOTS
 				     : stop;
 	if (hi > d->slots)
 		hi = d->slots;
@@ -669,18 +687,27 @@ static int take_slots(struct fat_vol *vol, struct fat_node *dir,
 
 int fat_dir_alloc_slots(struct fat_vol *vol, struct fat_node *dir,
 			uint32_t count, const struct fat_node *skip1,
-			const struct fat_node *skip2, uint32_t *first)
+			const struct fat_node *skip2, uint32_t try1, uint32_t try2,
+			uint32_t *first)
 {
 	/*
 	 * An entry inside one sector is written in one piece: a power cut
 	 * cannot keep its long name and lose its 8.3 entry, or the reverse.
 	 * Only names too long for a sector (over 195 characters) span two.
 	 */
-	bool whole = count <= SLOTS_PER_SECTOR;
+	bool whole = count <= DIR_SECTOR_SLOTS, found = false;
+	const uint32_t tries[] = { try1, try2 };
 	uint32_t tail;
 	int ret;
 
-	if (!find_run(dir, count, skip1, skip2, whole, first, &tail)) {
+	for (int i = 0; i < 2 && !found && whole; i++) {
+		uint32_t from = tries[i] - tries[i] % DIR_SECTOR_SLOTS;
+
+		found = tries[i] != UINT32_MAX &&
+			find_run_in(dir, count, skip1, skip2, true, from,
+				    from + DIR_SECTOR_SLOTS, first, &tail);
+	}
+	if (!found && !find_run(dir, count, skip1, skip2, whole, first, &tail)) {
 		/* A free run at the end may continue into the new clusters. */
 		ret = grow(vol, dir, whole ? count : count - tail);
 		if (ret == -ENOSPC && whole &&

@@ -108,6 +108,8 @@ struct fat_lfn_disk {
 static_assert(sizeof(struct fat_lfn_disk) == 32, "long name entry layout");
 
 #define DIRENT_SIZE 32u
+/* Directory slots in 512 bytes, the least a disk writes whole. */
+#define DIR_SECTOR_SLOTS (512u / DIRENT_SIZE)
 #define DIRENT_FREE 0xe5  /* first name byte of a deleted entry */
 #define DIRENT_END 0x00	  /* first name byte: this and all later are free */
 #define DIRENT_KANJI 0x05 /* stored for a leading 0xe5 */
@@ -433,12 +435,18 @@ uint64_t fat_dir_slot_offset(struct fat_vol *vol, struct fat_node *dir,
 struct fat_node *fat_dir_find(struct fat_node *dir, const char *name);
 /*
  * Find @count consecutive free slots in loaded @dir (the slots of @skip1
- * and @skip2 count as free), growing the directory when needed.
+ * and @skip2 count as free), inside one 512-byte sector when they fit
+ * one, trying first the sectors of slots @try1 and @try2 (UINT32_MAX:
+ * none), growing the directory when needed.
  * @return 0 or -ENOSPC (a full fixed root, or 65536 entries), -EIO, ...
  */
 int fat_dir_alloc_slots(struct fat_vol *vol, struct fat_node *dir,
 			uint32_t count, const struct fat_node *skip1,
-			const struct fat_node *skip2, uint32_t *first);
+			const struct fat_node *skip2, uint32_t try1, uint32_t try2,
+			uint32_t *first);
+/* Write the sectors of @dir that hold slots [@first, @first + @count). */
+int fat_dir_write_sectors(struct fat_vol *vol, struct fat_node *dir,
+			  uint32_t first, uint32_t count);
 /* Slots an entry for @name takes (long name entries plus the 8.3 one). */
 uint32_t fat_dir_slots_for(const char *name, bool needs_lfn);
 /*

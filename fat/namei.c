@@ -133,7 +133,7 @@ int fat_create(struct fat_vol *vol, struct fat_node *dir, const char *name,
 	node->map.valid = true; /* no clusters yet */
 
 	ret = fat_dir_alloc_slots(vol, dir, fat_dir_slots_for(name, needs_lfn),
-				  NULL, NULL, &first_slot);
+				  NULL, NULL, UINT32_MAX, UINT32_MAX, &first_slot);
 	if (ret)
 		goto fail;
 	if (attr & FAT_ATTR_DIR) {
@@ -220,6 +220,27 @@ static bool is_within(const struct fat_node *dir, const struct fat_node *node)
 	return false;
 }
 
+/*
+ * Take @node out of @dir's children, its slots left as they are on disk
+ * for now (a rename writes the new entry first, then free_slots()).
+ */
+static void forget_entry(struct fat_node *dir, struct fat_node *node)
+{
+	dir->dir->child[node->slot] = NULL;
+	dir->dir->entries--;
+	node->parent = NULL;
+}
+
+/* Mark slots [@first, @last] of @dir deleted. */
+static void free_slots(struct fat_vol *vol, struct fat_node *dir,
+		       uint32_t first, uint32_t last)
+{
+	for (uint32_t s = first; s <= last; s++)
+		dir->dir->raw[(size_t)s * DIRENT_SIZE] = DIRENT_FREE;
+	fat_dir_mark_dirty(vol, dir, first * DIRENT_SIZE,
+			   (last - first + 1) * DIRENT_SIZE);
+}
+
 /* Point a moved directory's ".." at its new parent. */
 static int set_dotdot(struct fat_vol *vol, struct fat_node *node,
 		      struct fat_node *parent)
@@ -248,8 +269,9 @@ int fat_rename(struct fat_vol *vol, struct fat_node *old_dir,
 {
 	struct fat_node *node, *target;
 	uint8_t sfn[11], lcase;
-	uint32_t first_slot;
-	bool needs_lfn;
+	uint32_t first_slot, count, old_first, old_count, old_slot;
+	uint32_t new_sector;
+	bool needs_lfn, new_whole, with_new, overlap;
 	char *name_copy;
 	int ret;
 
@@ -304,41 +326,92 @@ int fat_rename(struct fat_vol *vol, struct fat_node *old_dir,
 			   target);
 	if (ret)
 		return ret;
-	ret = fat_dir_alloc_slots(vol, new_dir,
-				  fat_dir_slots_for(new_name, needs_lfn), node,
-				  target, &first_slot);
+	/*
+	 * The new entry goes, when it fits, in the sector of the old one: one
+	 * sector write then renames the file, whatever a power cut keeps.
+	 * Else in the sector of the entry it replaces.
+	 */
+	count = fat_dir_slots_for(new_name, needs_lfn);
+	old_first = node->slot - node->lfn_slots;
+	ret = fat_dir_alloc_slots(vol, new_dir, count, node, target,
+				  old_dir == new_dir ? old_first : UINT32_MAX,
+				  target ? target->slot - target->lfn_slots
+					 : UINT32_MAX,
+				  &first_slot);
 	if (ret)
 		return ret;
 	name_copy = strdup(new_name);
 	if (!name_copy)
 		return -ENOMEM;
 
-	if (target)
+	/*
+	 * The writes, each a whole sector, in steps flushed between, each
+	 * step leaving the file system consistent. In the usual case (old
+	 * entry, new entry and target in one sector) there is one step: the
+	 * rename is atomic. Else: first the target goes (a power cut keeps
+	 * the file under its old name; the target's clusters are lost); then
+	 * the new entry is written; then, if it was elsewhere, the old entry
+	 * goes (a power cut between keeps the file under both names, which
+	 * fsck.fat resolves). The directory buffers change in the same order,
+	 * so that a sector written early holds nothing of a later step.
+	 */
+	new_sector = first_slot / DIR_SECTOR_SLOTS;
+	new_whole = first_slot % DIR_SECTOR_SLOTS + count <= DIR_SECTOR_SLOTS;
+	if (target) {
+		uint32_t t_first = target->slot - target->lfn_slots;
+
+		with_new = new_whole &&
+			   t_first / DIR_SECTOR_SLOTS == new_sector &&
+			   target->slot / DIR_SECTOR_SLOTS == new_sector;
 		fat_dir_remove_entry(vol, target);
-	fat_dir_remove_entry(vol, node);
+		if (!with_new) {
+			ret = fat_dir_write_sectors(vol, new_dir, t_first,
+						    target->lfn_slots + 1u);
+			if (!ret)
+				ret = fat_io_flush(vol);
+			if (ret)
+				goto out;
+		}
+	}
+	/* The old entry goes with the new one if they share the sector. */
+	with_new = old_dir == new_dir && new_whole &&
+		   old_first / DIR_SECTOR_SLOTS == new_sector &&
+		   node->slot / DIR_SECTOR_SLOTS == new_sector;
+	old_slot = node->slot;
+	old_count = node->lfn_slots + 1u;
+	overlap = old_dir == new_dir && first_slot < old_first + old_count &&
+		  old_first < first_slot + count;
+	if (with_new || overlap)
+		fat_dir_remove_entry(vol, node);
+	else
+		forget_entry(old_dir, node);
+	free(node->name);
 	memcpy(node->sfn, sfn, 11);
 	node->lcase = lcase;
-	free(node->name);
 	node->name = name_copy;
+	name_copy = NULL;
 	fat_dir_add_entry(vol, new_dir, node, new_name, needs_lfn, first_slot);
 	if ((node->attr & FAT_ATTR_DIR) && old_dir != new_dir) {
 		ret = set_dotdot(vol, node, new_dir);
 		if (ret)
-			return ret;
+			goto out;
 	}
 	touch_dir(vol, old_dir);
 	if (new_dir != old_dir)
 		touch_dir(vol, new_dir);
-	/*
-	 * Within one directory all of it is one write. Across directories
-	 * the new entry is written first: a crash in between leaves the file
-	 * named twice, which fsck.fat resolves, rather than lost.
-	 */
-	ret = fat_dir_flush_one(vol, new_dir);
+	ret = fat_dir_write_sectors(vol, new_dir, first_slot, count);
+	if (!ret && !(with_new || overlap)) {
+		ret = fat_io_flush(vol);
+		if (!ret)
+			free_slots(vol, old_dir, old_first, old_slot);
+	}
+	/* The rest: the old entry if elsewhere, "..", the directories' times. */
 	if (!ret)
 		ret = fat_dir_flush(vol);
 	if (!ret && target)
 		ret = drop_node(vol, target);
+out:
+	free(name_copy);
 	return ret;
 }
 
