@@ -780,11 +780,65 @@ void fat_dir_add_entry(struct fat_vol *vol, struct fat_node *dir,
 	}
 }
 
+void fat_dir_note_removed(struct fat_vol *vol, struct fat_node *dir,
+			  const uint8_t sfn[11], const char *name,
+			  uint32_t slot)
+{
+	struct fat_removed *r;
+
+	if (vol->removed_count == vol->removed_cap) {
+		uint32_t cap = vol->removed_cap ? vol->removed_cap * 2 : 8;
+		struct fat_removed *bigger =
+			realloc(vol->removed, cap * sizeof(*bigger));
+
+		if (!bigger) {
+			/* No room to remember it: make it durable now. */
+			fat_io_flush(vol);
+			return;
+		}
+		vol->removed = bigger;
+		vol->removed_cap = cap;
+	}
+	r = &vol->removed[vol->removed_count];
+	r->dir = dir->serial;
+	r->sector = slot / DIR_SECTOR_SLOTS;
+	memcpy(r->sfn, sfn, sizeof(r->sfn));
+	r->name = strdup(name ? name : "");
+	if (r->name)
+		vol->removed_count++;
+	else
+		fat_io_flush(vol);
+}
+
+bool fat_dir_name_in_flight(struct fat_vol *vol, struct fat_node *dir,
+			    const struct fat_node *node, uint32_t slot)
+{
+	for (uint32_t i = 0; i < vol->removed_count; i++) {
+		const struct fat_removed *r = &vol->removed[i];
+
+		if (r->dir == dir->serial &&
+		    r->sector != slot / DIR_SECTOR_SLOTS &&
+		    (memcmp(r->sfn, node->sfn, sizeof(r->sfn)) == 0 ||
+		     fat_name_equal(r->name, node->name)))
+			return true;
+	}
+	return false;
+}
+
+void fat_dir_removed_clear(struct fat_vol *vol)
+{
+	for (uint32_t i = 0; i < vol->removed_count; i++)
+		free(vol->removed[i].name);
+	vol->removed_count = 0;
+}
+
 void fat_dir_remove_entry(struct fat_vol *vol, struct fat_node *node)
 {
 	struct fat_node *dir = node->parent;
 	struct fat_dir *d = dir->dir;
 	uint32_t first = node->slot - node->lfn_slots;
+
+	fat_dir_note_removed(vol, dir, node->sfn, node->name, node->slot);
 
 	for (uint32_t s = first; s <= node->slot; s++)
 		d->raw[(size_t)s * DIRENT_SIZE] = DIRENT_FREE;

@@ -264,6 +264,14 @@ static inline const char *fat_node_label(const struct fat_node *node)
 
 /* ---- the volume ------------------------------------------------------- */
 
+/* An entry removed whose removal may not be on the disk yet. */
+struct fat_removed {
+	uint64_t dir;	  /* the directory's serial */
+	uint32_t sector;  /* the 512-byte sector of its 8.3 slot */
+	uint8_t sfn[11];
+	char *name;
+};
+
 struct fat_vol {
 	struct fat_window win;
 	struct fat_bpb bpb;
@@ -285,6 +293,10 @@ struct fat_vol {
 	struct fat_node *all_nodes;
 	uint64_t next_serial;
 	struct fat_node *dirty_dirs;
+	/* Entries removed since the last flush (dir.c). */
+	struct fat_removed *removed;
+	uint32_t removed_count;
+	uint32_t removed_cap;
 	char label[12];
 	uint16_t label_time, label_date; /* the volume label entry's time */
 };
@@ -459,6 +471,20 @@ void fat_dir_add_entry(struct fat_vol *vol, struct fat_node *dir,
 		       uint32_t first);
 /* Mark a node's entry slots free and take it out of its parent. */
 void fat_dir_remove_entry(struct fat_vol *vol, struct fat_node *node);
+/* Note that the entry @sfn, @name at @slot of @dir was removed. */
+void fat_dir_note_removed(struct fat_vol *vol, struct fat_node *dir,
+			  const uint8_t sfn[11], const char *name,
+			  uint32_t slot);
+/*
+ * Whether an entry named like @node (8.3 or long name) was removed from
+ * @dir since the last flush in another sector than slot @slot's: a new
+ * entry written there could reach the disk before the removal did, and a
+ * power cut would leave the name twice. The caller flushes first.
+ */
+bool fat_dir_name_in_flight(struct fat_vol *vol, struct fat_node *dir,
+			    const struct fat_node *node, uint32_t slot);
+/* At a flush: the removals are durable. */
+void fat_dir_removed_clear(struct fat_vol *vol);
 /* The time now, as FAT stores it. */
 void fat_now(uint16_t *date, uint16_t *time, uint8_t *cs);
 

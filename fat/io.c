@@ -337,6 +337,7 @@ int fat_io_flush(struct fat_vol *vol)
 	if (fdatasync(vol->win.fd) < 0)
 		return -errno;
 	trace_record('F', 0, 0, NULL);
+	fat_dir_removed_clear(vol);
 	return 0;
 }
 

@@ -144,7 +144,11 @@ int fat_create(struct fat_vol *vol, struct fat_node *dir, const char *name,
 	}
 	fat_dir_add_entry(vol, dir, node, name, needs_lfn, first_slot);
 	touch_dir(vol, dir);
-	ret = fat_dir_flush(vol);
+	ret = fat_dir_name_in_flight(vol, dir, node, node->slot)
+		      ? fat_io_flush(vol)
+		      : 0;
+	if (!ret)
+		ret = fat_dir_flush(vol);
 	node->refs = 1;
 	*nodep = node;
 	return ret;
@@ -272,7 +276,8 @@ int fat_rename(struct fat_vol *vol, struct fat_node *old_dir,
 	uint32_t first_slot, count, old_first, old_count, old_slot;
 	uint32_t new_sector;
 	bool needs_lfn, new_whole, with_new, overlap;
-	char *name_copy;
+	uint8_t prev_sfn[11];
+	char *name_copy, *prev_name = NULL;
 	int ret;
 
 	ret = prepare_dir(vol, old_dir);
@@ -381,11 +386,14 @@ int fat_rename(struct fat_vol *vol, struct fat_node *old_dir,
 	old_count = node->lfn_slots + 1u;
 	overlap = old_dir == new_dir && first_slot < old_first + old_count &&
 		  old_first < first_slot + count;
-	if (with_new || overlap)
+	if (with_new || overlap) {
 		fat_dir_remove_entry(vol, node);
-	else
+		free(node->name);
+	} else {
 		forget_entry(old_dir, node);
-	free(node->name);
+		memcpy(prev_sfn, node->sfn, sizeof(prev_sfn));
+		prev_name = node->name;
+	}
 	memcpy(node->sfn, sfn, 11);
 	node->lcase = lcase;
 	node->name = name_copy;
@@ -399,11 +407,17 @@ int fat_rename(struct fat_vol *vol, struct fat_node *old_dir,
 	touch_dir(vol, old_dir);
 	if (new_dir != old_dir)
 		touch_dir(vol, new_dir);
-	ret = fat_dir_write_sectors(vol, new_dir, first_slot, count);
+	if (fat_dir_name_in_flight(vol, new_dir, node, node->slot))
+		ret = fat_io_flush(vol);
+	if (!ret)
+		ret = fat_dir_write_sectors(vol, new_dir, first_slot, count);
 	if (!ret && !(with_new || overlap)) {
 		ret = fat_io_flush(vol);
-		if (!ret)
+		if (!ret) {
+			fat_dir_note_removed(vol, old_dir, prev_sfn, prev_name,
+					     old_slot);
 			free_slots(vol, old_dir, old_first, old_slot);
+		}
 	}
 	/* The rest: the old entry if elsewhere, "..", the directories' times. */
 	if (!ret)
@@ -412,6 +426,7 @@ int fat_rename(struct fat_vol *vol, struct fat_node *old_dir,
 		ret = drop_node(vol, target);
 out:
 	free(name_copy);
+	free(prev_name);
 	return ret;
 }
 

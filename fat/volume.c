@@ -101,6 +101,10 @@ static void free_all_nodes(struct fat_vol *vol)
 		fat_node_free(vol, vol->all_nodes);
 	vol->root = NULL;
 	vol->dirty_dirs = NULL;
+	fat_dir_removed_clear(vol);
+	free(vol->removed);
+	vol->removed = NULL;
+	vol->removed_cap = 0;
 }
 
 int fat_mount(struct fat_vol **volp, const struct fat_window *win,
