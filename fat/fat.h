@@ -218,6 +218,18 @@ int fat_set_times(struct fat_vol *vol, struct fat_node *node,
 int fat_set_attr(struct fat_vol *vol, struct fat_node *node, uint8_t attr,
 		 uint8_t mask);
 
+/*
+ * Replace the whole contents of the file @name in @dir (created when
+ * missing) with @len bytes of @data, atomically across a power cut: the
+ * bytes go to new clusters, flushed, then one write of the file's 8.3
+ * entry switches it to them, flushed; the old clusters are freed after.
+ * A power cut leaves the old contents or the new, never a part. The node
+ * stays the same object (open files read the new contents).
+ * @return 0 with a referenced node in *@nodep, or -EISDIR, -ENOSPC, ...
+ */
+int fat_replace(struct fat_vol *vol, struct fat_node *dir, const char *name,
+		const void *data, size_t len, struct fat_node **nodep);
+
 /* Make the file's data and entry durable: flush and fdatasync. */
 int fat_fsync(struct fat_vol *vol, struct fat_node *node);
 

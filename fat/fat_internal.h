@@ -485,6 +485,13 @@ bool fat_dir_name_in_flight(struct fat_vol *vol, struct fat_node *dir,
 			    const struct fat_node *node, uint32_t slot);
 /* At a flush: the removals are durable. */
 void fat_dir_removed_clear(struct fat_vol *vol);
+/*
+ * fat_create() for a file whose clusters are written already: its entry
+ * names @first_cluster (FAT_CLUSTER_FREE: none) and @size.
+ */
+int fat_create_entry(struct fat_vol *vol, struct fat_node *dir,
+		     const char *name, uint8_t attr, uint32_t first_cluster,
+		     uint32_t size, struct fat_node **nodep);
 /* The time now, as FAT stores it. */
 void fat_now(uint16_t *date, uint16_t *time, uint8_t *cs);
 

@@ -96,6 +96,16 @@ static int make_dir_cluster(struct fat_vol *vol, struct fat_node *parent,
 int fat_create(struct fat_vol *vol, struct fat_node *dir, const char *name,
 	       uint8_t attr, struct fat_node **nodep)
 {
+	fat_trace_call(attr & FAT_ATTR_DIR ? "mkdir" : "create", dir, name,
+		       NULL, NULL);
+	return fat_create_entry(vol, dir, name, attr, FAT_CLUSTER_FREE, 0,
+				nodep);
+}
+
+int fat_create_entry(struct fat_vol *vol, struct fat_node *dir,
+		     const char *name, uint8_t attr, uint32_t first_cluster,
+		     uint32_t size, struct fat_node **nodep)
+{
 	struct fat_node *node = NULL;
 	uint32_t first_slot;
 	bool needs_lfn;
@@ -105,8 +115,6 @@ int fat_create(struct fat_vol *vol, struct fat_node *dir, const char *name,
 	ret = prepare_dir(vol, dir);
 	if (ret)
 		return ret;
-	fat_trace_call(attr & FAT_ATTR_DIR ? "mkdir" : "create", dir, name,
-		       NULL, NULL);
 	ret = fat_name_check(name);
 	if (ret)
 		return ret;
@@ -130,7 +138,9 @@ int fat_create(struct fat_vol *vol, struct fat_node *dir, const char *name,
 	fat_now(&node->cdate, &node->ctime, &node->ctime_cs);
 	node->mdate = node->adate = node->cdate;
 	node->mtime = node->ctime;
-	node->map.valid = true; /* no clusters yet */
+	node->first_cluster = first_cluster;
+	node->size = size;
+	node->map.valid = first_cluster == FAT_CLUSTER_FREE;
 
 	ret = fat_dir_alloc_slots(vol, dir, fat_dir_slots_for(name, needs_lfn),
 				  NULL, NULL, UINT32_MAX, UINT32_MAX, &first_slot);

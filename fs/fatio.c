@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /*
  * Whole files of the boot partition for the control files: read one,
- * replace one atomically (written under a temporary name, renamed over the
- * old one, synced), remove one; and the kernel cache invalidations such
+ * replace one atomically (fat_replace: new clusters, flushed, then one
+ * entry write), remove one; and the kernel cache invalidations such
  * changes need, queued under the lock and sent after it.
  */
 #include "ctl.h"
@@ -53,55 +53,24 @@ bool rfs_fat_exists(struct rfs *fs, const char *path)
 int rfs_fat_replace(struct rfs *fs, const char *path, const void *data,
 		    size_t len)
 {
-	struct fat_node *dir, *old = NULL, *tmp = NULL;
+	struct fat_node *dir, *node;
 	const char *name;
-	char tmp_name[300], final_name[FAT_NAME_MAX + 1];
-	size_t done = 0;
+	char tmp_name[300];
 	int ret = lookup_parent(fs, path, &dir, &name);
 
 	if (ret)
 		return ret;
 	fat_trace_label("commit %s", path);
-	snprintf(final_name, sizeof(final_name), "%s", name);
-	/* Keep the name as stored (CMDLINE.TXT stays CMDLINE.TXT). */
-	if (fat_lookup(fs->vol, dir, name, &old) == 0) {
-		snprintf(final_name, sizeof(final_name), "%s",
-			 fat_node_name(old));
-		if (fat_node_is_dir(old)) {
-			ret = -EISDIR;
-			goto out;
-		}
-	}
-	snprintf(tmp_name, sizeof(tmp_name), ".rpifs-new-%.200s", final_name);
-	/* Left over by a crash: it was never the real file. */
+	/* Left by older versions, which wrote aside: never the real file. */
+	snprintf(tmp_name, sizeof(tmp_name), ".rpifs-new-%.200s", name);
 	fat_unlink(fs->vol, dir, tmp_name);
-	ret = fat_create(fs->vol, dir, tmp_name, 0, &tmp);
-	if (ret)
-		goto out;
-	while (done < len) {
-		ssize_t n = fat_write(fs->vol, tmp, (const char *)data + done,
-				      len - done, done);
-
-		if (n < 0) {
-			ret = (int)n;
-			break;
-		}
-		done += (size_t)n;
+	/* Atomic: new clusters, flushed, then one entry write (fat/replace.c). */
+	ret = fat_replace(fs->vol, dir, name, data, len, &node);
+	if (node) {
+		rfs_notify_entry(fs, dir, fat_node_name(node));
+		rfs_notify_inode(fs, node);
+		fat_node_put(fs->vol, node);
 	}
-	fat_node_put(fs->vol, tmp);
-	if (!ret)
-		ret = fat_rename(fs->vol, dir, tmp_name, dir, final_name, 0);
-	if (ret) {
-		fat_unlink(fs->vol, dir, tmp_name);
-		goto out;
-	}
-	ret = fat_sync(fs->vol);
-	rfs_notify_entry(fs, dir, final_name);
-	if (old)
-		rfs_notify_inode(fs, old);
-out:
-	if (old)
-		fat_node_put(fs->vol, old);
 	fat_node_put(fs->vol, dir);
 	fat_trace_label_end();
 	return ret;
