@@ -247,6 +247,11 @@ def classify_fsck(lines, image):
             leftovers.append("lost clusters")
             continue
         if line.startswith("/"):
+            # A cross-link: "/A  and" (or "/A", "  and"), "/B", "  share..."
+            if line.endswith("  and"):
+                current = line[:-len("  and")]
+                files.setdefault(current, []).append("  and")
+                continue
             current = line
             files.setdefault(current, [])
             continue
@@ -409,12 +414,11 @@ def verdict(image_bytes, listing, fsck_lines, image, models, ops, settled,
             pair = {listing.path_of_fsck(name),
                     listing.path_of_fsck(names[k + 1])}
             if pair in two_step_pairs:
+                # What follows is fsck's view with the second name cut.
                 v.limit("fsck.fat: %s and %s share clusters", name,
                         names[k + 1])
                 files[name] = []
-                files[names[k + 1]] = [
-                    d for d in files[names[k + 1]][1:]
-                    if not d.startswith("  Truncating second")]
+                files[names[k + 1]] = []
     for name, details in files.items():
         if not details:
             continue

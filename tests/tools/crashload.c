@@ -510,8 +510,11 @@ static void wl_rename(void)
 	do_close("/overlays/.README.swp");
 	do_rename("/overlays/.README.swp", "/overlays/README");
 	do_fsyncdir("/overlays");
-	/* A plain rename to a new name, then back over nothing. */
+	/* A plain rename to a new name, then into another directory. */
 	do_rename("/issue.txt", "/issue-renamed.txt");
+	do_fsyncdir("/");
+	do_rename("/issue-renamed.txt", "/overlays/issue.txt");
+	do_fsyncdir("/overlays");
 	do_fsyncdir("/");
 }
 
