@@ -26,6 +26,7 @@ line, the violations found, and exits 1 if there are any.
 """
 
 import argparse
+import gzip
 import hashlib
 import mmap
 import os
@@ -51,9 +52,18 @@ class Record:
     __slots__ = ("seq", "kind", "off", "length", "tag", "data", "end")
 
 
+def read_bytes(path):
+    """A file of the recording, or its gzip'd form (regressions)."""
+    if not os.path.exists(path) and os.path.exists(path + ".gz"):
+        with gzip.open(path + ".gz", "rb") as f:
+            return f.read()
+    with open(path, "rb") as f:
+        return f.read()
+
+
 def read_trace(path):
     """The trace's records, and for each the trace size after it."""
-    raw = open(path, "rb").read()
+    raw = read_bytes(path)
     records, pos = [], 0
     while pos < len(raw):
         magic, kind, _, tag_len, off, length, seq = struct.unpack_from(
@@ -80,7 +90,7 @@ class Op:
 
 
 def read_journal(path, records):
-    blob = open(path + ".blob", "rb").read()
+    blob = read_bytes(path + ".blob")
     info, ops = {}, []
     ends = [r.end for r in records]
 
@@ -851,12 +861,16 @@ def keep(c, args):
     elif kind in ("drop", "only"):
         crash = next(i for i in range(int(ident), len(recs) + 1)
                      if i == len(recs) or recs[i].kind == "F")
+    elif kind == "random":
+        flushes = [i for i, r in enumerate(recs) if r.kind == "F"]
+        epoch = int(ident.split(":")[0])
+        crash = flushes[epoch] if epoch < len(flushes) else len(recs)
     else:
-        sys.exit("--keep: prefix, drop or only states")
+        sys.exit("--keep: prefix, drop, only or random states")
     os.makedirs(args.keep, exist_ok=True)
-    raw = open(os.path.join(c.run_dir, "trace"), "rb").read()
+    raw = read_bytes(os.path.join(c.run_dir, "trace"))
     cut = recs[crash - 1].end if crash else 0
-    with open(os.path.join(args.keep, "trace"), "wb") as f:
+    with gzip.open(os.path.join(args.keep, "trace.gz"), "wb") as f:
         f.write(raw[:cut])
     blob_end = 0
     with open(os.path.join(args.keep, "journal"), "w") as out:
@@ -871,12 +885,13 @@ def keep(c, args):
             if f[0] == "state":
                 blob_end = max(blob_end, int(f[4]) + int(f[5]))
             out.write("\t".join(f) + "\n")
-    blob = open(os.path.join(c.run_dir, "journal.blob"), "rb").read()
-    with open(os.path.join(args.keep, "journal.blob"), "wb") as f:
+    blob = read_bytes(os.path.join(c.run_dir, "journal.blob"))
+    with gzip.open(os.path.join(args.keep, "journal.blob.gz"), "wb") as f:
         f.write(blob[:blob_end])
     with open(os.path.join(args.keep, "state"), "w") as f:
-        f.write("fat\tfat%s\nworkload\t%s\nstate\t%s\t%s\n" % (
-            c.info.get("fat"), c.info.get("workload"), kind, ident))
+        f.write("fat\tfat%s\nworkload\t%s\nstate\t%s\t%s\nseed\t%d\n" % (
+            c.info.get("fat"), c.info.get("workload"), kind, ident,
+            args.seed))
         for p in c.violations[0][2]:
             f.write("expect\t%s\n" % p)
 

@@ -19,10 +19,12 @@ for reg in "$@"; do
 	name=$(basename "$reg")
 	fat=$(awk -F'\t' '$1 == "fat" { print $2 }' "$reg/state")
 	read -r kind id < <(awk -F'\t' '$1 == "state" { print $2, $3 }' "$reg/state")
+	seed=$(awk -F'\t' '$1 == "seed" { print $2 }' "$reg/state")
 	tmp=$(mktemp -d)
-	cp "$reg/trace" "$reg/journal" "$reg/journal.blob" "$tmp/"
+	cp "$reg"/trace* "$reg/journal" "$reg"/journal.blob* "$tmp/"
 	img_extract_part "$(bash "$here/base.sh" "$fat" "$bases")" 1 "$tmp/base.p1"
-	out=$(python3 "$here/check.py" --fatwalk "$fatwalk" --state "$kind" "$id" --show 1 "$tmp" 2>&1)
+	out=$(python3 "$here/check.py" --fatwalk "$fatwalk" --state "$kind" "$id" \
+		--seed "${seed:-1}" --show 1 "$tmp" 2>&1)
 	status=$?
 	rm -rf "$tmp"
 	missing=$(awk -F'\t' '$1 == "expect" { print $2 }' "$reg/state" |

@@ -69,10 +69,22 @@ static uint32_t rnd(uint32_t n)
 	return (uint32_t)((rng * 2685821657736338717ull) >> 33) % n;
 }
 
-static void fill(uint8_t *buf, size_t len)
+/*
+ * Data for a write at file offset @off: each 8-byte word holds a tag new
+ * for this write and the word's offset in the file, so that no two places
+ * and no two writes hold the same bytes (a misplaced or stale sector
+ * shows), yet recordings compress well.
+ */
+static void fill(uint8_t *buf, size_t len, uint64_t off)
 {
-	for (size_t i = 0; i < len; i++)
-		buf[i] = (uint8_t)rnd(256);
+	uint64_t tag = (uint64_t)(rnd(1u << 24) + 1) << 40;
+
+	for (size_t i = 0; i < len; i++) {
+		uint64_t at = off + i;
+		uint64_t word = tag | at / 8;
+
+		buf[i] = (uint8_t)(word >> (8 * (at % 8)));
+	}
 }
 
 static off_t trace_size(void)
@@ -110,7 +122,40 @@ static char *boot_path(const char *path)
 	return buf[which];
 }
 
-/* Record what the mount shows at PATH now. */
+/* The last file contents put in the blob, which end it. */
+static struct {
+	char path[256];
+	uint8_t *data;
+	size_t len;
+	long off;
+} last;
+
+/* The whole file at @p, read through the mount, into a malloc'd buffer. */
+static uint8_t *read_back(const char *p, size_t *len)
+{
+	size_t cap = 1 << 16, n = 0;
+	uint8_t *buf = malloc(cap);
+	int fd = open(p, O_RDONLY);
+	ssize_t r;
+
+	if (fd < 0 || !buf)
+		die("cannot read back %s: %s", p, strerror(errno));
+	while ((r = read(fd, buf + n, cap - n)) > 0) {
+		n += (size_t)r;
+		if (n == cap && !(buf = realloc(buf, cap *= 2)))
+			die("out of memory");
+	}
+	if (r < 0)
+		die("cannot read back %s: %s", p, strerror(errno));
+	close(fd);
+	*len = n;
+	return buf;
+}
+
+/*
+ * Record what the mount shows at PATH now. A file that only grew since
+ * its last snapshot, the last thing in the blob, adds just its new tail.
+ */
 static void snap(const char *path)
 {
 	struct stat st;
@@ -122,23 +167,25 @@ static void snap(const char *path)
 	} else if (S_ISDIR(st.st_mode)) {
 		fprintf(journal, "state\t%u\t%s\tdir\t0\t0\n", op_id, path);
 	} else {
-		static uint8_t buf[1 << 16];
-		int fd = open(p, O_RDONLY);
+		size_t len, have = 0;
+		uint8_t *data = read_back(p, &len);
 		long start = blob_off;
-		ssize_t n;
 
-		if (fd < 0)
-			die("cannot read back %s: %s", p, strerror(errno));
-		while ((n = read(fd, buf, sizeof(buf))) > 0) {
-			if (fwrite(buf, 1, (size_t)n, blob) != (size_t)n)
-				die("cannot write the blob");
-			blob_off += n;
+		if (strcmp(last.path, path) == 0 && last.off + (long)last.len == blob_off &&
+		    len >= last.len && memcmp(data, last.data, last.len) == 0) {
+			have = last.len;
+			start = last.off;
 		}
-		if (n < 0)
-			die("cannot read back %s: %s", p, strerror(errno));
-		close(fd);
-		fprintf(journal, "state\t%u\t%s\tfile\t%ld\t%ld\n", op_id, path,
-			blob_off - start, start);
+		if (fwrite(data + have, 1, len - have, blob) != len - have)
+			die("cannot write the blob");
+		blob_off += (long)(len - have);
+		fprintf(journal, "state\t%u\t%s\tfile\t%zu\t%ld\n", op_id, path,
+			len, start);
+		free(last.data);
+		snprintf(last.path, sizeof(last.path), "%s", path);
+		last.data = data;
+		last.len = len;
+		last.off = start;
 	}
 	if (trace_size() != before)
 		fprintf(journal, "quiet\t%lld\t%lld\n", (long long)before,
@@ -247,7 +294,7 @@ static void do_write(const char *path, uint64_t off, size_t len)
 
 	if (!buf)
 		die("out of memory");
-	fill(buf, len);
+	fill(buf, len, off);
 	snprintf(arg, sizeof(arg), "%llu+%zu", (unsigned long long)off, len);
 	begin();
 	n = pwrite(fd_of(path), buf, len, (off_t)off);
@@ -619,13 +666,13 @@ static void wl_control(void)
 
 	if (!kernel)
 		die("out of memory");
-	fill(kernel, klen);
+	fill(kernel, klen, 0);
 	do_ctl("userconf", "/userconf.txt", "pi:raspberry\n", 13, NULL);
 	do_ctl("cmdline", "/cmdline.txt", cmd1, sizeof(cmd1) - 1, NULL);
 	do_ctl("kernel", "/kernel8.img", kernel, klen, NULL);
 	do_ctl("userconf", "/userconf.txt", "alice:secret-words\n", 19, NULL);
 	do_ctl("cmdline", "/cmdline.txt", cmd2, sizeof(cmd2) - 1, "cmdline.new");
-	fill(kernel, klen / 2);
+	fill(kernel, klen / 2, 0);
 	do_ctl("kernel", "/kernel8.img", kernel, klen / 2, NULL);
 	free(kernel);
 }
