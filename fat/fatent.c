@@ -257,6 +257,18 @@ int fat_table_flush(struct fat_vol *vol)
 	return ret;
 }
 
+/*
+ * Whether the cluster's FAT12 entry spans two sectors (its 12 bits at
+ * bytes 511 and 512 of a sector): one write cannot change it, a power cut
+ * could keep half of it, and the chain would run anywhere. Such clusters
+ * (2 in 1024) are left free, and not counted free.
+ */
+static bool spans_sectors(const struct fat_vol *vol, uint32_t cluster)
+{
+	return vol->bpb.type == FAT12 &&
+	       (entry_offset(vol, cluster) + 1) % 512 == 0;
+}
+
 int fat_count_free(struct fat_vol *vol, uint32_t *count)
 {
 	uint32_t last = vol->bpb.cluster_count + FAT_CLUSTER_FIRST;
@@ -268,7 +280,7 @@ int fat_count_free(struct fat_vol *vol, uint32_t *count)
 
 		if (ret)
 			return ret;
-		n += v == FAT_CLUSTER_FREE;
+		n += v == FAT_CLUSTER_FREE && !spans_sectors(vol, c);
 	}
 	*count = n;
 	return 0;
@@ -287,7 +299,7 @@ static int find_free(struct fat_vol *vol, uint32_t from, uint32_t *found)
 
 		if (ret)
 			return ret;
-		if (v == FAT_CLUSTER_FREE) {
+		if (v == FAT_CLUSTER_FREE && !spans_sectors(vol, c)) {
 			*found = c;
 			return 0;
 		}
@@ -382,7 +394,7 @@ int fat_free_chain(struct fat_vol *vol, uint32_t first)
 		ret = fat_ent_set(vol, c, FAT_CLUSTER_FREE);
 		if (ret)
 			return ret;
-		if (vol->free_known)
+		if (vol->free_known && !spans_sectors(vol, c))
 			vol->free_count++;
 		if (c < vol->next_free)
 			vol->next_free = c;
@@ -395,7 +407,7 @@ int fat_free_chain(struct fat_vol *vol, uint32_t first)
 int fat_free_chain_later(struct fat_vol *vol, uint32_t first)
 {
 	struct fat_table *t = &vol->fat;
-	uint32_t c = first, clusters = 0;
+	uint32_t c = first, clusters = 0, usable = 0;
 	int ret = fat_check_writable(vol);
 
 	if (ret)
@@ -404,6 +416,7 @@ int fat_free_chain_later(struct fat_vol *vol, uint32_t first)
 	while (fat_ent_kind(vol, c) == FAT_ENT_NEXT) {
 		uint32_t next;
 
+		usable += !spans_sectors(vol, c);
 		if (++clusters > vol->bpb.cluster_count)
 			return fat_corrupt(vol,
 					   "the chain from cluster %u loops",
@@ -432,7 +445,7 @@ int fat_free_chain_later(struct fat_vol *vol, uint32_t first)
 		t->pending_cap = cap;
 	}
 	t->pending[t->pending_count++] = first;
-	t->pending_clusters += clusters;
+	t->pending_clusters += usable;
 	return 0;
 }
 
