@@ -21,7 +21,7 @@ need_trace_build() {
 		skip "tests/tools/crashload is not built (make tests)"
 }
 
-@test "crash states: every write boundary of create, rename and control on FAT12/16/32" {
+@test "crash states: every write boundary of create, mkdir, rename, fragdel and control on FAT12/16/32" {
 	require_fuse
 	need_trace_build
 	CRASH_RUNS=$BATS_TEST_TMPDIR/runs run bash "$CRASH/run.sh" quick

@@ -17,7 +17,7 @@ mode=${1:-quick}
 shift || true
 fats="fat12 fat16 fat32"
 case $mode in
-quick) workloads=${*:-"create rename control"}; seeds=1; opts="--prefix-only" ;;
+quick) workloads=${*:-"create mkdir rename fragdel control"}; seeds=1; opts="--prefix-only" ;;
 full) workloads=${*:-$("$top/$BUILD/tests/crashload" --list)}; seeds="1 2"; opts="--random 8" ;;
 *) echo "usage: run.sh quick|full [WORKLOAD...]" >&2; exit 2 ;;
 esac
