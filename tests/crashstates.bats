@@ -45,11 +45,11 @@ need_trace_build() {
 	run python3 "$CRASH/check.py" --fatwalk "$walk" --random 1 "$r"
 	echo "$output" | head -n 5
 	[ "$status" -eq 0 ]
-	run python3 "$CRASH/check.py" --fatwalk "$walk" --random 1 --mutate no-fsync-flush "$r"
+	run python3 "$CRASH/check.py" --fatwalk "$walk" --random 1 --show 1000 --mutate no-fsync-flush "$r"
 	echo "$output" | head -n 5
 	[ "$status" -eq 1 ]
 	[[ "$output" == *"fsync /log.txt returned"* ]]
-	run python3 "$CRASH/check.py" --fatwalk "$walk" --prefix-only --mutate flip-data "$r"
+	run python3 "$CRASH/check.py" --fatwalk "$walk" --prefix-only --show 1000 --mutate flip-data "$r"
 	echo "$output" | head -n 5
 	[ "$status" -eq 1 ]
 	[[ "$output" == *"damaged: /log.txt (durable, untouched since)"* ]]
