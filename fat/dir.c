@@ -558,8 +558,9 @@ static int grow(struct fat_vol *vol, struct fat_node *node, uint32_t slots)
 		ret = fat_table_flush(vol);
 	if (ret)
 		return ret;
+	/* The new clusters are zeros on disk too. */
 	if (d->stale_from == d->slots)
-		d->stale_from = new_slots; /* the new clusters are zeros on disk */
+		d->stale_from = new_slots;
 	d->slots = new_slots;
 	return 0;
 undo:
@@ -646,15 +647,16 @@ static int clear_stale(struct fat_vol *vol, struct fat_node *node)
  * written by someone else may have it inside a sector an entry does not
  * fit in: then those slots are marked first, and flushed.
  */
-static int take_slots(struct fat_vol *vol, struct fat_node *dir,
-		      uint32_t first, uint32_t count)
+static int take_slots(struct fat_vol *vol, struct fat_node *dir, uint32_t first,
+		      uint32_t count)
 {
 	struct fat_dir *d = dir->dir;
 	uint32_t sector = first - first % DIR_SECTOR_SLOTS;
 	uint32_t stop = first + count, lo, hi, end = 0;
 	int ret;
 
-	while (end < d->slots && d->raw[(size_t)end * DIRENT_SIZE] != DIRENT_END)
+	while (end < d->slots &&
+	       d->raw[(size_t)end * DIRENT_SIZE] != DIRENT_END)
 		end++;
 	if (stop <= end)
 		return 0; /* all before the end marker */
@@ -672,9 +674,9 @@ static int take_slots(struct fat_vol *vol, struct fat_node *dir,
 		end = sector;
 	}
 	lo = end < first ? end : first;
-	hi = stop % DIR_SECTOR_SLOTS ? stop - stop % DIR_SECTOR_SLOTS +
-					       DIR_SECTOR_SLOTS
-				     : stop;
+	hi = stop % DIR_SECTOR_SLOTS
+		     ? stop - stop % DIR_SECTOR_SLOTS + DIR_SECTOR_SLOTS
+		     : stop;
 	if (hi > d->slots)
 		hi = d->slots;
 	for (uint32_t s = lo; s < hi; s++)
@@ -687,8 +689,8 @@ static int take_slots(struct fat_vol *vol, struct fat_node *dir,
 
 int fat_dir_alloc_slots(struct fat_vol *vol, struct fat_node *dir,
 			uint32_t count, const struct fat_node *skip1,
-			const struct fat_node *skip2, uint32_t try1, uint32_t try2,
-			uint32_t *first)
+			const struct fat_node *skip2, uint32_t try1,
+			uint32_t try2, uint32_t *first)
 {
 	/*
 	 * An entry inside one sector is written in one piece: a power cut
@@ -696,7 +698,7 @@ int fat_dir_alloc_slots(struct fat_vol *vol, struct fat_node *dir,
 	 * Only names too long for a sector (over 195 characters) span two.
 	 */
 	bool whole = count <= DIR_SECTOR_SLOTS, found = false;
-	const uint32_t tries[] = { try1, try2 };
+	const uint32_t tries[] = {try1, try2};
 	uint32_t tail;
 	int ret;
 
@@ -707,14 +709,16 @@ int fat_dir_alloc_slots(struct fat_vol *vol, struct fat_node *dir,
 			find_run_in(dir, count, skip1, skip2, true, from,
 				    from + DIR_SECTOR_SLOTS, first, &tail);
 	}
-	if (!found && !find_run(dir, count, skip1, skip2, whole, first, &tail)) {
+	if (!found &&
+	    !find_run(dir, count, skip1, skip2, whole, first, &tail)) {
 		/* A free run at the end may continue into the new clusters. */
 		ret = grow(vol, dir, whole ? count : count - tail);
+		/* A full fixed root: better split than refused. */
 		if (ret == -ENOSPC && whole &&
 		    find_run(dir, count, skip1, skip2, false, first, &tail))
-			ret = 0; /* a full fixed root: better split than refused */
-		else if (!ret &&
-			 !find_run(dir, count, skip1, skip2, whole, first, &tail))
+			ret = 0;
+		else if (!ret && !find_run(dir, count, skip1, skip2, whole,
+					   first, &tail))
 			ret = -ENOSPC;
 		if (ret)
 			return ret;

@@ -246,10 +246,11 @@ int fat_name_check(const char *name);
  * option both are nothing.
  */
 #ifdef RPIFS_IO_TRACE
-void fat_trace_label(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void fat_trace_label(const char *fmt, ...)
+	__attribute__((format(printf, 1, 2)));
 void fat_trace_label_end(void);
 #else
-#define fat_trace_label(...) ((void)0)
+#define fat_trace_label(...)  ((void)0)
 #define fat_trace_label_end() ((void)0)
 #endif
 

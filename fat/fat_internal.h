@@ -195,7 +195,7 @@ struct fat_table {
 	 * Chains that an entry on the disk may still name (its removal not
 	 * flushed yet): still allocated, freed after the next flush.
 	 */
-	uint32_t *pending;   /* their first clusters */
+	uint32_t *pending; /* their first clusters */
 	uint32_t pending_count;
 	uint32_t pending_cap;
 	uint32_t pending_clusters;
@@ -266,8 +266,8 @@ static inline const char *fat_node_label(const struct fat_node *node)
 
 /* An entry removed whose removal may not be on the disk yet. */
 struct fat_removed {
-	uint64_t dir;	  /* the directory's serial */
-	uint32_t sector;  /* the 512-byte sector of its 8.3 slot */
+	uint64_t dir;	 /* the directory's serial */
+	uint32_t sector; /* the 512-byte sector of its 8.3 slot */
 	uint8_t sfn[11];
 	char *name;
 };
@@ -454,8 +454,8 @@ struct fat_node *fat_dir_find(struct fat_node *dir, const char *name);
  */
 int fat_dir_alloc_slots(struct fat_vol *vol, struct fat_node *dir,
 			uint32_t count, const struct fat_node *skip1,
-			const struct fat_node *skip2, uint32_t try1, uint32_t try2,
-			uint32_t *first);
+			const struct fat_node *skip2, uint32_t try1,
+			uint32_t try2, uint32_t *first);
 /* Write the sectors of @dir that hold slots [@first, @first + @count). */
 int fat_dir_write_sectors(struct fat_vol *vol, struct fat_node *dir,
 			  uint32_t first, uint32_t count);

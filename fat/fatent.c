@@ -324,7 +324,7 @@ int fat_alloc_chain(struct fat_vol *vol, uint32_t hint, uint32_t count,
 	while (n < count) {
 		ret = find_free(vol, c, &c);
 		if (!ret && c == 0 && vol->fat.pending_count > 0) {
-			/* Full but for chains waiting for a flush: flush now. */
+			/* Full but for chains waiting for a flush. */
 			ret = fat_io_flush(vol);
 			if (!ret)
 				ret = fat_free_pending(vol);
@@ -418,16 +418,14 @@ int fat_free_chain_later(struct fat_vol *vol, uint32_t first)
 
 		usable += !spans_sectors(vol, c);
 		if (++clusters > vol->bpb.cluster_count)
-			return fat_corrupt(vol,
-					   "the chain from cluster %u loops",
-					   first);
+			return fat_corrupt(
+				vol, "the chain from cluster %u loops", first);
 		ret = fat_ent_get(vol, c, &next);
 		if (ret)
 			return ret;
 		if (next == FAT_CLUSTER_FREE)
-			return fat_corrupt(vol,
-					   "cluster %u of a chain is marked free",
-					   c);
+			return fat_corrupt(
+				vol, "cluster %u of a chain is marked free", c);
 		c = next;
 	}
 	if (clusters == 0)

@@ -111,13 +111,15 @@ static void trace_record(char kind, uint64_t off, uint64_t len,
 	if (trace_fd == -1) {
 		const char *path = getenv("RPIFS_IO_TRACE");
 
-		trace_fd = path && *path ? open(path, O_WRONLY | O_CREAT |
-							      O_APPEND | O_CLOEXEC,
+		trace_fd = path && *path ? open(path,
+						O_WRONLY | O_CREAT | O_APPEND |
+							O_CLOEXEC,
 						0644)
 					 : -2;
 		if (trace_fd == -1) {
-			rpifs_log(RPIFS_ERR, "fat: cannot open the trace %s: %s",
-				  path, strerror(errno));
+			rpifs_log(RPIFS_ERR,
+				  "fat: cannot open the trace %s: %s", path,
+				  strerror(errno));
 			trace_fd = -2;
 		}
 	}
@@ -125,7 +127,9 @@ static void trace_record(char kind, uint64_t off, uint64_t len,
 		return;
 	n = snprintf(tag, sizeof(tag), "%s%s%s", trace_outer,
 		     trace_outer[0] ? ": " : "", trace_inner);
-	tag_len = n < 0 ? 0 : (size_t)n < sizeof(tag) ? (size_t)n : sizeof(tag) - 1;
+	tag_len = n < 0			    ? 0
+		  : (size_t)n < sizeof(tag) ? (size_t)n
+					    : sizeof(tag) - 1;
 	memcpy(head, "RTR1", 4);
 	head[4] = (uint8_t)kind;
 	head[5] = 0;
@@ -133,9 +137,9 @@ static void trace_record(char kind, uint64_t off, uint64_t len,
 	trace_le64(head + 8, off);
 	trace_le64(head + 16, len);
 	trace_le64(head + 24, trace_seq++);
-	iov[0] = (struct iovec){ head, sizeof(head) };
-	iov[1] = (struct iovec){ tag, tag_len };
-	iov[2] = (struct iovec){ (void *)data, data ? (size_t)len : 0 };
+	iov[0] = (struct iovec){head, sizeof(head)};
+	iov[1] = (struct iovec){tag, tag_len};
+	iov[2] = (struct iovec){(void *)data, data ? (size_t)len : 0};
 	total = sizeof(head) + tag_len + iov[2].iov_len;
 	/* One call; a short one would tear the record: say so and stop. */
 	if (writev(trace_fd, iov, 3) != (ssize_t)total) {

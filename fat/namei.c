@@ -143,7 +143,8 @@ int fat_create_entry(struct fat_vol *vol, struct fat_node *dir,
 	node->map.valid = first_cluster == FAT_CLUSTER_FREE;
 
 	ret = fat_dir_alloc_slots(vol, dir, fat_dir_slots_for(name, needs_lfn),
-				  NULL, NULL, UINT32_MAX, UINT32_MAX, &first_slot);
+				  NULL, NULL, UINT32_MAX, UINT32_MAX,
+				  &first_slot);
 	if (ret)
 		goto fail;
 	if (attr & FAT_ATTR_DIR) {
@@ -429,7 +430,7 @@ int fat_rename(struct fat_vol *vol, struct fat_node *old_dir,
 			free_slots(vol, old_dir, old_first, old_slot);
 		}
 	}
-	/* The rest: the old entry if elsewhere, "..", the directories' times. */
+	/* The rest: the old entry if elsewhere, "..", the times. */
 	if (!ret)
 		ret = fat_dir_flush(vol);
 	if (!ret && target)

@@ -16,8 +16,8 @@
 #include <string.h>
 
 /* @len bytes at the start of a run of clusters; the last one padded. */
-static int write_run(struct fat_vol *vol, uint32_t cluster,
-		     const uint8_t *data, size_t len)
+static int write_run(struct fat_vol *vol, uint32_t cluster, const uint8_t *data,
+		     size_t len)
 {
 	uint32_t cs = vol->bpb.cluster_size;
 	size_t whole = len - len % cs;

@@ -64,7 +64,7 @@ int rfs_fat_replace(struct rfs *fs, const char *path, const void *data,
 	/* Left by older versions, which wrote aside: never the real file. */
 	snprintf(tmp_name, sizeof(tmp_name), ".rpifs-new-%.200s", name);
 	fat_unlink(fs->vol, dir, tmp_name);
-	/* Atomic: new clusters, flushed, then one entry write (fat/replace.c). */
+	/* New clusters, flushed, then one entry write (fat/replace.c). */
 	ret = fat_replace(fs->vol, dir, name, data, len, &node);
 	if (node) {
 		rfs_notify_entry(fs, dir, fat_node_name(node));

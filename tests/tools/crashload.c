@@ -47,7 +47,8 @@ static uint64_t rng;
 /* Facts of the volume, from statvfs of boot/. */
 static unsigned cluster_size, fat_bits;
 
-static void die(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
+static void die(const char *fmt, ...)
+	__attribute__((format(printf, 1, 2), noreturn));
 
 static void die(const char *fmt, ...)
 {
@@ -102,7 +103,7 @@ static void settle(void)
 	off_t last = trace_size();
 
 	for (int quiet = 0; quiet < 5;) {
-		struct timespec ts = { 0, 20 * 1000 * 1000 };
+		struct timespec ts = {0, 20 * 1000 * 1000};
 		off_t now;
 
 		nanosleep(&ts, NULL);
@@ -171,8 +172,9 @@ static void snap(const char *path)
 		uint8_t *data = read_back(p, &len);
 		long start = blob_off;
 
-		if (strcmp(last.path, path) == 0 && last.off + (long)last.len == blob_off &&
-		    len >= last.len && memcmp(data, last.data, last.len) == 0) {
+		if (strcmp(last.path, path) == 0 &&
+		    last.off + (long)last.len == blob_off && len >= last.len &&
+		    memcmp(data, last.data, last.len) == 0) {
 			have = last.len;
 			start = last.off;
 		}
@@ -209,7 +211,8 @@ static void end(int ret, const char *kind, const char *a, const char *b)
 	} else if (strcmp(kind, "rename") == 0) {
 		snap(a);
 		snap(b);
-	} else if (strcmp(kind, "fsync") != 0 && strcmp(kind, "fsyncdir") != 0 &&
+	} else if (strcmp(kind, "fsync") != 0 &&
+		   strcmp(kind, "fsyncdir") != 0 &&
 		   strcmp(kind, "close") != 0) {
 		snap(a); /* for write and truncate, @b is not a path */
 	}
@@ -300,7 +303,8 @@ static void do_write(const char *path, uint64_t off, size_t len)
 	n = pwrite(fd_of(path), buf, len, (off_t)off);
 	end(n < 0 ? -errno : 0, "write", path, arg);
 	if (n != (ssize_t)len)
-		die("write %s %s: %s", path, arg, n < 0 ? strerror(errno) : "short");
+		die("write %s %s: %s", path, arg,
+		    n < 0 ? strerror(errno) : "short");
 	free(buf);
 }
 
@@ -441,14 +445,16 @@ static void do_ctl(const char *name, const char *target, const void *data,
 static void wl_create(void)
 {
 	const size_t cs = cluster_size;
-	const size_t sizes[] = { 0, 1, 100, 511, 512, 513, cs - 1, cs, cs + 1,
-				 3 * cs + 7, 9000, 20000 };
+	const size_t sizes[] = {0,	1,  100,    511,	512,  513,
+				cs - 1, cs, cs + 1, 3 * cs + 7, 9000, 20000};
 	char path[64];
 
 	do_mkdir("/sub");
 	for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
-		snprintf(path, sizeof(path), i % 3 == 2 ? "/sub/file-%zu.bin"
-			 : i % 2 ? "/F%zu.BIN" : "/created file %zu.bin",
+		snprintf(path, sizeof(path),
+			 i % 3 == 2 ? "/sub/file-%zu.bin"
+			 : i % 2    ? "/F%zu.BIN"
+				    : "/created file %zu.bin",
 			 i);
 		do_create(path);
 		if (sizes[i])
@@ -463,7 +469,8 @@ static void wl_append(void)
 {
 	do_create("/log.txt");
 	for (int i = 0; i < 30; i++) {
-		do_append("/log.txt", 1 + rnd(i % 5 == 4 ? 3 * cluster_size : 700));
+		do_append("/log.txt",
+			  1 + rnd(i % 5 == 4 ? 3 * cluster_size : 700));
 		do_fsync("/log.txt");
 	}
 	/* Two appends under one fsync. */
@@ -599,7 +606,8 @@ static void wl_dirgrow(void)
 	do_mkdir("/grow");
 	do_fsyncdir("/");
 	for (unsigned i = 0; i < count; i++) {
-		snprintf(path, sizeof(path), "/grow/a file in a growing dir %03u", i);
+		snprintf(path, sizeof(path),
+			 "/grow/a file in a growing dir %03u", i);
 		do_create(path);
 		do_write(path, 0, 1 + rnd(300));
 		if (i % 2 == 0)
@@ -657,10 +665,11 @@ static void wl_fragdel(void)
 
 static void wl_control(void)
 {
-	static const char cmd1[] =
-		"console=serial0,115200 root=PARTUUID=5eedc0de-02 rootwait quiet\n";
+	static const char cmd1[] = "console=serial0,115200 "
+				   "root=PARTUUID=5eedc0de-02 rootwait quiet\n";
 	static const char cmd2[] =
-		"console=serial0,115200 root=PARTUUID=5eedc0de-02 rootfstype=ext4 rootwait init=/bin/sh\n";
+		"console=serial0,115200 root=PARTUUID=5eedc0de-02 "
+		"rootfstype=ext4 rootwait init=/bin/sh\n";
 	size_t klen = 5 * cluster_size + 123;
 	uint8_t *kernel = malloc(klen);
 
@@ -671,7 +680,8 @@ static void wl_control(void)
 	do_ctl("cmdline", "/cmdline.txt", cmd1, sizeof(cmd1) - 1, NULL);
 	do_ctl("kernel", "/kernel8.img", kernel, klen, NULL);
 	do_ctl("userconf", "/userconf.txt", "alice:secret-words\n", 19, NULL);
-	do_ctl("cmdline", "/cmdline.txt", cmd2, sizeof(cmd2) - 1, "cmdline.new");
+	do_ctl("cmdline", "/cmdline.txt", cmd2, sizeof(cmd2) - 1,
+	       "cmdline.new");
 	fill(kernel, klen / 2, 0);
 	do_ctl("kernel", "/kernel8.img", kernel, klen / 2, NULL);
 	free(kernel);
@@ -681,11 +691,11 @@ static const struct {
 	const char *name;
 	void (*run)(void);
 } workloads[] = {
-	{ "create", wl_create },	{ "append", wl_append },
-	{ "overwrite", wl_overwrite },	{ "truncate", wl_truncate },
-	{ "rename", wl_rename },	{ "mkdir", wl_mkdir },
-	{ "dirgrow", wl_dirgrow },	{ "bigfile", wl_bigfile },
-	{ "fragdel", wl_fragdel },	{ "control", wl_control },
+	{"create", wl_create},	     {"append", wl_append},
+	{"overwrite", wl_overwrite}, {"truncate", wl_truncate},
+	{"rename", wl_rename},	     {"mkdir", wl_mkdir},
+	{"dirgrow", wl_dirgrow},     {"bigfile", wl_bigfile},
+	{"fragdel", wl_fragdel},     {"control", wl_control},
 };
 
 int main(int argc, char **argv)
@@ -700,13 +710,15 @@ int main(int argc, char **argv)
 		return 0;
 	}
 	if (argc != 5 && argc != 6) {
-		fprintf(stderr,
-			"usage: crashload MOUNT TRACE JOURNAL WORKLOAD [SEED] | crashload --list\n");
+		fprintf(stderr, "usage: crashload MOUNT TRACE JOURNAL WORKLOAD "
+				"[SEED] | crashload --list\n");
 		return 2;
 	}
 	mnt = argv[1];
 	trace_path = argv[2];
-	rng = (argc == 6 ? strtoull(argv[5], NULL, 0) : 1) * 0x9e3779b97f4a7c15ull + 11;
+	rng = (argc == 6 ? strtoull(argv[5], NULL, 0) : 1) *
+		      0x9e3779b97f4a7c15ull +
+	      11;
 	for (i = 0; i < sizeof(workloads) / sizeof(workloads[0]); i++)
 		if (strcmp(workloads[i].name, argv[4]) == 0)
 			break;
@@ -721,7 +733,8 @@ int main(int argc, char **argv)
 		die("statvfs %s: %s", boot_path(""), strerror(errno));
 	cluster_size = (unsigned)sv.f_bsize;
 	fat_bits = sv.f_blocks < 4085 ? 12 : sv.f_blocks < 65525 ? 16 : 32;
-	fprintf(journal, "info\tworkload\t%s\ninfo\tcluster_size\t%u\ninfo\tfat\t%u\n",
+	fprintf(journal,
+		"info\tworkload\t%s\ninfo\tcluster_size\t%u\ninfo\tfat\t%u\n",
 		argv[4], cluster_size, fat_bits);
 	workloads[i].run();
 	for (int f = 0; f < MAX_OPEN; f++)

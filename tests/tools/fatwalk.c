@@ -88,8 +88,8 @@ static void walk_file(struct fat_vol *vol, struct fat_node *node,
 	if (r)
 		fclose(r);
 	if (err)
-		printf("F\t%u\t%u\t%d\t-\t-\t%s\t%s\n", st.size, st.first_cluster,
-		       err, spath, path);
+		printf("F\t%u\t%u\t%d\t-\t-\t%s\t%s\n", st.size,
+		       st.first_cluster, err, spath, path);
 	else
 		printf("F\t%u\t%u\t0\t%08x\t%s\t%s\t%s\n", st.size,
 		       st.first_cluster, crc, runs && *runs ? runs : "-", spath,
@@ -146,18 +146,16 @@ static void walk(const char *image)
 		printf("M\t%d\tcannot open %s\n", errno, image);
 		goto out;
 	}
-	win = (struct fat_window){ .fd = fd, .offset = 0,
-				   .size = (uint64_t)st.st_size };
+	win = (struct fat_window){
+		.fd = fd, .offset = 0, .size = (uint64_t)st.st_size};
 	ret = fat_mount(&vol, &win, FAT_MOUNT_RDONLY, err, sizeof(err));
 	if (ret) {
 		printf("M\t%d\t%s\n", -ret, err);
 		goto out;
 	}
 	printf("V\t%d\t%u\t%llu\t%u\t%llu\t%llu\n", vol->bpb.type,
-	       vol->bpb.cluster_size,
-	       (unsigned long long)vol->bpb.data_offset,
-	       vol->bpb.cluster_count,
-	       (unsigned long long)vol->bpb.fat_offset,
+	       vol->bpb.cluster_size, (unsigned long long)vol->bpb.data_offset,
+	       vol->bpb.cluster_count, (unsigned long long)vol->bpb.fat_offset,
 	       (unsigned long long)vol->bpb.fat_bytes);
 	walk_dir(vol, fat_root(vol), "", "");
 	fat_unmount(vol);

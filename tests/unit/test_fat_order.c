@@ -40,14 +40,15 @@ static void open_copy(struct vol *t, const char *fixture)
 	char err[256];
 
 	snprintf(t->path, sizeof(t->path), "%s/order-%d-%s",
-		 getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp", getpid(), fixture);
+		 getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp", getpid(),
+		 fixture);
 	snprintf(cmd, sizeof(cmd), "cp --sparse=always '%s/%s' '%s'", fixtures,
 		 fixture, t->path);
 	assert_int_equal(system(cmd), 0);
 	t->fd = open(t->path, O_RDWR);
 	assert_true(t->fd >= 0);
 	assert_int_equal(fstat(t->fd, &st), 0);
-	win = (struct fat_window){ t->fd, 0, (uint64_t)st.st_size };
+	win = (struct fat_window){t->fd, 0, (uint64_t)st.st_size};
 	if (fat_mount(&t->v, &win, 0, err, sizeof(err)) != 0)
 		fail_msg("mount: %s", err);
 }
@@ -66,7 +67,8 @@ static void close_and_fsck(struct vol *t)
 	p = popen(cmd, "r");
 	assert_non_null(p);
 	while (fgets(line, sizeof(line), p)) {
-		if (strncmp(line, "fsck.fat", 8) == 0 || strstr(line, " files, "))
+		if (strncmp(line, "fsck.fat", 8) == 0 ||
+		    strstr(line, " files, "))
 			continue;
 		fprintf(stderr, "fsck: %s", line);
 		lines++;
@@ -133,7 +135,8 @@ static void test_free_after_flush(void **state)
 	assert_int_equal(after.free_clusters, before.free_clusters + 10);
 	b = create(&t, fat_root(t.v), "new.bin", 0);
 	write_clusters(&t, b, 10);
-	for (uint32_t c = b->first_cluster; fat_ent_kind(t.v, c) == FAT_ENT_NEXT;) {
+	for (uint32_t c = b->first_cluster;
+	     fat_ent_kind(t.v, c) == FAT_ENT_NEXT;) {
 		assert_false(in_chain(&t, first, c));
 		assert_int_equal(fat_ent_get(t.v, c, &c), 0);
 	}
@@ -259,19 +262,19 @@ static void test_replace(void **state)
 	fat_node_put(t.v, before);
 
 	/* A missing file is made; an empty one has no clusters. */
-	assert_int_equal(fat_replace(t.v, fat_root(t.v), "userconf.txt", "pi:x\n",
-				     5, &n),
+	assert_int_equal(fat_replace(t.v, fat_root(t.v), "userconf.txt",
+				     "pi:x\n", 5, &n),
 			 0);
 	assert_int_equal(n->size, 5);
 	fat_node_put(t.v, n);
-	assert_int_equal(fat_replace(t.v, fat_root(t.v), "userconf.txt", "", 0,
-				     &n),
-			 0);
+	assert_int_equal(
+		fat_replace(t.v, fat_root(t.v), "userconf.txt", "", 0, &n), 0);
 	assert_int_equal(n->size, 0);
 	assert_int_equal(n->first_cluster, FAT_CLUSTER_FREE);
 	fat_node_put(t.v, n);
-	assert_int_equal(fat_replace(t.v, fat_root(t.v), "overlays", "x", 1, &n),
-			 -EISDIR);
+	assert_int_equal(
+		fat_replace(t.v, fat_root(t.v), "overlays", "x", 1, &n),
+		-EISDIR);
 	close_and_fsck(&t);
 }
 
@@ -292,7 +295,8 @@ static void test_fat12_entries_across_sectors(void **state)
 			off += (uint64_t)w;
 	} while (w == (ssize_t)sizeof(buf));
 	/* The whole volume taken, but no cluster whose entry ends a sector. */
-	for (uint32_t c = n->first_cluster; fat_ent_kind(t.v, c) == FAT_ENT_NEXT;) {
+	for (uint32_t c = n->first_cluster;
+	     fat_ent_kind(t.v, c) == FAT_ENT_NEXT;) {
 		assert_int_not_equal((c + c / 2 + 1) % 512, 0);
 		assert_int_equal(fat_ent_get(t.v, c, &c), 0);
 	}
@@ -313,7 +317,8 @@ int main(void)
 
 	fixtures = getenv("RPIFS_FIXTURES");
 	if (!fixtures) {
-		printf("1..0 # SKIP RPIFS_FIXTURES is not set: run through tests/run.sh\n");
+		printf("1..0 # SKIP RPIFS_FIXTURES is not set: run through "
+		       "tests/run.sh\n");
 		return 0;
 	}
 	return cmocka_run_group_tests(tests, NULL, NULL);
