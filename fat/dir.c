@@ -790,14 +790,21 @@ void fat_dir_note_removed(struct fat_vol *vol, struct fat_node *dir,
 {
 	struct fat_removed *r;
 
+	/*
+	 * Every create looks through the list: past 256, or out of memory,
+	 * just remember that some name went, and the next create flushes.
+	 */
+	if (vol->removed_count >= 256 || vol->removed_unknown) {
+		vol->removed_unknown = true;
+		return;
+	}
 	if (vol->removed_count == vol->removed_cap) {
 		uint32_t cap = vol->removed_cap ? vol->removed_cap * 2 : 8;
 		struct fat_removed *bigger =
 			realloc(vol->removed, cap * sizeof(*bigger));
 
 		if (!bigger) {
-			/* No room to remember it: make it durable now. */
-			fat_io_flush(vol);
+			vol->removed_unknown = true;
 			return;
 		}
 		vol->removed = bigger;
@@ -811,19 +818,22 @@ void fat_dir_note_removed(struct fat_vol *vol, struct fat_node *dir,
 	if (r->name)
 		vol->removed_count++;
 	else
-		fat_io_flush(vol);
+		vol->removed_unknown = true;
 }
 
 bool fat_dir_name_in_flight(struct fat_vol *vol, struct fat_node *dir,
-			    const struct fat_node *node, uint32_t slot)
+			    const uint8_t sfn[11], const char *name,
+			    uint32_t slot)
 {
+	if (vol->removed_unknown)
+		return true;
 	for (uint32_t i = 0; i < vol->removed_count; i++) {
 		const struct fat_removed *r = &vol->removed[i];
 
 		if (r->dir == dir->serial &&
 		    r->sector != slot / DIR_SECTOR_SLOTS &&
-		    (memcmp(r->sfn, node->sfn, sizeof(r->sfn)) == 0 ||
-		     fat_name_equal(r->name, node->name)))
+		    (memcmp(r->sfn, sfn, sizeof(r->sfn)) == 0 ||
+		     fat_name_equal(r->name, name)))
 			return true;
 	}
 	return false;
@@ -834,6 +844,7 @@ void fat_dir_removed_clear(struct fat_vol *vol)
 	for (uint32_t i = 0; i < vol->removed_count; i++)
 		free(vol->removed[i].name);
 	vol->removed_count = 0;
+	vol->removed_unknown = false;
 }
 
 void fat_dir_remove_entry(struct fat_vol *vol, struct fat_node *node)

@@ -297,6 +297,7 @@ struct fat_vol {
 	struct fat_removed *removed;
 	uint32_t removed_count;
 	uint32_t removed_cap;
+	bool removed_unknown; /* more went than the list holds */
 	char label[12];
 	uint16_t label_time, label_date; /* the volume label entry's time */
 };
@@ -476,13 +477,15 @@ void fat_dir_note_removed(struct fat_vol *vol, struct fat_node *dir,
 			  const uint8_t sfn[11], const char *name,
 			  uint32_t slot);
 /*
- * Whether an entry named like @node (8.3 or long name) was removed from
- * @dir since the last flush in another sector than slot @slot's: a new
- * entry written there could reach the disk before the removal did, and a
- * power cut would leave the name twice. The caller flushes first.
+ * Whether an entry named @sfn or @name was removed from @dir since the
+ * last flush in another sector than slot @slot's: a new entry written
+ * there could reach the disk before the removal did, and a power cut
+ * would leave the name twice. The caller flushes first, before it changes
+ * anything (a flush forgets the removals noted so far).
  */
 bool fat_dir_name_in_flight(struct fat_vol *vol, struct fat_node *dir,
-			    const struct fat_node *node, uint32_t slot);
+			    const uint8_t sfn[11], const char *name,
+			    uint32_t slot);
 /* At a flush: the removals are durable. */
 void fat_dir_removed_clear(struct fat_vol *vol);
 /*

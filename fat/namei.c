@@ -107,7 +107,7 @@ int fat_create_entry(struct fat_vol *vol, struct fat_node *dir,
 		     uint32_t size, struct fat_node **nodep)
 {
 	struct fat_node *node = NULL;
-	uint32_t first_slot;
+	uint32_t first_slot, count;
 	bool needs_lfn;
 	int ret;
 
@@ -142,9 +142,12 @@ int fat_create_entry(struct fat_vol *vol, struct fat_node *dir,
 	node->size = size;
 	node->map.valid = first_cluster == FAT_CLUSTER_FREE;
 
-	ret = fat_dir_alloc_slots(vol, dir, fat_dir_slots_for(name, needs_lfn),
-				  NULL, NULL, UINT32_MAX, UINT32_MAX,
-				  &first_slot);
+	count = fat_dir_slots_for(name, needs_lfn);
+	ret = fat_dir_alloc_slots(vol, dir, count, NULL, NULL, UINT32_MAX,
+				  UINT32_MAX, &first_slot);
+	if (!ret && fat_dir_name_in_flight(vol, dir, node->sfn, name,
+					   first_slot + count - 1))
+		ret = fat_io_flush(vol);
 	if (ret)
 		goto fail;
 	if (attr & FAT_ATTR_DIR) {
@@ -155,11 +158,7 @@ int fat_create_entry(struct fat_vol *vol, struct fat_node *dir,
 	}
 	fat_dir_add_entry(vol, dir, node, name, needs_lfn, first_slot);
 	touch_dir(vol, dir);
-	ret = fat_dir_name_in_flight(vol, dir, node, node->slot)
-		      ? fat_io_flush(vol)
-		      : 0;
-	if (!ret)
-		ret = fat_dir_flush(vol);
+	ret = fat_dir_flush(vol);
 	node->refs = 1;
 	*nodep = node;
 	return ret;
@@ -359,6 +358,12 @@ int fat_rename(struct fat_vol *vol, struct fat_node *old_dir,
 	name_copy = strdup(new_name);
 	if (!name_copy)
 		return -ENOMEM;
+	if (fat_dir_name_in_flight(vol, new_dir, sfn, new_name,
+				   first_slot + count - 1)) {
+		ret = fat_io_flush(vol);
+		if (ret)
+			goto out;
+	}
 
 	/*
 	 * The writes, each a whole sector, in steps flushed between, each
@@ -418,10 +423,7 @@ int fat_rename(struct fat_vol *vol, struct fat_node *old_dir,
 	touch_dir(vol, old_dir);
 	if (new_dir != old_dir)
 		touch_dir(vol, new_dir);
-	if (fat_dir_name_in_flight(vol, new_dir, node, node->slot))
-		ret = fat_io_flush(vol);
-	if (!ret)
-		ret = fat_dir_write_sectors(vol, new_dir, first_slot, count);
+	ret = fat_dir_write_sectors(vol, new_dir, first_slot, count);
 	if (!ret && !(with_new || overlap)) {
 		ret = fat_io_flush(vol);
 		if (!ret) {
