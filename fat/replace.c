@@ -27,8 +27,10 @@ static int write_run(struct fat_vol *vol, uint32_t cluster, const uint8_t *data,
 
 	if (ret || whole == len)
 		return ret;
-	/* The last cluster whole, zeros after the data: its old bytes are
-	 * nobody's, and a whole cluster spares the host a read. */
+	/*
+	 * The last cluster whole, zeros after the data: its old bytes are
+	 * nobody's, and a whole cluster spares the host a read.
+	 */
 	tail = calloc(1, cs);
 	if (!tail)
 		return -ENOMEM;
@@ -86,6 +88,8 @@ int fat_replace(struct fat_vol *vol, struct fat_node *dir, const char *name,
 	fat_trace_call("replace", dir, name, NULL, NULL);
 	if (len > FAT_FILE_MAX)
 		return -EFBIG;
+	if (dir->unlinked)
+		return -ENOENT;
 	ret = fat_dir_load(vol, dir);
 	if (ret)
 		return ret;
