@@ -10,6 +10,7 @@
 #   make bench                         benchmarks into bench/RESULTS.md
 #   make fuzz [FUZZ_TIME=s]            libFuzzer targets, FUZZ_TIME s each
 #   make soak [SOAK_TIME=s]            random workload, remounts and fsck
+#   make crash                         every crash state of every workload
 #   make install [PREFIX=] [DESTDIR=]  binary, man page, bash completion
 
 VERSION := 0.1.0
@@ -46,6 +47,12 @@ BASE_CFLAGS += -fsanitize=address,undefined -fno-omit-frame-pointer \
 BASE_LDFLAGS += -fsanitize=address,undefined
 else
 BUILD ?= build
+endif
+
+# The write trace of the crash-state tests (fat/io.c); make crash and make
+# check build it into $(BUILD)/trace.
+ifeq ($(TRACE),1)
+BASE_CFLAGS += -DRPIFS_IO_TRACE
 endif
 
 # Evaluated when a recipe runs, after the dependency step installed them.
@@ -101,7 +108,7 @@ FUZZ_BINS := $(FUZZ_TARGETS:%=$(BUILD)/fuzz_%)
 
 .PHONY: all deps check check-unit check-run demo bench fuzz fuzz-bins soak install \
 	format format-check \
-	uninstall clean tests
+	uninstall clean tests crash
 
 all: $(BUILD)/rpifs
 
@@ -143,6 +150,7 @@ deps:
 check:
 	@sh scripts/deps.sh check
 	@$(MAKE) --no-print-directory all tests
+	@$(MAKE) --no-print-directory TRACE=1 BUILD=$(BUILD)/trace all
 	@BUILD=$(BUILD) sh tests/run.sh
 
 # The unit tests alone: no FUSE, no QEMU, no root (CI runs them under
@@ -170,6 +178,15 @@ soak:
 	@sh scripts/deps.sh check
 	@$(MAKE) --no-print-directory all tests
 	@BUILD=$(BUILD) bash tests/soak.sh
+
+# Every crash state of every workload (tests/crash/README.md), with the
+# tracing build in $(BUILD)/trace; ends with the states checked per
+# workload and FAT type.
+crash:
+	@sh scripts/deps.sh check
+	@$(MAKE) --no-print-directory all tests
+	@$(MAKE) --no-print-directory TRACE=1 BUILD=$(BUILD)/trace all
+	@BUILD=$(BUILD) bash tests/crash/run.sh full
 
 bench:
 	@sh scripts/deps.sh bench

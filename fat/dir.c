@@ -466,6 +466,18 @@ int fat_dir_flush(struct fat_vol *vol)
 	return 0;
 }
 
+int fat_dir_write_sectors(struct fat_vol *vol, struct fat_node *dir,
+			  uint32_t first, uint32_t count)
+{
+	uint32_t lo = first - first % DIR_SECTOR_SLOTS;
+	uint32_t hi = first + count + DIR_SECTOR_SLOTS - 1;
+
+	hi -= hi % DIR_SECTOR_SLOTS;
+	if (hi > dir->dir->slots)
+		hi = dir->dir->slots;
+	return write_range(vol, dir, lo * DIRENT_SIZE, hi * DIRENT_SIZE);
+}
+
 uint32_t fat_dir_slots_for(const char *name, bool needs_lfn)
 {
 	uint16_t u[256];
@@ -517,9 +529,11 @@ static int grow(struct fat_vol *vol, struct fat_node *node, uint32_t slots)
 	memset(child + d->slots, 0, (new_slots - d->slots) * sizeof(*child));
 
 	/*
-	 * Zero the new clusters on disk before the FAT links them in. When
-	 * that fails (the disk holding the image is full: the clusters were
-	 * holes), the directory stays as it was and the clusters go back.
+	 * Zero the new clusters on disk, and flush, before the FAT links them
+	 * in: a link that reached the disk without the zeros would make the
+	 * directory list whatever the clusters held. When zeroing fails (the
+	 * disk holding the image is full: the clusters were holes), the
+	 * directory stays as it was and the clusters go back.
 	 */
 	uint32_t had = node->map.clusters;
 
@@ -536,11 +550,17 @@ static int grow(struct fat_vol *vol, struct fat_node *node, uint32_t slots)
 			goto undo;
 		c = next;
 	}
+	ret = fat_io_flush(vol);
+	if (ret)
+		goto undo;
 	ret = fat_ent_set(vol, last, first);
 	if (!ret)
 		ret = fat_table_flush(vol);
 	if (ret)
 		return ret;
+	/* The new clusters are zeros on disk too. */
+	if (d->stale_from == d->slots)
+		d->stale_from = new_slots;
 	d->slots = new_slots;
 	return 0;
 undo:
@@ -557,34 +577,156 @@ static bool in_entry(const struct fat_node *node, const struct fat_node *dir,
 	       s + node->lfn_slots >= node->slot;
 }
 
-int fat_dir_alloc_slots(struct fat_vol *vol, struct fat_node *dir,
-			uint32_t count, const struct fat_node *skip1,
-			const struct fat_node *skip2, uint32_t *first)
+/*
+ * The first run of @count free slots among slots [@from, @to) (those of
+ * @skip1 and @skip2 count as free), inside one 512-byte sector when
+ * @whole; *@tail: the free slots at the end of the range.
+ */
+static bool find_run_in(struct fat_node *dir, uint32_t count,
+			const struct fat_node *skip1,
+			const struct fat_node *skip2, bool whole, uint32_t from,
+			uint32_t to, uint32_t *first, uint32_t *tail)
 {
 	struct fat_dir *d = dir->dir;
+	uint32_t run = 0;
 
-	for (int attempt = 0; attempt < 2; attempt++) {
-		uint32_t run = 0;
-		int ret;
+	for (uint32_t s = from; s < to && s < d->slots; s++) {
+		uint8_t b = d->raw[(size_t)s * DIRENT_SIZE];
+		bool free = b == DIRENT_FREE || b == DIRENT_END ||
+			    in_entry(skip1, dir, s) || in_entry(skip2, dir, s);
 
-		for (uint32_t s = 0; s < d->slots; s++) {
-			uint8_t b = d->raw[(size_t)s * DIRENT_SIZE];
-			bool free = b == DIRENT_FREE || b == DIRENT_END ||
-				    in_entry(skip1, dir, s) ||
-				    in_entry(skip2, dir, s);
-
-			run = free ? run + 1 : 0;
-			if (run == count) {
-				*first = s + 1 - count;
-				return 0;
-			}
+		if (whole && s % DIR_SECTOR_SLOTS == 0)
+			run = 0;
+		run = free ? run + 1 : 0;
+		if (run == count) {
+			*first = s + 1 - count;
+			return true;
 		}
-		/* A free run at the end continues into the new clusters. */
-		ret = grow(vol, dir, count - run);
+	}
+	*tail = run;
+	return false;
+}
+
+static bool find_run(struct fat_node *dir, uint32_t count,
+		     const struct fat_node *skip1, const struct fat_node *skip2,
+		     bool whole, uint32_t *first, uint32_t *tail)
+{
+	return find_run_in(dir, count, skip1, skip2, whole, 0, dir->dir->slots,
+			   first, tail);
+}
+
+/*
+ * Slots from stale_from on are zeros only in memory: the disk may hold old
+ * entries there, after an end marker. Before an entry moves the end marker
+ * past them, write the zeros and flush, or a power cut could keep the new
+ * entry and bring the old ones back to life.
+ */
+static int clear_stale(struct fat_vol *vol, struct fat_node *node)
+{
+	struct fat_dir *d = node->dir;
+	int ret;
+
+	if (d->stale_from >= d->slots)
+		return 0;
+	ret = write_range(vol, node, d->stale_from * DIRENT_SIZE,
+			  d->slots * DIRENT_SIZE);
+	if (!ret)
+		ret = fat_io_flush(vol);
+	if (!ret)
+		d->stale_from = d->slots;
+	return ret;
+}
+
+/*
+ * Take @count slots at @first. Past the end marker (a zero first byte, all
+ * free after it), readers differ: rpifs stops there, Linux and fsck.fat
+ * read on. So an entry there must not leave the end marker before it, and
+ * both must change in one sector write: the slots from the end marker to
+ * the entry, and from the entry to the end of its sector, become deleted
+ * entries, which keeps the end marker on a sector boundary. A directory
+ * written by someone else may have it inside a sector an entry does not
+ * fit in: then those slots are marked first, and flushed.
+ */
+static int take_slots(struct fat_vol *vol, struct fat_node *dir, uint32_t first,
+		      uint32_t count)
+{
+	struct fat_dir *d = dir->dir;
+	uint32_t sector = first - first % DIR_SECTOR_SLOTS;
+	uint32_t stop = first + count, lo, hi, end = 0;
+	int ret;
+
+	while (end < d->slots &&
+	       d->raw[(size_t)end * DIRENT_SIZE] != DIRENT_END)
+		end++;
+	if (stop <= end)
+		return 0; /* all before the end marker */
+	if (end < sector) {
+		/* Another sector: its free slots marked, and flushed, first. */
+		for (uint32_t s = end; s < sector; s++)
+			d->raw[(size_t)s * DIRENT_SIZE] = DIRENT_FREE;
+		fat_dir_mark_dirty(vol, dir, end * DIRENT_SIZE,
+				   (sector - end) * DIRENT_SIZE);
+		ret = fat_dir_flush_one(vol, dir);
+		if (!ret)
+			ret = fat_io_flush(vol);
+		if (ret)
+			return ret;
+		end = sector;
+	}
+	lo = end < first ? end : first;
+	hi = stop % DIR_SECTOR_SLOTS
+		     ? stop - stop % DIR_SECTOR_SLOTS + DIR_SECTOR_SLOTS
+		     : stop;
+	if (hi > d->slots)
+		hi = d->slots;
+	for (uint32_t s = lo; s < hi; s++)
+		if ((s < first || s >= stop) &&
+		    d->raw[(size_t)s * DIRENT_SIZE] == DIRENT_END)
+			d->raw[(size_t)s * DIRENT_SIZE] = DIRENT_FREE;
+	fat_dir_mark_dirty(vol, dir, lo * DIRENT_SIZE, (hi - lo) * DIRENT_SIZE);
+	return 0;
+}
+
+int fat_dir_alloc_slots(struct fat_vol *vol, struct fat_node *dir,
+			uint32_t count, const struct fat_node *skip1,
+			const struct fat_node *skip2, uint32_t try1,
+			uint32_t try2, uint32_t *first)
+{
+	/*
+	 * An entry inside one sector is written in one piece: a power cut
+	 * cannot keep its long name and lose its 8.3 entry, or the reverse.
+	 * Only names too long for a sector (over 195 characters) span two.
+	 */
+	bool whole = count <= DIR_SECTOR_SLOTS, found = false;
+	const uint32_t tries[] = {try1, try2};
+	uint32_t tail;
+	int ret;
+
+	for (int i = 0; i < 2 && !found && whole; i++) {
+		uint32_t from = tries[i] - tries[i] % DIR_SECTOR_SLOTS;
+
+		found = tries[i] != UINT32_MAX &&
+			find_run_in(dir, count, skip1, skip2, true, from,
+				    from + DIR_SECTOR_SLOTS, first, &tail);
+	}
+	if (!found &&
+	    !find_run(dir, count, skip1, skip2, whole, first, &tail)) {
+		/* A free run at the end may continue into the new clusters. */
+		ret = grow(vol, dir, whole ? count : count - tail);
+		/* A full fixed root: better split than refused. */
+		if (ret == -ENOSPC && whole &&
+		    find_run(dir, count, skip1, skip2, false, first, &tail))
+			ret = 0;
+		else if (!ret && !find_run(dir, count, skip1, skip2, whole,
+					   first, &tail))
+			ret = -ENOSPC;
 		if (ret)
 			return ret;
 	}
-	return -ENOSPC;
+	ret = take_slots(vol, dir, *first, count);
+	if (!ret && *first + count > dir->dir->stale_from)
+		ret = clear_stale(vol, dir);
+	return ret;
 }
 
 /* Long name entry @seq (1-based) of the UTF-16 name @u of @n units. */
@@ -643,11 +785,76 @@ void fat_dir_add_entry(struct fat_vol *vol, struct fat_node *dir,
 	}
 }
 
+void fat_dir_note_removed(struct fat_vol *vol, struct fat_node *dir,
+			  const uint8_t sfn[11], const char *name,
+			  uint32_t slot)
+{
+	struct fat_removed *r;
+
+	/*
+	 * Every create looks through the list: past 256, or out of memory,
+	 * just remember that some name went, and the next create flushes.
+	 */
+	if (vol->removed_count >= 256 || vol->removed_unknown) {
+		vol->removed_unknown = true;
+		return;
+	}
+	if (vol->removed_count == vol->removed_cap) {
+		uint32_t cap = vol->removed_cap ? vol->removed_cap * 2 : 8;
+		struct fat_removed *bigger =
+			realloc(vol->removed, cap * sizeof(*bigger));
+
+		if (!bigger) {
+			vol->removed_unknown = true;
+			return;
+		}
+		vol->removed = bigger;
+		vol->removed_cap = cap;
+	}
+	r = &vol->removed[vol->removed_count];
+	r->dir = dir->serial;
+	r->sector = slot / DIR_SECTOR_SLOTS;
+	memcpy(r->sfn, sfn, sizeof(r->sfn));
+	r->name = strdup(name ? name : "");
+	if (r->name)
+		vol->removed_count++;
+	else
+		vol->removed_unknown = true;
+}
+
+bool fat_dir_name_in_flight(struct fat_vol *vol, struct fat_node *dir,
+			    const uint8_t sfn[11], const char *name,
+			    uint32_t slot)
+{
+	if (vol->removed_unknown)
+		return true;
+	for (uint32_t i = 0; i < vol->removed_count; i++) {
+		const struct fat_removed *r = &vol->removed[i];
+
+		if (r->dir == dir->serial &&
+		    r->sector != slot / DIR_SECTOR_SLOTS &&
+		    (memcmp(r->sfn, sfn, sizeof(r->sfn)) == 0 ||
+		     fat_name_equal(r->name, name)))
+			return true;
+	}
+	return false;
+}
+
+void fat_dir_removed_clear(struct fat_vol *vol)
+{
+	for (uint32_t i = 0; i < vol->removed_count; i++)
+		free(vol->removed[i].name);
+	vol->removed_count = 0;
+	vol->removed_unknown = false;
+}
+
 void fat_dir_remove_entry(struct fat_vol *vol, struct fat_node *node)
 {
 	struct fat_node *dir = node->parent;
 	struct fat_dir *d = dir->dir;
 	uint32_t first = node->slot - node->lfn_slots;
+
+	fat_dir_note_removed(vol, dir, node->sfn, node->name, node->slot);
 
 	for (uint32_t s = first; s <= node->slot; s++)
 		d->raw[(size_t)s * DIRENT_SIZE] = DIRENT_FREE;

@@ -218,10 +218,40 @@ int fat_set_times(struct fat_vol *vol, struct fat_node *node,
 int fat_set_attr(struct fat_vol *vol, struct fat_node *node, uint8_t attr,
 		 uint8_t mask);
 
+/*
+ * Replace the whole contents of the file @name in @dir (created when
+ * missing) with @len bytes of @data, atomically across a power cut: the
+ * bytes go to new clusters, flushed, then one write of the file's 8.3
+ * entry switches it to them, flushed; the old clusters are freed after.
+ * A power cut leaves the old contents or the new, never a part. The node
+ * stays the same object (open files read the new contents).
+ * @return 0 with a referenced node in *@nodep, or -EISDIR, -ENOSPC, ...
+ */
+int fat_replace(struct fat_vol *vol, struct fat_node *dir, const char *name,
+		const void *data, size_t len, struct fat_node **nodep);
+
 /* Make the file's data and entry durable: flush and fdatasync. */
 int fat_fsync(struct fat_vol *vol, struct fat_node *node);
 
 /* Check that @name can be stored (length, characters). @return 0 or -errno. */
 int fat_name_check(const char *name);
+
+/*
+ * Write tracing for the crash-state tests (tests/crash/), compiled in only
+ * with -DRPIFS_IO_TRACE: every image write and flush is then appended to
+ * the file that the environment variable RPIFS_IO_TRACE names, each tagged
+ * with the operation it serves. fat/ names its own calls; a caller names
+ * the larger operation they belong to (a control file's commit) with
+ * fat_trace_label() and ends it with fat_trace_label_end(). Without the
+ * option both are nothing.
+ */
+#ifdef RPIFS_IO_TRACE
+void fat_trace_label(const char *fmt, ...)
+	__attribute__((format(printf, 1, 2)));
+void fat_trace_label_end(void);
+#else
+#define fat_trace_label(...)  ((void)0)
+#define fat_trace_label_end() ((void)0)
+#endif
 
 #endif

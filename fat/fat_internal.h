@@ -108,6 +108,8 @@ struct fat_lfn_disk {
 static_assert(sizeof(struct fat_lfn_disk) == 32, "long name entry layout");
 
 #define DIRENT_SIZE 32u
+/* Directory slots in 512 bytes, the least a disk writes whole. */
+#define DIR_SECTOR_SLOTS (512u / DIRENT_SIZE)
 #define DIRENT_FREE 0xe5  /* first name byte of a deleted entry */
 #define DIRENT_END 0x00	  /* first name byte: this and all later are free */
 #define DIRENT_KANJI 0x05 /* stored for a leading 0xe5 */
@@ -189,6 +191,14 @@ struct fat_table {
 	uint32_t chunk_size;
 	uint32_t *dirty;     /* indexes of dirty chunks */
 	uint32_t dirty_count;
+	/*
+	 * Chains that an entry on the disk may still name (its removal not
+	 * flushed yet): still allocated, freed after the next flush.
+	 */
+	uint32_t *pending; /* their first clusters */
+	uint32_t pending_count;
+	uint32_t pending_cap;
+	uint32_t pending_clusters;
 };
 
 /* ---- nodes ------------------------------------------------------------ */
@@ -254,6 +264,14 @@ static inline const char *fat_node_label(const struct fat_node *node)
 
 /* ---- the volume ------------------------------------------------------- */
 
+/* An entry removed whose removal may not be on the disk yet. */
+struct fat_removed {
+	uint64_t dir;	 /* the directory's serial */
+	uint32_t sector; /* the 512-byte sector of its 8.3 slot */
+	uint8_t sfn[11];
+	char *name;
+};
+
 struct fat_vol {
 	struct fat_window win;
 	struct fat_bpb bpb;
@@ -275,6 +293,11 @@ struct fat_vol {
 	struct fat_node *all_nodes;
 	uint64_t next_serial;
 	struct fat_node *dirty_dirs;
+	/* Entries removed since the last flush (dir.c). */
+	struct fat_removed *removed;
+	uint32_t removed_count;
+	uint32_t removed_cap;
+	bool removed_unknown; /* more went than the list holds */
 	char label[12];
 	uint16_t label_time, label_date; /* the volume label entry's time */
 };
@@ -297,6 +320,8 @@ int fat_io_read(struct fat_vol *vol, uint64_t off, void *buf, size_t len);
 int fat_io_write(struct fat_vol *vol, uint64_t off, const void *buf,
 		 size_t len);
 int fat_io_zero(struct fat_vol *vol, uint64_t off, uint64_t len);
+/* fdatasync the image: what was written before is durable after. */
+int fat_io_flush(struct fat_vol *vol);
 uint64_t fat_cluster_offset(const struct fat_vol *vol, uint32_t cluster);
 
 /*
@@ -307,6 +332,19 @@ int fat_corrupt_at(struct fat_vol *vol, const char *file, int line,
 		   const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 #define fat_corrupt(vol, ...) \
 	fat_corrupt_at((vol), __FILE__, __LINE__, __VA_ARGS__)
+
+/*
+ * Tracing builds (-DRPIFS_IO_TRACE, see fat.h): name the fat_ call the
+ * next writes serve, as "CALL PATH" (the path of @dir, then @name when
+ * not NULL) and, for a rename, " -> PATH2". Nothing in normal builds.
+ */
+#ifdef RPIFS_IO_TRACE
+void fat_trace_call(const char *call, const struct fat_node *dir,
+		    const char *name, const struct fat_node *dir2,
+		    const char *name2);
+#else
+#define fat_trace_call(...) ((void)0)
+#endif
 
 /* -EROFS when the volume may not be written. */
 int fat_check_writable(const struct fat_vol *vol);
@@ -326,8 +364,21 @@ int fat_count_free(struct fat_vol *vol, uint32_t *count);
 /* Allocate @count clusters as one chain, preferring to start at @hint. */
 int fat_alloc_chain(struct fat_vol *vol, uint32_t hint, uint32_t count,
 		    uint32_t *first, uint32_t *got);
-/* Free the chain from @first to its end. */
+/*
+ * Free the chain from @first to its end, now: for a chain no entry on the
+ * disk names (one just allocated and given back).
+ */
 int fat_free_chain(struct fat_vol *vol, uint32_t first);
+/*
+ * Free the chain from @first once what named it is off the disk: it stays
+ * allocated until the next fat_io_flush() has made the removal of its
+ * entry (or the cut of its file) durable, so that a power cut never finds
+ * an entry whose clusters are free, or given to another file. Freed by
+ * fat_free_pending().
+ */
+int fat_free_chain_later(struct fat_vol *vol, uint32_t first);
+/* After a flush: free the chains fat_free_chain_later() kept. */
+int fat_free_pending(struct fat_vol *vol);
 
 /* ---- chain maps (map.c) ----------------------------------------------- */
 
@@ -397,12 +448,18 @@ uint64_t fat_dir_slot_offset(struct fat_vol *vol, struct fat_node *dir,
 struct fat_node *fat_dir_find(struct fat_node *dir, const char *name);
 /*
  * Find @count consecutive free slots in loaded @dir (the slots of @skip1
- * and @skip2 count as free), growing the directory when needed.
+ * and @skip2 count as free), inside one 512-byte sector when they fit
+ * one, trying first the sectors of slots @try1 and @try2 (UINT32_MAX:
+ * none), growing the directory when needed.
  * @return 0 or -ENOSPC (a full fixed root, or 65536 entries), -EIO, ...
  */
 int fat_dir_alloc_slots(struct fat_vol *vol, struct fat_node *dir,
 			uint32_t count, const struct fat_node *skip1,
-			const struct fat_node *skip2, uint32_t *first);
+			const struct fat_node *skip2, uint32_t try1,
+			uint32_t try2, uint32_t *first);
+/* Write the sectors of @dir that hold slots [@first, @first + @count). */
+int fat_dir_write_sectors(struct fat_vol *vol, struct fat_node *dir,
+			  uint32_t first, uint32_t count);
 /* Slots an entry for @name takes (long name entries plus the 8.3 one). */
 uint32_t fat_dir_slots_for(const char *name, bool needs_lfn);
 /*
@@ -415,6 +472,29 @@ void fat_dir_add_entry(struct fat_vol *vol, struct fat_node *dir,
 		       uint32_t first);
 /* Mark a node's entry slots free and take it out of its parent. */
 void fat_dir_remove_entry(struct fat_vol *vol, struct fat_node *node);
+/* Note that the entry @sfn, @name at @slot of @dir was removed. */
+void fat_dir_note_removed(struct fat_vol *vol, struct fat_node *dir,
+			  const uint8_t sfn[11], const char *name,
+			  uint32_t slot);
+/*
+ * Whether an entry named @sfn or @name was removed from @dir since the
+ * last flush in another sector than slot @slot's: a new entry written
+ * there could reach the disk before the removal did, and a power cut
+ * would leave the name twice. The caller flushes first, before it changes
+ * anything (a flush forgets the removals noted so far).
+ */
+bool fat_dir_name_in_flight(struct fat_vol *vol, struct fat_node *dir,
+			    const uint8_t sfn[11], const char *name,
+			    uint32_t slot);
+/* At a flush: the removals are durable. */
+void fat_dir_removed_clear(struct fat_vol *vol);
+/*
+ * fat_create() for a file whose clusters are written already: its entry
+ * names @first_cluster (FAT_CLUSTER_FREE: none) and @size.
+ */
+int fat_create_entry(struct fat_vol *vol, struct fat_node *dir,
+		     const char *name, uint8_t attr, uint32_t first_cluster,
+		     uint32_t size, struct fat_node **nodep);
 /* The time now, as FAT stores it. */
 void fat_now(uint16_t *date, uint16_t *time, uint8_t *cs);
 

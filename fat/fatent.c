@@ -2,7 +2,8 @@
 /*
  * The file allocation table: cached in 64 KiB chunks read on first use,
  * entries decoded per FAT type, changes tracked as dirty byte ranges and
- * written to every FAT copy. Also cluster allocation and freeing.
+ * written to every FAT copy. Also cluster allocation and freeing; the
+ * chains of removed entries are freed only after a flush.
  */
 #include "fat_internal.h"
 #include "../common/log.h"
@@ -41,6 +42,7 @@ void fat_table_free(struct fat_vol *vol)
 		free(t->chunks[i].data);
 	free(t->chunks);
 	free(t->dirty);
+	free(t->pending);
 	memset(t, 0, sizeof(*t));
 }
 
@@ -255,6 +257,18 @@ int fat_table_flush(struct fat_vol *vol)
 	return ret;
 }
 
+/*
+ * Whether the cluster's FAT12 entry spans two sectors (its 12 bits at
+ * bytes 511 and 512 of a sector): one write cannot change it, a power cut
+ * could keep half of it, and the chain would run anywhere. Such clusters
+ * (2 in 1024) are left free, and not counted free.
+ */
+static bool spans_sectors(const struct fat_vol *vol, uint32_t cluster)
+{
+	return vol->bpb.type == FAT12 &&
+	       (entry_offset(vol, cluster) + 1) % 512 == 0;
+}
+
 int fat_count_free(struct fat_vol *vol, uint32_t *count)
 {
 	uint32_t last = vol->bpb.cluster_count + FAT_CLUSTER_FIRST;
@@ -266,7 +280,7 @@ int fat_count_free(struct fat_vol *vol, uint32_t *count)
 
 		if (ret)
 			return ret;
-		n += v == FAT_CLUSTER_FREE;
+		n += v == FAT_CLUSTER_FREE && !spans_sectors(vol, c);
 	}
 	*count = n;
 	return 0;
@@ -285,7 +299,7 @@ static int find_free(struct fat_vol *vol, uint32_t from, uint32_t *found)
 
 		if (ret)
 			return ret;
-		if (v == FAT_CLUSTER_FREE) {
+		if (v == FAT_CLUSTER_FREE && !spans_sectors(vol, c)) {
 			*found = c;
 			return 0;
 		}
@@ -309,6 +323,14 @@ int fat_alloc_chain(struct fat_vol *vol, uint32_t hint, uint32_t count,
 		return ret;
 	while (n < count) {
 		ret = find_free(vol, c, &c);
+		if (!ret && c == 0 && vol->fat.pending_count > 0) {
+			/* Full but for chains waiting for a flush. */
+			ret = fat_io_flush(vol);
+			if (!ret)
+				ret = fat_free_pending(vol);
+			if (!ret)
+				ret = find_free(vol, vol->next_free, &c);
+		}
 		if (ret)
 			goto fail;
 		if (c == 0)
@@ -372,7 +394,7 @@ int fat_free_chain(struct fat_vol *vol, uint32_t first)
 		ret = fat_ent_set(vol, c, FAT_CLUSTER_FREE);
 		if (ret)
 			return ret;
-		if (vol->free_known)
+		if (vol->free_known && !spans_sectors(vol, c))
 			vol->free_count++;
 		if (c < vol->next_free)
 			vol->next_free = c;
@@ -380,4 +402,61 @@ int fat_free_chain(struct fat_vol *vol, uint32_t first)
 	}
 	vol->fsinfo_dirty = true;
 	return 0;
+}
+
+int fat_free_chain_later(struct fat_vol *vol, uint32_t first)
+{
+	struct fat_table *t = &vol->fat;
+	uint32_t c = first, clusters = 0, usable = 0;
+	int ret = fat_check_writable(vol);
+
+	if (ret)
+		return ret;
+	/* Walk it now, so that damage shows here and the count is known. */
+	while (fat_ent_kind(vol, c) == FAT_ENT_NEXT) {
+		uint32_t next;
+
+		usable += !spans_sectors(vol, c);
+		if (++clusters > vol->bpb.cluster_count)
+			return fat_corrupt(
+				vol, "the chain from cluster %u loops", first);
+		ret = fat_ent_get(vol, c, &next);
+		if (ret)
+			return ret;
+		if (next == FAT_CLUSTER_FREE)
+			return fat_corrupt(
+				vol, "cluster %u of a chain is marked free", c);
+		c = next;
+	}
+	if (clusters == 0)
+		return 0;
+	if (t->pending_count == t->pending_cap) {
+		uint32_t cap = t->pending_cap ? t->pending_cap * 2 : 16;
+		uint32_t *bigger = realloc(t->pending, cap * sizeof(*bigger));
+
+		if (!bigger) {
+			/* No room to wait: make the removal durable first. */
+			ret = fat_io_flush(vol);
+			return ret ? ret : fat_free_chain(vol, first);
+		}
+		t->pending = bigger;
+		t->pending_cap = cap;
+	}
+	t->pending[t->pending_count++] = first;
+	t->pending_clusters += usable;
+	return 0;
+}
+
+int fat_free_pending(struct fat_vol *vol)
+{
+	struct fat_table *t = &vol->fat;
+	int ret = 0;
+
+	while (t->pending_count > 0 && !ret) {
+		ret = fat_free_chain(vol, t->pending[t->pending_count - 1]);
+		t->pending_count--;
+	}
+	if (t->pending_count == 0)
+		t->pending_clusters = 0;
+	return ret;
 }

@@ -200,11 +200,12 @@ static int64_t extend_chain(struct fat_vol *vol, struct fat_node *node,
 }
 
 /*
- * Cut the chain to @keep clusters in the cached FAT, freeing the rest.
- * On disk the entry must not reference the cut clusters any more (or
- * never have: undoing an extension that was not committed).
+ * Cut the chain to @keep clusters in the cached FAT, freeing the rest:
+ * at once when undoing an extension that was never committed, else
+ * (@later) once the entry's new size is durable.
  */
-static int cut_chain(struct fat_vol *vol, struct fat_node *node, uint32_t keep)
+static int cut_chain(struct fat_vol *vol, struct fat_node *node, uint32_t keep,
+		     bool later)
 {
 	struct fat_map *map = &node->map;
 	uint32_t cut;
@@ -219,7 +220,8 @@ static int cut_chain(struct fat_vol *vol, struct fat_node *node, uint32_t keep)
 	else
 		node->first_cluster = FAT_CLUSTER_FREE;
 	if (!ret)
-		ret = fat_free_chain(vol, cut);
+		ret = later ? fat_free_chain_later(vol, cut)
+			    : fat_free_chain(vol, cut);
 	fat_map_truncate(map, keep);
 	return ret;
 }
@@ -259,6 +261,7 @@ ssize_t fat_write(struct fat_vol *vol, struct fat_node *node, const void *buf,
 
 	if (ret)
 		return ret;
+	fat_trace_call("write", node, NULL, NULL, NULL);
 	if (node->attr & FAT_ATTR_DIR)
 		return -EISDIR;
 	if (size == 0)
@@ -279,7 +282,7 @@ ssize_t fat_write(struct fat_vol *vol, struct fat_node *node, const void *buf,
 	capacity = (uint64_t)clusters * cs;
 	if (capacity <= off) {
 		/* Full before the offset: give back what the gap took. */
-		ret = cut_chain(vol, node, had);
+		ret = cut_chain(vol, node, had, false);
 		if (!ret)
 			ret = fat_table_flush(vol);
 		return ret ? ret : -ENOSPC;
@@ -319,7 +322,7 @@ ssize_t fat_write(struct fat_vol *vol, struct fat_node *node, const void *buf,
 		 * or failing): the file stays as it was, and what this call
 		 * allocated goes back, so the FAT on disk never lists it.
 		 */
-		if (cut_chain(vol, node, had) == 0)
+		if (cut_chain(vol, node, had, false) == 0)
 			fat_table_flush(vol);
 		return ret;
 	}
@@ -338,6 +341,7 @@ int fat_truncate(struct fat_vol *vol, struct fat_node *node, uint64_t size)
 
 	if (ret)
 		return ret;
+	fat_trace_call("truncate", node, NULL, NULL, NULL);
 	if (node->attr & FAT_ATTR_DIR)
 		return -EISDIR;
 	if (size > FAT_FILE_MAX)
@@ -354,14 +358,14 @@ int fat_truncate(struct fat_vol *vol, struct fat_node *node, uint64_t size)
 			return (int)clusters;
 		if (clusters < keep) {
 			/* Not enough room: undo; the size stays. */
-			ret = cut_chain(vol, node, had);
+			ret = cut_chain(vol, node, had, false);
 			if (!ret)
 				ret = fat_table_flush(vol);
 			return ret ? ret : -ENOSPC;
 		}
 		ret = zero_gap(vol, node, size);
 		if (ret) {
-			if (cut_chain(vol, node, had) == 0)
+			if (cut_chain(vol, node, had, false) == 0)
 				fat_table_flush(vol);
 			return ret;
 		}
@@ -378,7 +382,7 @@ int fat_truncate(struct fat_vol *vol, struct fat_node *node, uint64_t size)
 	fat_dir_store_entry(vol, node);
 	ret = fat_dir_flush(vol);
 	if (!ret && keep < node->map.clusters) {
-		ret = cut_chain(vol, node, keep);
+		ret = cut_chain(vol, node, keep, true);
 		if (!ret)
 			ret = fat_table_flush(vol);
 	}

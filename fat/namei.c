@@ -1,10 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /*
  * The namespace: create, mkdir, unlink, rmdir, rename, and setting times
- * and attributes. Writes are ordered so that a process killed at any point
- * leaves at most lost clusters: a new directory's cluster is written before
- * the FAT marks it, the FAT before the entry that points to it; an entry is
- * removed before its clusters are freed.
+ * and attributes. Writes are ordered so that a process killed, or the power
+ * cut, at any point leaves at most lost clusters: a new directory's cluster
+ * is written and the FAT marks it, then (flushed) the entry that points to
+ * it; an entry is removed before its clusters are freed.
  */
 #include "fat_internal.h"
 
@@ -77,6 +77,14 @@ static int make_dir_cluster(struct fat_vol *vol, struct fat_node *parent,
 				  cs - sizeof(dots));
 	if (!ret)
 		ret = fat_table_flush(vol);
+	/*
+	 * Flushed before the entry that points to it is written: a power cut
+	 * may keep a later write and lose an earlier one, and an entry that
+	 * reached the disk without its cluster would list whatever the
+	 * cluster held before. Now the worst is a lost cluster.
+	 */
+	if (!ret)
+		ret = fat_io_flush(vol);
 	if (ret) {
 		fat_free_chain(vol, first);
 		return ret;
@@ -88,8 +96,18 @@ static int make_dir_cluster(struct fat_vol *vol, struct fat_node *parent,
 int fat_create(struct fat_vol *vol, struct fat_node *dir, const char *name,
 	       uint8_t attr, struct fat_node **nodep)
 {
+	fat_trace_call(attr & FAT_ATTR_DIR ? "mkdir" : "create", dir, name,
+		       NULL, NULL);
+	return fat_create_entry(vol, dir, name, attr, FAT_CLUSTER_FREE, 0,
+				nodep);
+}
+
+int fat_create_entry(struct fat_vol *vol, struct fat_node *dir,
+		     const char *name, uint8_t attr, uint32_t first_cluster,
+		     uint32_t size, struct fat_node **nodep)
+{
 	struct fat_node *node = NULL;
-	uint32_t first_slot;
+	uint32_t first_slot, count;
 	bool needs_lfn;
 	int ret;
 
@@ -120,10 +138,16 @@ int fat_create(struct fat_vol *vol, struct fat_node *dir, const char *name,
 	fat_now(&node->cdate, &node->ctime, &node->ctime_cs);
 	node->mdate = node->adate = node->cdate;
 	node->mtime = node->ctime;
-	node->map.valid = true; /* no clusters yet */
+	node->first_cluster = first_cluster;
+	node->size = size;
+	node->map.valid = first_cluster == FAT_CLUSTER_FREE;
 
-	ret = fat_dir_alloc_slots(vol, dir, fat_dir_slots_for(name, needs_lfn),
-				  NULL, NULL, &first_slot);
+	count = fat_dir_slots_for(name, needs_lfn);
+	ret = fat_dir_alloc_slots(vol, dir, count, NULL, NULL, UINT32_MAX,
+				  UINT32_MAX, &first_slot);
+	if (!ret && fat_dir_name_in_flight(vol, dir, node->sfn, name,
+					   first_slot + count - 1))
+		ret = fat_io_flush(vol);
 	if (ret)
 		goto fail;
 	if (attr & FAT_ATTR_DIR) {
@@ -143,7 +167,10 @@ fail:
 	return ret;
 }
 
-/* Forget an entry that is gone from disk; free its clusters if unused. */
+/*
+ * Forget an entry that is gone from disk; free its clusters if unused,
+ * once the removal is durable.
+ */
 static int drop_node(struct fat_vol *vol, struct fat_node *node)
 {
 	int ret = 0;
@@ -151,11 +178,8 @@ static int drop_node(struct fat_vol *vol, struct fat_node *node)
 	node->unlinked = true;
 	if (node->refs > 0)
 		return 0; /* freed by the last fat_node_put() */
-	if (node->first_cluster != FAT_CLUSTER_FREE) {
-		ret = fat_free_chain(vol, node->first_cluster);
-		if (!ret)
-			ret = fat_table_flush(vol);
-	}
+	if (node->first_cluster != FAT_CLUSTER_FREE)
+		ret = fat_free_chain_later(vol, node->first_cluster);
 	fat_node_free(vol, node);
 	return ret;
 }
@@ -168,6 +192,7 @@ static int remove_entry(struct fat_vol *vol, struct fat_node *dir,
 
 	if (ret)
 		return ret;
+	fat_trace_call(want_dir ? "rmdir" : "unlink", dir, name, NULL, NULL);
 	node = fat_dir_find(dir, name);
 	if (!node)
 		return -ENOENT;
@@ -209,6 +234,27 @@ static bool is_within(const struct fat_node *dir, const struct fat_node *node)
 	return false;
 }
 
+/*
+ * Take @node out of @dir's children, its slots left as they are on disk
+ * for now (a rename writes the new entry first, then free_slots()).
+ */
+static void forget_entry(struct fat_node *dir, struct fat_node *node)
+{
+	dir->dir->child[node->slot] = NULL;
+	dir->dir->entries--;
+	node->parent = NULL;
+}
+
+/* Mark slots [@first, @last] of @dir deleted. */
+static void free_slots(struct fat_vol *vol, struct fat_node *dir,
+		       uint32_t first, uint32_t last)
+{
+	for (uint32_t s = first; s <= last; s++)
+		dir->dir->raw[(size_t)s * DIRENT_SIZE] = DIRENT_FREE;
+	fat_dir_mark_dirty(vol, dir, first * DIRENT_SIZE,
+			   (last - first + 1) * DIRENT_SIZE);
+}
+
 /* Point a moved directory's ".." at its new parent. */
 static int set_dotdot(struct fat_vol *vol, struct fat_node *node,
 		      struct fat_node *parent)
@@ -237,9 +283,11 @@ int fat_rename(struct fat_vol *vol, struct fat_node *old_dir,
 {
 	struct fat_node *node, *target;
 	uint8_t sfn[11], lcase;
-	uint32_t first_slot;
-	bool needs_lfn;
-	char *name_copy;
+	uint32_t first_slot, count, old_first, old_count, old_slot;
+	uint32_t new_sector;
+	bool needs_lfn, new_whole, with_new, overlap;
+	uint8_t prev_sfn[11];
+	char *name_copy, *prev_name = NULL;
 	int ret;
 
 	ret = prepare_dir(vol, old_dir);
@@ -247,6 +295,7 @@ int fat_rename(struct fat_vol *vol, struct fat_node *old_dir,
 		ret = prepare_dir(vol, new_dir);
 	if (ret)
 		return ret;
+	fat_trace_call("rename", old_dir, old_name, new_dir, new_name);
 	node = fat_dir_find(old_dir, old_name);
 	if (!node)
 		return -ENOENT;
@@ -292,41 +341,105 @@ int fat_rename(struct fat_vol *vol, struct fat_node *old_dir,
 			   target);
 	if (ret)
 		return ret;
-	ret = fat_dir_alloc_slots(vol, new_dir,
-				  fat_dir_slots_for(new_name, needs_lfn), node,
-				  target, &first_slot);
+	/*
+	 * The new entry goes, when it fits, in the sector of the old one: one
+	 * sector write then renames the file, whatever a power cut keeps.
+	 * Else in the sector of the entry it replaces.
+	 */
+	count = fat_dir_slots_for(new_name, needs_lfn);
+	old_first = node->slot - node->lfn_slots;
+	ret = fat_dir_alloc_slots(vol, new_dir, count, node, target,
+				  old_dir == new_dir ? old_first : UINT32_MAX,
+				  target ? target->slot - target->lfn_slots
+					 : UINT32_MAX,
+				  &first_slot);
 	if (ret)
 		return ret;
 	name_copy = strdup(new_name);
 	if (!name_copy)
 		return -ENOMEM;
+	if (fat_dir_name_in_flight(vol, new_dir, sfn, new_name,
+				   first_slot + count - 1)) {
+		ret = fat_io_flush(vol);
+		if (ret)
+			goto out;
+	}
 
-	if (target)
+	/*
+	 * The writes, each a whole sector, in steps flushed between, each
+	 * step leaving the file system consistent. In the usual case (old
+	 * entry, new entry and target in one sector) there is one step: the
+	 * rename is atomic. Else: first the target goes (a power cut keeps
+	 * the file under its old name; the target's clusters are lost); then
+	 * the new entry is written; then, if it was elsewhere, the old entry
+	 * goes (a power cut between keeps the file under both names, which
+	 * fsck.fat resolves). The directory buffers change in the same order,
+	 * so that a sector written early holds nothing of a later step.
+	 */
+	new_sector = first_slot / DIR_SECTOR_SLOTS;
+	new_whole = first_slot % DIR_SECTOR_SLOTS + count <= DIR_SECTOR_SLOTS;
+	if (target) {
+		uint32_t t_first = target->slot - target->lfn_slots;
+
+		with_new = new_whole &&
+			   t_first / DIR_SECTOR_SLOTS == new_sector &&
+			   target->slot / DIR_SECTOR_SLOTS == new_sector;
 		fat_dir_remove_entry(vol, target);
-	fat_dir_remove_entry(vol, node);
+		if (!with_new) {
+			ret = fat_dir_write_sectors(vol, new_dir, t_first,
+						    target->lfn_slots + 1u);
+			if (!ret)
+				ret = fat_io_flush(vol);
+			if (ret)
+				goto out;
+		}
+	}
+	/* The old entry goes with the new one if they share the sector. */
+	with_new = old_dir == new_dir && new_whole &&
+		   old_first / DIR_SECTOR_SLOTS == new_sector &&
+		   node->slot / DIR_SECTOR_SLOTS == new_sector;
+	old_slot = node->slot;
+	old_count = node->lfn_slots + 1u;
+	overlap = old_dir == new_dir && first_slot < old_first + old_count &&
+		  old_first < first_slot + count;
+	if (with_new || overlap) {
+		fat_dir_remove_entry(vol, node);
+		free(node->name);
+	} else {
+		forget_entry(old_dir, node);
+		memcpy(prev_sfn, node->sfn, sizeof(prev_sfn));
+		prev_name = node->name;
+	}
 	memcpy(node->sfn, sfn, 11);
 	node->lcase = lcase;
-	free(node->name);
 	node->name = name_copy;
+	name_copy = NULL;
 	fat_dir_add_entry(vol, new_dir, node, new_name, needs_lfn, first_slot);
 	if ((node->attr & FAT_ATTR_DIR) && old_dir != new_dir) {
 		ret = set_dotdot(vol, node, new_dir);
 		if (ret)
-			return ret;
+			goto out;
 	}
 	touch_dir(vol, old_dir);
 	if (new_dir != old_dir)
 		touch_dir(vol, new_dir);
-	/*
-	 * Within one directory all of it is one write. Across directories
-	 * the new entry is written first: a crash in between leaves the file
-	 * named twice, which fsck.fat resolves, rather than lost.
-	 */
-	ret = fat_dir_flush_one(vol, new_dir);
+	ret = fat_dir_write_sectors(vol, new_dir, first_slot, count);
+	if (!ret && !(with_new || overlap)) {
+		ret = fat_io_flush(vol);
+		if (!ret) {
+			fat_dir_note_removed(vol, old_dir, prev_sfn, prev_name,
+					     old_slot);
+			free_slots(vol, old_dir, old_first, old_slot);
+		}
+	}
+	/* The rest: the old entry if elsewhere, "..", the times. */
 	if (!ret)
 		ret = fat_dir_flush(vol);
 	if (!ret && target)
 		ret = drop_node(vol, target);
+out:
+	free(name_copy);
+	free(prev_name);
 	return ret;
 }
 
@@ -339,6 +452,7 @@ int fat_set_times(struct fat_vol *vol, struct fat_node *node,
 		return ret;
 	if (node->is_root)
 		return 0; /* the root has no entry to hold times */
+	fat_trace_call("utimens", node, NULL, NULL, NULL);
 	if (mtime)
 		fat_time_from_timespec(mtime, &node->mdate, &node->mtime, NULL);
 	if (atime) {
@@ -359,6 +473,7 @@ int fat_set_attr(struct fat_vol *vol, struct fat_node *node, uint8_t attr,
 		return ret;
 	if (node->is_root)
 		return 0;
+	fat_trace_call("chattr", node, NULL, NULL, NULL);
 	mask &= FAT_ATTR_RO | FAT_ATTR_HIDDEN | FAT_ATTR_SYSTEM | FAT_ATTR_ARCHIVE;
 	node->attr = (uint8_t)((node->attr & ~mask) | (attr & mask));
 	fat_dir_store_entry(vol, node);

@@ -66,10 +66,10 @@ void fat_node_put(struct fat_vol *vol, struct fat_node *node)
 	/* The last user of a removed file: its clusters are free now. */
 	if (node->first_cluster != FAT_CLUSTER_FREE &&
 	    fat_check_writable(vol) == 0) {
-		int ret = fat_free_chain(vol, node->first_cluster);
+		int ret;
 
-		if (!ret)
-			ret = fat_table_flush(vol);
+		fat_trace_call("release", NULL, node->name, NULL, NULL);
+		ret = fat_free_chain_later(vol, node->first_cluster);
 		if (ret)
 			rpifs_log(RPIFS_WARN,
 				  "fat: could not free the clusters of removed '%s': %s",

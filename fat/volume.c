@@ -101,6 +101,10 @@ static void free_all_nodes(struct fat_vol *vol)
 		fat_node_free(vol, vol->all_nodes);
 	vol->root = NULL;
 	vol->dirty_dirs = NULL;
+	fat_dir_removed_clear(vol);
+	free(vol->removed);
+	vol->removed = NULL;
+	vol->removed_cap = 0;
 }
 
 int fat_mount(struct fat_vol **volp, const struct fat_window *win,
@@ -189,13 +193,27 @@ int fat_sync(struct fat_vol *vol)
 
 	if (fat_check_writable(vol))
 		return 0;
+	fat_trace_call("sync", NULL, NULL, NULL, NULL);
 	ret = fat_dir_flush(vol);
 	if (!ret)
 		ret = fat_table_flush(vol);
 	if (!ret)
 		ret = fat_fsinfo_write(vol);
-	if (!ret && fdatasync(vol->win.fd) < 0)
-		ret = -errno;
+	if (!ret)
+		ret = fat_io_flush(vol);
+	if (ret || vol->fat.pending_count == 0)
+		return ret;
+	/*
+	 * The removals are durable now: free what they released, and flush
+	 * that too (a clean unmount must not leave lost clusters behind).
+	 */
+	ret = fat_free_pending(vol);
+	if (!ret)
+		ret = fat_table_flush(vol);
+	if (!ret)
+		ret = fat_fsinfo_write(vol);
+	if (!ret)
+		ret = fat_io_flush(vol);
 	return ret;
 }
 
@@ -205,10 +223,11 @@ int fat_freeze(struct fat_vol *vol)
 
 	if (!vol->read_only && !vol->damaged) {
 		ret = fat_sync(vol);
+		fat_trace_call("freeze", NULL, NULL, NULL, NULL);
 		if (!ret && vol->dirty_flag_set) {
 			ret = fat_set_dirty_flag(vol, false);
-			if (!ret && fdatasync(vol->win.fd) < 0)
-				ret = -errno;
+			if (!ret)
+				ret = fat_io_flush(vol);
 		}
 	}
 	vol->read_only = true;
@@ -223,11 +242,12 @@ int fat_unmount(struct fat_vol *vol)
 		return 0;
 	if (!vol->read_only && !vol->damaged) {
 		ret = fat_sync(vol);
+		fat_trace_call("unmount", NULL, NULL, NULL, NULL);
 		/* Clean only if everything before it reached the image. */
 		if (!ret && vol->dirty_flag_set) {
 			ret = fat_set_dirty_flag(vol, false);
-			if (!ret && fdatasync(vol->win.fd) < 0)
-				ret = -errno;
+			if (!ret)
+				ret = fat_io_flush(vol);
 		}
 	}
 	free_all_nodes(vol);
@@ -259,7 +279,9 @@ int fat_get_info(struct fat_vol *vol, struct fat_info *info)
 	info->sector_size = vol->bpb.sector_size;
 	info->cluster_size = vol->bpb.cluster_size;
 	info->cluster_count = vol->bpb.cluster_count;
-	info->free_clusters = vol->free_known ? vol->free_count : 0;
+	/* Chains waiting for a flush are free for the asking (fatent.c). */
+	info->free_clusters = (vol->free_known ? vol->free_count : 0) +
+			      vol->fat.pending_clusters;
 	info->volume_id = vol->bpb.volume_id;
 	memcpy(info->label, vol->label, sizeof(info->label));
 	info->read_only = vol->read_only;

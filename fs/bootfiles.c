@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /*
- * Whole files of the boot partition: read, replace atomically, remove;
+ * Whole files of the boot partition: read, replace atomically
+ * (fat_replace: new clusters, flushed, then one entry write), remove;
  * config.txt evaluated for the board; and the callbacks through which the
  * boot rules (pi/) see this mount's boot partition.
  */
@@ -104,65 +105,28 @@ bool rfs_fat_exists(struct rfs *fs, const char *path)
 	return file;
 }
 
-/* Write @data into the new file @tmp from its start. */
-static int write_all(struct rfs *fs, struct fat_node *tmp, const void *data,
-		     size_t len)
-{
-	size_t done = 0;
-
-	while (done < len) {
-		ssize_t n = fat_write(fs->vol, tmp, (const char *)data + done,
-				      len - done, done);
-
-		if (n < 0)
-			return (int)n;
-		done += (size_t)n;
-	}
-	return 0;
-}
-
 int rfs_fat_replace(struct rfs *fs, const char *path, const void *data,
 		    size_t len)
 {
-	struct fat_node *dir, *old = NULL, *tmp = NULL;
+	struct fat_node *dir, *node;
 	const char *name;
-	char tmp_name[300], final_name[FAT_NAME_MAX + 1];
+	char tmp_name[300];
 	int ret = lookup_parent(fs, path, &dir, &name);
 
 	if (ret)
 		return ret;
-	snprintf(final_name, sizeof(final_name), "%s", name);
-	/* Keep the name as stored (CMDLINE.TXT stays CMDLINE.TXT). */
-	if (fat_lookup(fs->vol, dir, name, &old) == 0) {
-		snprintf(final_name, sizeof(final_name), "%s",
-			 fat_node_name(old));
-		if (fat_node_is_dir(old)) {
-			ret = -EISDIR;
-			goto out;
-		}
-	}
-	snprintf(tmp_name, sizeof(tmp_name), ".rpifs-new-%.200s", final_name);
-	/* Left over by a crash: it was never the real file. */
+	fat_trace_label("commit %s", path);
+	/* Left by older versions, which wrote aside: never the real file. */
+	snprintf(tmp_name, sizeof(tmp_name), ".rpifs-new-%.200s", name);
 	fat_unlink(fs->vol, dir, tmp_name);
-	ret = fat_create(fs->vol, dir, tmp_name, 0, &tmp);
-	if (ret)
-		goto out;
-	ret = write_all(fs, tmp, data, len);
-	fat_node_put(fs->vol, tmp);
-	if (!ret)
-		ret = fat_rename(fs->vol, dir, tmp_name, dir, final_name, 0);
-	if (ret) {
-		fat_unlink(fs->vol, dir, tmp_name);
-		goto out;
+	ret = fat_replace(fs->vol, dir, name, data, len, &node);
+	if (node) {
+		notify_entry(fs, dir, fat_node_name(node));
+		notify_inode(fs, node);
+		fat_node_put(fs->vol, node);
 	}
-	ret = fat_sync(fs->vol);
-	notify_entry(fs, dir, final_name);
-	if (old)
-		notify_inode(fs, old);
-out:
-	if (old)
-		fat_node_put(fs->vol, old);
 	fat_node_put(fs->vol, dir);
+	fat_trace_label_end();
 	return ret;
 }
 
@@ -174,11 +138,13 @@ int rfs_fat_remove(struct rfs *fs, const char *path)
 
 	if (ret)
 		return ret;
+	fat_trace_label("remove %s", path);
 	ret = fat_unlink(fs->vol, dir, name);
 	if (!ret) {
 		ret = fat_sync(fs->vol);
 		notify_entry(fs, dir, name);
 	}
 	fat_node_put(fs->vol, dir);
+	fat_trace_label_end();
 	return ret;
 }
