@@ -37,6 +37,9 @@ static const char help_text[] =
 	"                     grow the image file, sparse (never shrinks; SIZE\n"
 	"                     as 4G, 512M or +1G); --grow-root grows the last\n"
 	"                     partition and its ext4 file system to the end\n"
+	"  fsck IMAGE [-n]    check and repair the root file system in place:\n"
+	"                     its journal replayed first, then e2fsck -fy\n"
+	"                     (-n: check only, e2fsck -fn)\n"
 	"\n"
 	"mount options (-o, comma separated):\n"
 	"  ro                 read-only\n"
@@ -88,6 +91,7 @@ static const struct {
 	{ "console", cli_console },
 	{ "status", cli_status },
 	{ "resize", cli_resize },
+	{ "fsck", cli_fsck },
 	{ "help", cmd_help },
 	{ "--help", cmd_help },
 	{ "-h", cmd_help },

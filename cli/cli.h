@@ -22,6 +22,25 @@ int cli_console(int argc, char **argv);
 int cli_info(int argc, char **argv);
 /* rpifs resize IMAGE SIZE [--grow-root] */
 int cli_resize(int argc, char **argv);
+/* rpifs fsck IMAGE [-n]: the root's journal replayed, then e2fsck. */
+int cli_fsck(int argc, char **argv);
+
+/* ---- the image's root file system (info.c, fsck.c) ---- */
+
+struct part_image;
+struct part_entry;
+
+/* The root partition the boot partition's command line names, or NULL. */
+const struct part_entry *cli_root_partition(struct part_image *img);
+/*
+ * Replay the journal of the ext2/3/4 file system in @p when a power cut
+ * left it unreplayed, with rpifs's own replay (e2fsck loses an image
+ * file's ?offset= when it reopens after replaying). @return 0, or -1 with
+ * the reason said.
+ */
+int cli_replay_journal(struct part_image *img, const struct part_entry *p);
+/* Lock @img as a mount does; -1 with the reason said when in use. */
+int cli_lock_image(struct part_image *img, const char *image);
 
 /* ---- client.c: helpers for the commands that drive a mount ---- */
 

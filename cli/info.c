@@ -123,8 +123,7 @@ static void os_release(struct ext4_vol *vol, char *out, size_t size)
 	}
 }
 
-/* The root partition the boot partition's command line names. */
-static const struct part_entry *root_of(struct part_image *img)
+const struct part_entry *cli_root_partition(struct part_image *img)
 {
 	const struct part_entry *boot = part_boot(img);
 	struct fat_window win;
@@ -153,17 +152,17 @@ static const struct part_entry *root_of(struct part_image *img)
 static const char *root_state(const struct ext4_info *i)
 {
 	if (i->needs_recovery)
-		return "needs journal recovery (a guest lost power): rpifs mount replays it";
+		return "needs journal recovery (a guest lost power)";
 	if (i->errors)
-		return "marked with errors: e2fsck -fy should check it";
+		return "marked with errors";
 	if (i->was_not_clean)
-		return "not cleanly unmounted: e2fsck -fy should check it";
+		return "not cleanly unmounted";
 	return "clean";
 }
 
 static void print_root_info(struct part_image *img)
 {
-	const struct part_entry *root = root_of(img);
+	const struct part_entry *root = cli_root_partition(img);
 	struct ext4_window win;
 	struct ext4_info info;
 	struct ext4_vol *vol;
@@ -188,8 +187,8 @@ static void print_root_info(struct part_image *img)
 	printf("root file system: partition %u, %s \"%s\", %s used of %s, %s\n",
 	       root->number, info.type, info.label, used, total, root_state(&info));
 	if (info.needs_recovery || info.errors || info.was_not_clean)
-		printf("root file system check: e2fsck -fy '%s?offset=%llu' (after rpifs umount; rpifs mount replays a journal first)\n",
-		       img->path, (unsigned long long)root->start);
+		printf("root file system check: rpifs fsck '%s' (replays the journal, then e2fsck -fy)\n",
+		       img->path);
 	os_release(vol, release, sizeof(release));
 	printf("os release: %s\n", release[0] ? release : "unknown (no os-release)");
 	ext4_unmount(vol);

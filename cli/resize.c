@@ -2,7 +2,8 @@
 /*
  * rpifs resize IMAGE SIZE [--grow-root]: grow the image file, sparse
  * (never shrinking), and optionally its last partition and ext4 file
- * system to the new end.
+ * system to the new end (its journal replayed first, when a power cut
+ * left one).
  */
 #include "cli.h"
 #include "../common/log.h"
@@ -48,8 +49,7 @@ static int parse_size(const char *s, uint64_t now, uint64_t *out)
 	return 0;
 }
 
-/* Lock the image as a mount would: refused while mounted or in use. */
-static int lock_image(struct part_image *img, const char *image)
+int cli_lock_image(struct part_image *img, const char *image)
 {
 	struct mount_entry m;
 	char err[600], real[PATH_MAX];
@@ -86,6 +86,8 @@ static int grow(struct part_image *img, uint64_t size, bool grow_root)
 		return -1;
 	}
 	if (grow_root) {
+		if (cli_replay_journal(img, part_last(img)))
+			return -1;
 		if (part_grow_root(img, size, &number, &root_size, err,
 				   sizeof(err))) {
 			rpifs_log(RPIFS_ERR, "%s", err);
@@ -155,7 +157,7 @@ int cli_resize(int argc, char **argv)
 	if (size % 512) {
 		rpifs_log(RPIFS_ERR, "%s: the size must be a multiple of 512 bytes",
 			  size_arg);
-	} else if (lock_image(img, image) == 0) {
+	} else if (cli_lock_image(img, image) == 0) {
 		if (grow(img, size, grow_root) == 0) {
 			pow2_hint(size);
 			ret = 0;

@@ -37,9 +37,8 @@ static void advise(struct rfs *fs, const struct ext4_info *info, char *out,
 		   size_t size)
 {
 	if (info->errors)
-		snprintf(out, size,
-			 "check it with e2fsck -fy '%s?offset=%llu' after rpifs umount",
-			 fs->image_path, (unsigned long long)fs->root_part->start);
+		snprintf(out, size, "check it with rpifs fsck '%s' after rpifs umount",
+			 fs->image_path);
 	else if (info->needs_recovery)
 		snprintf(out, size,
 			 "boot the image once (rpifs run, then rpifs stop) and its kernel replays it");

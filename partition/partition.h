@@ -100,6 +100,8 @@ uint64_t part_pow2_ceil(uint64_t size);
 int part_grow(struct part_image *img, uint64_t size, char *err,
 	      size_t err_size);
 
+/* The partition that ends last on the disk (--grow-root's), or NULL. */
+const struct part_entry *part_last(const struct part_image *img);
 /*
  * Grow the image to @image_size as part_grow() does, then the last
  * partition (an ext2/3/4 root, checked first with e2fsck -f -p, so a root

@@ -132,7 +132,7 @@ static int pwrite_all(int fd, const void *buf, size_t len, uint64_t off)
 }
 
 /* The partition that ends last must be the last one on the disk. */
-static const struct part_entry *last_partition(const struct part_image *img)
+const struct part_entry *part_last(const struct part_image *img)
 {
 	const struct part_entry *last = NULL;
 
@@ -386,7 +386,7 @@ static int run_tool(char *const argv[], bool no_truncate)
 int part_grow_root(struct part_image *img, uint64_t image_size,
 		   unsigned *number, uint64_t *size, char *err, size_t err_size)
 {
-	const struct part_entry *last = last_partition(img);
+	const struct part_entry *last = part_last(img);
 	char device[4096 + 32], kib[32];
 	uint64_t new_size = 0;
 	int ret, status;
@@ -414,8 +414,8 @@ int part_grow_root(struct part_image *img, uint64_t image_size,
 				    "e2fsck is not installed (package e2fsprogs)");
 		if (status > 1)
 			return err_set(err, err_size, -EUCLEAN,
-				    "the root file system needs repair first: e2fsck -f '%s'",
-				    device);
+				    "the root file system needs repair first: rpifs fsck '%s'",
+				    img->path);
 	}
 	ret = part_grow(img, image_size, err, err_size);
 	if (ret)
@@ -439,8 +439,8 @@ int part_grow_root(struct part_image *img, uint64_t image_size,
 				    device, kib);
 		if (fstat(img->fd, &st) || (uint64_t)st.st_size != img->size)
 			return err_set(err, err_size, -EIO,
-				    "%s changed size while resize2fs ran: check it with e2fsck -fn '%s'",
-				    img->path, device);
+				    "%s changed size while resize2fs ran: check it with rpifs fsck -n '%s'",
+				    img->path, img->path);
 	}
 	*number = last->number;
 	*size = new_size;

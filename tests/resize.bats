@@ -162,8 +162,71 @@ grow_root_checks() {
 	run "$RPIFS" resize "$IMG" 128M --grow-root
 	echo "$output"
 	[ "$status" -eq 1 ]
-	[[ "$output" == *"the root file system needs repair first: e2fsck -f "* ]]
+	[[ "$output" == *"the root file system needs repair first: rpifs fsck '$IMG'"* ]]
 	# Nothing changed: neither the file's size nor the table.
 	[ "$(stat -c %s "$IMG")" -eq 55574528 ]
 	[ "$(sfdisk -d "$IMG")" = "$table" ]
+}
+
+# A transaction in IMAGE's root journal, not replayed: what a power cut
+# leaves. Its block is /etc/hostname's (or blob's) first, holding WORD.
+journal_left() {
+	local image=$1 file=$2 word=$3 dev blk
+	dev="$image?offset=$(img_part_offset "$image" 2)"
+	blk=$(debugfs -R "bmap $file 0" "$dev" 2>/dev/null)
+	{ printf '%s\n' "$word"; head -c $((4096 - ${#word} - 1)) /dev/zero; } >"$BATS_TEST_TMPDIR/block"
+	printf 'jo\njw -b %s %s\njc\n' "$blk" "$BATS_TEST_TMPDIR/block" | debugfs -w -f - "$dev" >/dev/null 2>&1
+	dumpe2fs -h "$dev" 2>/dev/null | grep -q needs_recovery
+}
+
+@test "--grow-root on a root a power cut left needing journal recovery: replayed first, then grown" {
+	copy_fixture root4.img "$IMG"
+	journal_left "$IMG" /etc/hostname replayed
+	# e2fsck alone cannot: it loses the ?offset= when it reopens.
+	cp --sparse=always "$IMG" "$BATS_TEST_TMPDIR/copy.img"
+	run e2fsck -fy "$BATS_TEST_TMPDIR/copy.img?offset=$(img_part_offset "$IMG" 2)"
+	[[ "$output" == *"Bad magic number in super-block while trying to re-open"* ]]
+	run "$RPIFS" resize "$IMG" 256M --grow-root
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"replayed the journal of partition 2 (1 transactions a power cut left)"* ]]
+	[[ "$output" == *"; partition 2 and its file system: "* ]]
+	e2fsck -fn "$IMG?offset=$(img_part_offset "$IMG" 2)"
+	[ "$(debugfs -R 'cat /etc/hostname' "$IMG?offset=$(img_part_offset "$IMG" 2)" 2>/dev/null | head -n 1)" = replayed ]
+}
+
+@test "rpifs fsck: the command info prints works on a root needing recovery and marked with errors" {
+	local cmd
+	copy_fixture root4.img "$IMG"
+	journal_left "$IMG" /etc/hostname replayed
+	debugfs -w -R 'ssv state 3' "$IMG?offset=$(img_part_offset "$IMG" 2)" >/dev/null 2>&1
+	run "$RPIFS" info "$IMG"
+	echo "$output"
+	[[ "$output" == *"needs journal recovery (a guest lost power)"* ]]
+	cmd=$(sed -n 's/^root file system check: \(rpifs fsck .*\) (replays.*/\1/p' <<<"$output")
+	[ "$cmd" = "rpifs fsck '$IMG'" ]
+	# -n writes nothing, even with a journal to replay.
+	local sum
+	sum=$(sha256sum <"$IMG")
+	run "$RPIFS" fsck "$IMG" -n
+	echo "$output"
+	[ "$(sha256sum <"$IMG")" = "$sum" ]
+	# The printed command, as printed.
+	run bash -c "${cmd/rpifs/\"$RPIFS\"}"
+	echo "$output"
+	[ "$status" -le 1 ]
+	[[ "$output" == *"replayed the journal of partition 2"* ]]
+	e2fsck -fn "$IMG?offset=$(img_part_offset "$IMG" 2)"
+	run "$RPIFS" info "$IMG"
+	[[ "$output" == *"root file system: partition 2, ext4 \"rootfs\""*", clean"* ]]
+	# Refused while mounted.
+	mkdir -p "$BATS_TEST_TMPDIR/m"
+	if [ -e /dev/fuse ]; then
+		"$RPIFS" mount "$IMG" "$BATS_TEST_TMPDIR/m"
+		run "$RPIFS" fsck "$IMG"
+		"$RPIFS" umount "$BATS_TEST_TMPDIR/m"
+		echo "$output"
+		[ "$status" -ne 0 ]
+		[[ "$output" == *"is mounted at $BATS_TEST_TMPDIR/m"* ]]
+	fi
 }

@@ -110,7 +110,7 @@ login_prompt() {
 @test "a busy mount: rpifs umount refuses before it stops anything" {
 	booted
 	login_prompt
-	(cd "$MNT/boot" && sleep 600) &
+	(cd "$MNT/boot" && exec sleep 600) &
 	local holder=$!
 	sleep 0.5
 	run "$RPIFS" umount "$MNT"
