@@ -142,8 +142,9 @@ static int add_mount_options(struct rfs *fs, struct fuse_args *args)
 	int ret = fuse_opt_add_opt_escaped(&fsname, fs->image_path);
 
 	if (!ret)
-		ret = asprintf(&mo, "fsname=%s,subtype=rpifs%s", fsname,
-			       fs->opt.read_only ? ",ro" : "") < 0;
+		ret = asprintf(&mo, "fsname=%s,subtype=rpifs", fsname) < 0;
+	/* Not the kernel's ro even for -o ro: run must still take a start
+	   (a read-only mount boots throwaway); each kind refuses writes. */
 	/* No default_permissions: rpifs checks permissions itself (access.c),
 	   since root/'s owners are the guest's. */
 	if (!ret)

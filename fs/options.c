@@ -36,6 +36,7 @@ enum {
 #define RFS_OPT(t, field, v) { t, offsetof(struct rfs_options, field), v }
 
 static const struct fuse_opt table[] = {
+	RFS_OPT("snapshot", snapshot, 1),
 	RFS_OPT("dmask=%o", dmask, 0),
 	RFS_OPT("fmask=%o", fmask, 0),
 	RFS_OPT("quiet", quiet, 1),
@@ -153,8 +154,10 @@ static int process(void *data, const char *arg, int key,
 		opt->help = 1;
 		return 0;
 	case KEY_RO:
+		/* Not for the kernel: run must take a start (a throwaway
+		   boot); every kind of node refuses writes itself. */
 		opt->read_only = 1;
-		return 1; /* FUSE makes the mount read-only too */
+		return 0;
 	case KEY_IGNORED:
 		return 0;
 	case KEY_REFUSED:

@@ -36,6 +36,7 @@ struct rfs_options {
 	/* ints: fuse_opt stores int-sized values */
 	int quiet;	   /* chmod/chown that FAT cannot store succeed */
 	int read_only;
+	int snapshot;	   /* boots discard the guest's writes */
 	int foreground;
 	int debug;
 	int help;

@@ -178,6 +178,8 @@ static int root_mknod(struct rfs *fs, struct rfs_inode *dir, const char *name,
 {
 	(void)dir;
 	(void)rdev;
+	if (fs->opt.read_only)
+		return -EROFS; /* an editor's file could never be committed */
 	if (S_ISDIR(mode))
 		return -EPERM; /* the root holds boot/ and files, no folders */
 	if (!S_ISREG(mode) && (mode & S_IFMT) != 0)

@@ -198,6 +198,12 @@ void run_console_stat(struct rfs *fs, uint64_t *size, struct timespec *mtime)
 	}
 }
 
+/* Whether boots are throwaway: -o snapshot, or a read-only mount. */
+static bool rfs_snapshot(const struct rfs *fs)
+{
+	return fs->opt.snapshot || fs->opt.read_only;
+}
+
 /* QEMU takes only SD cards whose size is a power of two. */
 static int grow_to_pow2(struct rfs *fs, struct boot_plan *plan)
 {
@@ -250,7 +256,8 @@ static int launch(struct rfs *fs, const struct boot_plan *plan)
 		.plan = plan,
 		.name = name ? name + 1 : fs->image_path,
 		.image = fs->image_path,
-		.snapshot = fs->opt.read_only,
+		.snapshot = rfs_snapshot(fs),
+		.card_size = part_pow2_ceil(fs->img->size),
 		.ssh_port = fs->opt.ssh_port,
 		.stop_timeout_s = fs->opt.stop_timeout,
 	};
@@ -309,10 +316,11 @@ int run_start(struct rfs *fs)
 	if (fell_back)
 		boot_plan_note(&plan,
 			       "raspi3b: this QEMU has no raspi4b (QEMU 9 and newer have)");
-	ret = grow_to_pow2(fs, &plan);
-	if (!ret && fs->opt.read_only)
-		boot_plan_note(&plan,
-			       "read-only mount: the guest's writes are discarded (snapshot=on)");
+	if (rfs_snapshot(fs))
+		boot_plan_note(&plan, "%s: the guest's writes are discarded when it stops",
+			       fs->opt.snapshot ? "-o snapshot" : "read-only mount");
+	else
+		ret = grow_to_pow2(fs, &plan);
 	if (!ret)
 		ret = launch(fs, &plan);
 	if (!ret) {

@@ -186,7 +186,9 @@ int status_text(struct rfs *fs, struct buf *out)
 	buf_printf(out, "machine: %s\n", board_name(fs->board));
 	status_run(fs, out);
 	buf_printf(out, "image: %s (%s%s)\n", fs->image_path, size,
-		   fs->opt.read_only ? ", read-only" : "");
+		   fs->opt.read_only ? ", read-only: boots discard the guest's writes"
+		   : fs->opt.snapshot ? "; -o snapshot: boots discard the guest's writes"
+				      : "");
 	buf_printf(out, "boot partition: %u, FAT%d, PARTUUID %s%s\n", boot->number,
 		   info.type, boot->partuuid,
 		   info.damaged ? ", damaged: read-only until fsck.fat repairs it" : "");

@@ -71,6 +71,7 @@ struct launcher {
 	unsigned ssh_port;
 	unsigned stop_timeout_s;
 	char last_stop[256];	/* how the last boot ended */
+	char overlay[PATH_MAX];	/* a snapshot's overlay, deleted at its end */
 	char run_dir[PATH_MAX];
 	char console_log[PATH_MAX];
 	char console_socket[PATH_MAX];

@@ -176,6 +176,7 @@ struct run_files {
 	char initramfs[PATH_MAX];
 	char console_log[PATH_MAX];
 	char qemu_log[PATH_MAX];
+	char overlay[PATH_MAX];	/* "" when the guest writes the image */
 };
 
 /*
@@ -187,7 +188,9 @@ static int write_run_folder(struct launcher *l, const struct boot_plan *p,
 			    struct run_files *f, char *err, size_t err_size)
 {
 	char prev[PATH_MAX], *d = f->dir;
+	/* The notes are a buffer, not a string: no NUL at its end. */
 	const char *notes = p->notes.len ? (const char *)p->notes.data : "";
+	size_t notes_len = p->notes.len;
 	int ret = runs_new(l->state_dir, KEEP_RUNS, d, sizeof(f->dir), prev,
 			   sizeof(prev));
 
@@ -210,10 +213,36 @@ static int write_run_folder(struct launcher *l, const struct boot_plan *p,
 			      strlen(p->cmdline.line))) ||
 	    (ret = runs_write(d, "cmdline.image", p->cmdline_image,
 			      strlen(p->cmdline_image))) ||
-	    (ret = runs_write(d, "adjustments", notes, strlen(notes))))
+	    (ret = runs_write(d, "adjustments", notes, notes_len)))
 		return err_set(err, err_size, ret, "cannot write to %s: %s", d,
 			       strerror(-ret));
 	return 0;
+}
+
+/*
+ * A throwaway boot of an image whose size is not a power of two: QEMU's
+ * own snapshot=on would make its overlay the image's size, which QEMU
+ * then refuses for an SD card; so an overlay of the card's size, in the
+ * run folder, deleted when the guest stops. @return 0 or -errno.
+ */
+static int snapshot_overlay(struct launcher *l,
+			    const struct launch_request *req,
+			    struct run_files *f, char *err, size_t err_size)
+{
+	struct stat st;
+	int ret;
+
+	f->overlay[0] = '\0';
+	if (!req->snapshot || !req->card_size || stat(req->image, &st) != 0 ||
+	    (uint64_t)st.st_size == req->card_size)
+		return 0;
+	ret = runs_path(f->overlay, sizeof(f->overlay), f->dir, "overlay.qcow2");
+	if (!ret)
+		ret = qemu_overlay(&l->qemu, req->image, req->card_size,
+				   f->overlay, err, err_size);
+	if (ret)
+		f->overlay[0] = '\0';
+	return ret;
 }
 
 /* The console log starts with what rpifs did; then QEMU appends. */
@@ -233,6 +262,9 @@ static void console_header(const struct launch_request *req,
 		buf_printf(&header, "[rpifs] %.*s\r\n", (int)len, line);
 		at += len + 1;
 	}
+	if (f->overlay[0])
+		buf_printf(&header, "[rpifs] the guest's writes go to %s, deleted when it stops\r\n",
+			   f->overlay);
 	if (header.len)
 		runs_write(f->dir, "console.log", header.data, header.len);
 	buf_free(&header);
@@ -273,12 +305,16 @@ static void record(struct launcher *l, const struct launch_request *req,
 		   const struct run_files *f, char **argv_text)
 {
 	const struct buf *notes = &req->plan->notes;
-	char *text = malloc(notes->len + 1);
+	struct buf all = { 0 };
+	char *text = NULL;
 
-	if (text) {
-		memcpy(text, notes->len ? (const char *)notes->data : "", notes->len);
-		text[notes->len] = '\0';
-	}
+	buf_printf(&all, "%.*s", (int)notes->len,
+		   notes->len ? (const char *)notes->data : "");
+	if (f->overlay[0])
+		buf_printf(&all, "the guest's writes go to %s, deleted when it stops\n",
+			   f->overlay);
+	text = all.len ? strndup((const char *)all.data, all.len) : strdup("");
+	buf_free(&all);
 	pthread_mutex_lock(&l->mu);
 	clock_gettime(CLOCK_REALTIME, &l->started);
 	l->ran = true;
@@ -305,6 +341,8 @@ int launch_start(struct launcher *l, const struct launch_request *req,
 	if (ret)
 		return ret;
 	ret = write_run_folder(l, p, &f, err, err_size);
+	if (!ret)
+		ret = snapshot_overlay(l, req, &f, err, err_size);
 	if (ret)
 		goto fail;
 	console_header(req, &f);
@@ -315,8 +353,9 @@ int launch_start(struct launcher *l, const struct launch_request *req,
 		.dtb = f.dtb,
 		.initrd = p->initramfs ? f.initramfs : NULL,
 		.append = p->cmdline.line,
-		.image = req->image,
-		.snapshot = req->snapshot,
+		.image = f.overlay[0] ? f.overlay : req->image,
+		.format = f.overlay[0] ? "qcow2" : "raw",
+		.snapshot = req->snapshot && !f.overlay[0],
 		.serial_socket = l->serial_path,
 		.serial_log = f.console_log,
 		.qmp_socket = l->qmp_path,
@@ -334,6 +373,7 @@ int launch_start(struct launcher *l, const struct launch_request *req,
 	/* What the supervisor needs when this boot ends, however soon. */
 	pthread_mutex_lock(&l->mu);
 	snprintf(l->console_log, sizeof(l->console_log), "%s", f.console_log);
+	snprintf(l->overlay, sizeof(l->overlay), "%s", f.overlay);
 	l->stop_timeout_s = req->stop_timeout_s ? req->stop_timeout_s
 						: LAUNCH_STOP_TIMEOUT_S;
 	l->last_stop[0] = '\0';

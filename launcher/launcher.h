@@ -10,6 +10,7 @@
 #include <limits.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/types.h>
 #include <time.h>
 
@@ -34,7 +35,8 @@ struct launch_request {
 	const struct boot_plan *plan; /* board, files, command line, notes */
 	const char *name;	 /* for ps and the status: the image's name */
 	const char *image;	 /* the image file, as QEMU's SD card */
-	bool snapshot;		 /* read-only image: discard the guest's writes */
+	bool snapshot;		 /* discard the guest's writes */
+	uint64_t card_size;	 /* the SD card QEMU needs (a power of two) */
 	unsigned ssh_port;
 	unsigned stop_timeout_s; /* the orderly stop's bound (0: the default) */
 };

@@ -5,6 +5,7 @@
  * fast as multi-threaded on two cores (BOOT-FACTS.md).
  */
 #include "qemu.h"
+#include "../common/errmsg.h"
 #include "../common/spawn.h"
 
 #include <errno.h>
@@ -117,6 +118,34 @@ int qemu_probe(struct qemu_info *q, char *err, size_t err_size)
 	return 0;
 }
 
+int qemu_overlay(const struct qemu_info *q, const char *image, uint64_t size,
+		 const char *path, char *err, size_t err_size)
+{
+	char tool[PATH_MAX + 16], bytes[32], out[2048];
+	const char *slash = strrchr(q->path, '/');
+	char *argv[] = { tool, (char *)"create", (char *)"-q", (char *)"-f",
+			 (char *)"qcow2", (char *)"-F", (char *)"raw",
+			 (char *)"-b", (char *)image, (char *)path, bytes, NULL };
+	struct spawn s = { .argv = argv, .in = SPAWN_NULL, .out = SPAWN_CAPTURE,
+			   .err = SPAWN_CAPTURE, .buf = out, .size = sizeof(out) };
+	int status;
+
+	/* The qemu-img of the same QEMU, when it has one. */
+	snprintf(tool, sizeof(tool), "%.*s/qemu-img",
+		 slash ? (int)(slash - q->path) : 1, slash ? q->path : ".");
+	if (!slash || access(tool, X_OK) != 0)
+		snprintf(tool, sizeof(tool), "qemu-img");
+	snprintf(bytes, sizeof(bytes), "%llu", (unsigned long long)size);
+	status = spawn_run(&s);
+	if (status == 127)
+		return err_set(err, err_size, -ENOENT,
+			       "qemu-img is not installed, and this image is not a power of two in size: install qemu-utils (or rpifs resize the image)");
+	if (status != 0)
+		return err_set(err, err_size, -EIO, "qemu-img create failed: %.300s",
+			       out[0] ? out : "no message");
+	return 0;
+}
+
 struct args {
 	char **v;
 	size_t n;
@@ -210,7 +239,8 @@ char **qemu_argv(const struct qemu_info *q, const struct qemu_config *c)
 		if (!image || !serial || !log || !qmp)
 			a.failed = true;
 		add(&a, "-drive");
-		add(&a, "file=%s,format=raw,if=sd%s", image ? image : "",
+		add(&a, "file=%s,format=%s,if=sd%s", image ? image : "",
+		    c->format ? c->format : "raw",
 		    c->snapshot ? ",snapshot=on" : "");
 		add(&a, "-chardev");
 		add(&a, "socket,id=serial0,path=%s,server=on,wait=off,logfile=%s,logappend=on",

@@ -10,6 +10,7 @@
 #include <limits.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "../pi/board.h"
 
@@ -36,12 +37,22 @@ struct qemu_config {
 	const char *initrd;	  /* NULL: none */
 	const char *append;
 	const char *image;
+	const char *format;	  /* "raw" (the image) or "qcow2" (an overlay) */
 	bool snapshot;		  /* discard the guest's writes */
 	const char *serial_socket;
 	const char *serial_log;
 	const char *qmp_socket;
 	unsigned ssh_port;	  /* 0: no network */
 };
+
+/*
+ * A qcow2 overlay at @path over the raw @image, @size bytes long (a power
+ * of two, where the image is not): the guest's writes land there and the
+ * image is only read. Made with qemu-img (next to QEMU, else on PATH).
+ * @return 0, or -errno with a sentence in @err.
+ */
+int qemu_overlay(const struct qemu_info *q, const char *image, uint64_t size,
+		 const char *path, char *err, size_t err_size);
 
 /* The argument vector (malloc'd, NULL-terminated), or NULL. */
 char **qemu_argv(const struct qemu_info *q, const struct qemu_config *c);

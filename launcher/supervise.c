@@ -80,6 +80,10 @@ static void note_end(struct launcher *l, int status, char *msg, size_t size)
 	pthread_mutex_lock(&l->mu);
 	snprintf(l->last_stop, sizeof(l->last_stop), "%s", how);
 	log = l->console_log[0] ? fopen(l->console_log, "a") : NULL;
+	/* A snapshot's writes go with it. */
+	if (l->overlay[0])
+		unlink(l->overlay);
+	l->overlay[0] = '\0';
 	pthread_mutex_unlock(&l->mu);
 	if (log) {
 		fprintf(log, "\r\n%s", msg);

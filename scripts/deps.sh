@@ -42,7 +42,8 @@ for p in $pkgs; do
 	installed "$p" || missing="$missing $p"
 done
 need_qemu=0
-if [ "$want_qemu" = 1 ] && [ "$(qemu_major)" -lt 9 ]; then
+# qemu-img (qemu-utils) makes the overlay of a throwaway boot.
+if [ "$want_qemu" = 1 ] && { [ "$(qemu_major)" -lt 9 ] || ! command -v qemu-img >/dev/null; }; then
 	need_qemu=1
 fi
 [ -z "$missing" ] && [ "$need_qemu" = 0 ] && exit 0
@@ -111,13 +112,21 @@ if [ -n "$missing" ]; then
 	apt_get install --no-install-recommends $missing >/dev/null
 fi
 
+# A QEMU new enough already: qemu-utils of the same version, from
+# wherever that came (backports, usually).
+if [ "$need_qemu" = 1 ] && [ "$(qemu_major)" -ge 9 ]; then
+	ver=$(dpkg-query -W -f='${Version}' qemu-system-arm 2>/dev/null || true)
+	if [ -n "$ver" ] && apt_get install --no-install-recommends "qemu-utils=$ver" >/dev/null; then
+		need_qemu=0
+	fi
+fi
 if [ "$need_qemu" = 1 ]; then
 	codename=$(. /etc/os-release && echo "${VERSION_CODENAME:-}")
 	# A release whose own QEMU is new enough (trixie and later) needs no
 	# backports.
 	cand=$(apt-cache policy qemu-system-arm 2>/dev/null | sed -n 's/^ *Candidate: *\([0-9]*:\)\{0,1\}\([0-9]*\)\..*/\2/p')
 	if [ "${cand:-0}" -ge 9 ] 2>/dev/null; then
-		apt_get install --no-install-recommends qemu-system-arm >/dev/null
+		apt_get install --no-install-recommends qemu-system-arm qemu-utils >/dev/null
 	else
 		if ! has_suite "$codename-backports"; then
 			src=$(main_source "$codename" | head -n 1)
@@ -137,7 +146,7 @@ if [ "$need_qemu" = 1 ]; then
 			} | $as_root tee /etc/apt/sources.list.d/rpifs-backports.sources >/dev/null
 			apt_get update >/dev/null
 		fi
-		apt_get install -t "$codename-backports" --no-install-recommends qemu-system-arm >/dev/null
+		apt_get install -t "$codename-backports" --no-install-recommends qemu-system-arm qemu-utils >/dev/null
 	fi
 	if [ "$(qemu_major)" -lt 9 ]; then
 		say "qemu-system-aarch64 is still older than 9 ($(qemu-system-aarch64 -version | head -n 1)); install QEMU 9 or newer"

@@ -51,9 +51,9 @@ setup() {
 	echo "$output"
 	[ "$status" -eq 0 ]
 	[[ "$output" == "login prompt after "* ]]
-	run console_session "$MNT" pi raspberry 'cat hello.txt'
+	run console_session "$MNT" pi raspberry 'cat hello.txt' 'echo second > second.txt'
+	[ "$status" -eq 0 ]
 	[[ "$output" == *"Hello world!"* ]]
-	run console_session "$MNT" pi raspberry 'echo second > second.txt'
 	# Stopped from outside, the orderly way: the guest's init shuts down.
 	"$RPIFS" stop "$MNT"
 	[ "$(cat "$MNT/run")" = "stopped: exit status 0" ]
@@ -238,4 +238,40 @@ SH
 	"$RPIFS" stop "$MNT"
 	umount_rpifs "$MNT"
 	e2fsck_root "$IMG"
+}
+
+@test "-o snapshot and a read-only mount boot throwaway: the image's bytes stay as they were" {
+	boot_fixture
+	local sum
+	mount_rpifs "$IMG" "$MNT"
+	echo 'pi:raspberry' >"$MNT/userconf"
+	umount_rpifs "$MNT"
+	sum=$(sha256sum <"$IMG")
+	mount_rpifs "$IMG" "$MNT" -o snapshot
+	grep -q '^image: .*-o snapshot: boots discard the guest.s writes' "$MNT/status"
+	"$RPIFS" run "$MNT" --wait --timeout 180
+	# Not a power of two: an overlay of the card's size, not a grown image.
+	grep -q "^boot adjustment: the guest's writes go to .*/overlay.qcow2, deleted when it stops" "$MNT/status"
+	local overlay
+	overlay=$(sed -n "s/^boot adjustment: the guest's writes go to \(.*\), deleted when it stops$/\1/p" "$MNT/status")
+	[ -f "$overlay" ]
+	run console_session "$MNT" pi raspberry 'echo gone > gone.txt' 'sync'
+	[ "$status" -eq 0 ]
+	"$RPIFS" stop "$MNT"
+	[ ! -e "$overlay" ]
+	[ ! -e "$MNT/root/home/pi/gone.txt" ]
+	umount_rpifs "$MNT"
+	[ "$(sha256sum <"$IMG")" = "$sum" ]
+
+	# Read-only: the same, and nothing of the host's either.
+	mount_rpifs "$IMG" "$MNT" -o ro
+	run touch "$B/x"
+	[[ "$output" == *"Read-only file system"* ]]
+	touch "$MNT/run"
+	"$RPIFS" run "$MNT" --wait --timeout 180
+	run console_session "$MNT" pi raspberry 'echo gone > gone.txt' 'sync'
+	[ "$status" -eq 0 ]
+	"$RPIFS" stop "$MNT"
+	umount_rpifs "$MNT"
+	[ "$(sha256sum <"$IMG")" = "$sum" ]
 }

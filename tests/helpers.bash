@@ -153,15 +153,21 @@ mtools_listing() {
 }
 
 # Unmount whatever a test left mounted under its temporary directory.
+# Unmount every rpifs mount under DIR (default: this test's folder), so
+# that bats's removal of its folders never walks into an image.
 cleanup_mounts() {
-	local m
-	for m in $(awk -v t="$BATS_TEST_TMPDIR" '$3 == "fuse.rpifs" && index($2, t) == 1 { print $2 }' /proc/mounts); do
+	local m under=${1:-$BATS_TEST_TMPDIR}
+	for m in $(awk -v t="$under" '$3 == "fuse.rpifs" && index($2, t) == 1 { print $2 }' /proc/mounts); do
 		"$RPIFS" umount "$m" 2>/dev/null || umount -l "$m" 2>/dev/null || true
 	done
 }
 
 teardown() {
 	cleanup_mounts
+}
+
+teardown_file() {
+	cleanup_mounts "$BATS_FILE_TMPDIR"
 }
 
 # A fresh private copy of fixture NAME mounted at $BATS_TEST_TMPDIR/NAME;
