@@ -1,28 +1,23 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /*
  * The commands that drive a mounted image from outside, through its
- * control files and console socket: rpifs run [--wait], stop, console,
- * status. They need nothing but the mount directory.
+ * control files: rpifs run [--wait], stop, status (rpifs console is
+ * console.c). They need nothing but the mount directory.
  */
 #include "cli.h"
 #include "../common/log.h"
 #include "../common/mounts.h"
-#include "../common/unixsock.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
-#include <poll.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <termios.h>
 #include <time.h>
 #include <unistd.h>
-
-#define DETACH_KEY 0x1d /* Ctrl-] */
 
 static double now_s(void)
 {
@@ -93,9 +88,7 @@ static char *read_ctl(const char *dir, const char *name)
 	return buf;
 }
 
-/* The value of "key: value" in the status file, or "". */
-static void status_value(const char *dir, const char *key, char *out,
-			 size_t size)
+void cli_status_value(const char *dir, const char *key, char *out, size_t size)
 {
 	char *status = read_ctl(dir, "status"), *p;
 	size_t klen = strlen(key);
@@ -159,7 +152,7 @@ static void show_failure(const char *dir, const char *why)
 	if (console)
 		tail_lines(console, 25);
 	free(console);
-	status_value(dir, "run folder", run_dir, sizeof(run_dir));
+	cli_status_value(dir, "run folder", run_dir, sizeof(run_dir));
 	if (run_dir[0]) {
 		char path[PATH_MAX + 16], buf[4096];
 		int fd;
@@ -212,7 +205,7 @@ int cli_run(int argc, char **argv)
 		ret = 0;
 	}
 	if (ret) {
-		status_value(dir, "last message", why, sizeof(why));
+		cli_status_value(dir, "last message", why, sizeof(why));
 		rpifs_log(RPIFS_ERR, "%s", why[0] ? why : strerror(-ret));
 		return 1;
 	}
@@ -238,7 +231,7 @@ int cli_run(int argc, char **argv)
 			show_failure(dir, "the guest's kernel panicked (stop it with rpifs stop)");
 			return 1;
 		}
-		status_value(dir, "state", state, sizeof(state));
+		cli_status_value(dir, "state", state, sizeof(state));
 		if (strncmp(state, "stopped", 7) == 0) {
 			snprintf(why, sizeof(why), "QEMU ended before a login prompt (%s)",
 				 state);
@@ -304,114 +297,5 @@ int cli_status(int argc, char **argv)
 	}
 	fputs(status, stdout);
 	free(status);
-	return 0;
-}
-
-static struct termios saved_tty;
-static bool tty_raw;
-
-static void restore_tty(void)
-{
-	if (tty_raw) {
-		tcsetattr(STDIN_FILENO, TCSAFLUSH, &saved_tty);
-		tty_raw = false;
-	}
-}
-
-static void on_signal(int sig)
-{
-	restore_tty();
-	signal(sig, SIG_DFL);
-	raise(sig);
-}
-
-int cli_console(int argc, char **argv)
-{
-	char dir[PATH_MAX], path[PATH_MAX], state[128];
-	bool interactive = isatty(STDIN_FILENO), input_open = true;
-	int fd;
-
-	if (argc != 2) {
-		fprintf(stderr, "usage: rpifs console DIR\n");
-		return 2;
-	}
-	if (cli_mount_dir(argv[1], dir, sizeof(dir)))
-		return 1;
-	status_value(dir, "state", state, sizeof(state));
-	status_value(dir, "console socket", path, sizeof(path));
-	if (strncmp(state, "stopped", 7) == 0) {
-		rpifs_log(RPIFS_ERR,
-			  "the guest is not running: start it with rpifs run %s (its last console is %s/console)",
-			  dir, dir);
-		return 1;
-	}
-	if (!path[0]) {
-		rpifs_log(RPIFS_ERR, "the mount has no console socket");
-		return 1;
-	}
-	fd = unix_connect(path, false);
-	if (fd < 0) {
-		rpifs_log(RPIFS_ERR, "cannot attach to %s: %s", path, strerror(-fd));
-		return 1;
-	}
-	if (interactive) {
-		struct termios raw;
-
-		if (tcgetattr(STDIN_FILENO, &saved_tty) == 0) {
-			raw = saved_tty;
-			cfmakeraw(&raw);
-			atexit(restore_tty);
-			signal(SIGINT, on_signal);
-			signal(SIGTERM, on_signal);
-			signal(SIGHUP, on_signal);
-			signal(SIGQUIT, on_signal);
-			tty_raw = tcsetattr(STDIN_FILENO, TCSAFLUSH, &raw) == 0;
-		}
-		fprintf(stderr, "[attached to the console of %s: Ctrl-] detaches]\r\n",
-			dir);
-	}
-	for (;;) {
-		struct pollfd p[2] = {
-			{ .fd = fd, .events = POLLIN },
-			{ .fd = STDIN_FILENO, .events = input_open ? POLLIN : 0 },
-		};
-		char buf[4096];
-		ssize_t n;
-		/* Without a terminal: after the input ends, wait for quiet. */
-		int timeout = input_open ? -1 : 1000;
-
-		if (poll(p, 2, timeout) <= 0) {
-			if (!input_open)
-				break;
-			continue;
-		}
-		if (p[0].revents) {
-			n = read(fd, buf, sizeof(buf));
-			if (n <= 0)
-				break; /* the guest stopped */
-			if (write(STDOUT_FILENO, buf, (size_t)n) < 0)
-				break;
-		}
-		if (p[1].revents) {
-			char *key;
-
-			n = read(STDIN_FILENO, buf, sizeof(buf));
-			if (n <= 0) {
-				input_open = false;
-				continue;
-			}
-			key = interactive ? memchr(buf, DETACH_KEY, (size_t)n) : NULL;
-			if (key)
-				n = key - buf;
-			if (n > 0 && write(fd, buf, (size_t)n) < 0)
-				break;
-			if (key)
-				break;
-		}
-	}
-	restore_tty();
-	if (interactive)
-		fprintf(stderr, "\n[detached]\n");
-	close(fd);
 	return 0;
 }
