@@ -5,6 +5,7 @@
  * console.c). They need nothing but the mount directory.
  */
 #include "cli.h"
+#include "../common/ansi.h"
 #include "../common/log.h"
 #include "../common/mounts.h"
 
@@ -18,6 +19,10 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+
+/* What a failed --wait shows of the console, and of QEMU's stderr. */
+#define CONSOLE_LINES 20
+#define QEMU_LINES    10
 
 static double now_s(void)
 {
@@ -53,15 +58,13 @@ int cli_mount_dir(const char *arg, char *dir, size_t size)
 	return 0;
 }
 
-/* A whole control file (NUL-terminated, malloc'd), or NULL. */
-static char *read_ctl(const char *dir, const char *name)
+/* A whole file (NUL-terminated, malloc'd), or NULL. */
+static char *read_file(const char *path)
 {
-	char path[PATH_MAX + 32], *buf = NULL;
+	char *buf = NULL;
 	size_t len = 0, cap = 0;
-	int fd;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
 
-	snprintf(path, sizeof(path), "%s/%s", dir, name);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return NULL;
 	for (;;) {
@@ -86,6 +89,15 @@ static char *read_ctl(const char *dir, const char *name)
 	if (buf)
 		buf[len] = '\0';
 	return buf;
+}
+
+/* A whole control file, or NULL. */
+static char *read_ctl(const char *dir, const char *name)
+{
+	char path[PATH_MAX + 32];
+
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	return read_file(path);
 }
 
 void cli_status_value(const char *dir, const char *key, char *out, size_t size)
@@ -130,46 +142,98 @@ static int write_run(const char *dir, const char *word)
 	return ret;
 }
 
-/* The last @lines lines of @text to stderr. */
-static void tail_lines(const char *text, int lines)
+/*
+ * The last @lines lines of @text to stderr, without the terminal control
+ * sequences the guest sent (a query there would be answered into the
+ * user's shell).
+ */
+static void tail_lines(char *text, int lines)
 {
-	const char *p = text + strlen(text);
-	int seen = 0;
+	struct ansi_strip strip = {0};
+	char *p, *end;
 
-	while (p > text && seen <= lines)
-		if (*--p == '\n')
-			seen++;
-	if (*p == '\n')
-		p++;
-	fprintf(stderr, "%s%s", p, p[0] && p[strlen(p) - 1] != '\n' ? "\n" : "");
+	end = text + ansi_strip(&strip, text, strlen(text));
+	*end = '\0';
+	p = end;
+	if (p > text && p[-1] == '\n')
+		p--; /* the last line's own newline */
+	for (int seen = 0; p > text; p--)
+		if (p[-1] == '\n' && ++seen == lines)
+			break;
+	fprintf(stderr, "%s%s", p, end > p && end[-1] != '\n' ? "\n" : "");
 }
 
+/* The end of QEMU's own messages (its stderr, kept in the run folder). */
+static void show_qemu_log(const char *dir)
+{
+	char run_dir[PATH_MAX], path[PATH_MAX + 16], *log;
+
+	cli_status_value(dir, "run folder", run_dir, sizeof(run_dir));
+	if (!run_dir[0])
+		return;
+	snprintf(path, sizeof(path), "%s/qemu.log", run_dir);
+	log = read_file(path);
+	if (log && log[0]) {
+		fprintf(stderr, "rpifs: QEMU said (%s):\n", path);
+		tail_lines(log, QEMU_LINES);
+	}
+	free(log);
+}
+
+/*
+ * Why --wait failed, in the order a reader needs it: the console's last
+ * lines, QEMU's own messages only once QEMU has ended (while it runs they
+ * are its warnings about the board, never the reason), then the reason.
+ */
 static void show_failure(const char *dir, const char *why)
 {
-	char *console = read_ctl(dir, "console"), run_dir[PATH_MAX];
+	char *console = read_ctl(dir, "console"), state[128];
 
-	fprintf(stderr, "rpifs: %s; the last console lines:\n", why);
-	if (console)
-		tail_lines(console, 25);
-	free(console);
-	cli_status_value(dir, "run folder", run_dir, sizeof(run_dir));
-	if (run_dir[0]) {
-		char path[PATH_MAX + 16], buf[4096];
-		int fd;
-		ssize_t n;
-
-		snprintf(path, sizeof(path), "%s/qemu.log", run_dir);
-		fd = open(path, O_RDONLY | O_CLOEXEC);
-		if (fd >= 0) {
-			n = read(fd, buf, sizeof(buf) - 1);
-			if (n > 0) {
-				buf[n] = '\0';
-				fprintf(stderr, "rpifs: QEMU said:\n");
-				tail_lines(buf, 10);
-			}
-			close(fd);
-		}
+	if (console && console[0]) {
+		fprintf(stderr, "rpifs: the last lines of %s/console:\n", dir);
+		tail_lines(console, CONSOLE_LINES);
 	}
+	free(console);
+	cli_status_value(dir, "state", state, sizeof(state));
+	if (strncmp(state, "stopped", 7) == 0)
+		show_qemu_log(dir);
+	fprintf(stderr, "rpifs: %s\n", why);
+}
+
+static volatile sig_atomic_t wait_interrupted;
+
+static void on_interrupt(int sig)
+{
+	(void)sig;
+	wait_interrupted = 1;
+}
+
+/*
+ * Ctrl-C ends the wait, not the guest. A command started with SIGINT
+ * ignored (a background job of a script) keeps ignoring it.
+ */
+static void catch_interrupt(void)
+{
+	struct sigaction sa = {.sa_handler = on_interrupt}, old;
+
+	sigemptyset(&sa.sa_mask);
+	if (sigaction(SIGINT, NULL, &old) == 0 && old.sa_handler != SIG_IGN)
+		sigaction(SIGINT, &sa, NULL);
+}
+
+/*
+ * Say what is left running, then end as killed by SIGINT (status 130 in
+ * a shell), so that a script that ran us stops on Ctrl-C too.
+ */
+static int end_interrupted(const char *dir)
+{
+	fprintf(stderr,
+		"rpifs: stopped waiting; the guest still runs (rpifs stop %s "
+		"stops it)\n",
+		dir);
+	signal(SIGINT, SIG_DFL);
+	raise(SIGINT);
+	return 130;
 }
 
 int cli_run(int argc, char **argv)
@@ -214,11 +278,14 @@ int cli_run(int argc, char **argv)
 		       dir, dir);
 		return 0;
 	}
+	catch_interrupt();
 	for (;;) {
 		char state[128], *console;
 		bool login, panic;
 
 		sleep_ms(100);
+		if (wait_interrupted)
+			return end_interrupted(dir);
 		console = read_ctl(dir, "console");
 		login = console && strstr(console, "login:");
 		panic = console && strstr(console, "Kernel panic");
