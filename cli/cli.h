@@ -29,6 +29,8 @@ int cli_resize(int argc, char **argv);
 
 /* ---- client.c: helpers for the commands that drive a mount ---- */
 
+/* One line for a DIR argument that realpath() refused with @err. */
+void cli_bad_dir(const char *arg, int err);
 /* The canonical mount directory of an rpifs mount, or a message and -1. */
 int cli_mount_dir(const char *arg, char *dir, size_t size);
 /* The value of "@key: value" in DIR/status into @out, or "". */

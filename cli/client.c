@@ -39,6 +39,22 @@ static void sleep_ms(long ms)
 	nanosleep(&t, NULL);
 }
 
+void cli_bad_dir(const char *arg, int err)
+{
+	if (arg[0] == '-' && err == ENOENT)
+		rpifs_log(RPIFS_ERR,
+			  "%s: not an option of this command (its --help lists "
+			  "them)",
+			  arg);
+	else if (err == ENOENT || err == ENOTDIR)
+		rpifs_log(RPIFS_ERR,
+			  "%s: no such directory: name the directory an image "
+			  "is mounted on (rpifs mount IMAGE DIR mounts one)",
+			  arg);
+	else
+		rpifs_log(RPIFS_ERR, "%s: %s", arg, strerror(err));
+}
+
 /* The canonical mount directory, or an error message and -1. */
 int cli_mount_dir(const char *arg, char *dir, size_t size)
 {
@@ -46,7 +62,7 @@ int cli_mount_dir(const char *arg, char *dir, size_t size)
 	char real[PATH_MAX];
 
 	if (!realpath(arg, real)) {
-		rpifs_log(RPIFS_ERR, "%s: %s", arg, strerror(errno));
+		cli_bad_dir(arg, errno);
 		return -1;
 	}
 	if (!mounts_find(real, NULL, &m) || strcmp(m.fstype, RPIFS_FSTYPE) != 0) {
