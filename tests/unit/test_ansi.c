@@ -24,7 +24,7 @@ static void check_strip(const char *in, const char *want)
 
 	assert_true(len < sizeof(buf));
 	for (size_t cut = 0; cut <= len; cut++) {
-		struct ansi_strip st = { 0 };
+		struct ansi_strip st = {0};
 		size_t a, b;
 
 		memcpy(buf, in, len);
@@ -54,18 +54,19 @@ static void test_queries_and_colours(void **state)
 static void test_short_escapes_and_strings(void **state)
 {
 	(void)state;
-	check_strip("\x1b" "c" "reset", "reset");
-	check_strip("\x1b(Bcharset\x1b" "7saved\x1b" "8", "charsetsaved");
+	check_strip("\033creset", "reset");
+	check_strip("\033(Bcharset\0337saved\0338", "charsetsaved");
 	check_strip("\x1b]0;pi@host: ~\x07title set", "title set");
 	check_strip("\x1b]2;t\x1b\\after ST", "after ST");
 	check_strip("\x1bP+q544e\x1b\\dcs", "dcs");
-	check_strip("\x1b]0;a\x1b" "b\x07" "x", "x");
+	check_strip("\x1b]0;a\033b\007x", "x");
 }
 
 static void test_text_passes(void **state)
 {
 	(void)state;
-	check_strip("plain\r\n\ttab\bback\x07" "bell", "plain\r\n\ttab\bback\x07" "bell");
+	check_strip("plain\r\n\ttab\bback\007bell",
+		    "plain\r\n\ttab\bback\007bell");
 	check_strip("caf\xc3\xa9 \xe2\x82\xac", "caf\xc3\xa9 \xe2\x82\xac");
 	check_strip("", "");
 }
@@ -83,7 +84,7 @@ static void test_not_sequences(void **state)
 
 static void test_runaway_string(void **state)
 {
-	struct ansi_strip st = { 0 };
+	struct ansi_strip st = {0};
 	char buf[ANSI_SEQ_MAX + 100];
 	size_t kept;
 
