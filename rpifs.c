@@ -7,6 +7,7 @@
 #include "common/log.h"
 #include "fs/mount.h"
 
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -26,11 +27,14 @@ static const char help_text[] =
 	"  run DIR [--wait] [--timeout S]\n"
 	"                     boot (as touch DIR/run); --wait returns 0 at the\n"
 	"                     login prompt, 1 on a panic, an early exit or the\n"
-	"                     timeout (default 300 s)\n"
+	"                     timeout (default 300 s); Ctrl-C ends the wait and\n"
+	"                     leaves the guest running (status 130)\n"
 	"  stop DIR [--force] stop the guest: its init shuts it down, else its\n"
 	"                     kernel syncs and remounts read-only, else the\n"
 	"                     power is cut; --force cuts the power at once\n"
-	"  console DIR        the terminal on the serial console; Ctrl-] detaches\n"
+	"  console DIR        the terminal on the serial console; Ctrl-] detaches;\n"
+	"                     from a script, exits once its input has ended and\n"
+	"                     the guest has been quiet for 1 s\n"
 	"  status DIR         what DIR/status says\n"
 	"  info IMAGE         partitions, file systems and boot files\n"
 	"  resize IMAGE SIZE [--grow-root]\n"
@@ -60,7 +64,7 @@ static const char help_text[] =
 	"  allow_other        let other users in (checked as the guest's users)\n"
 	"  FUSE's other options are passed on; unknown ones are refused\n"
 	"\n"
-	"  -h, --help         this text\n"
+	"  -h, --help         this text; after a command, that command's usage\n"
 	"  --version          the version\n";
 
 static int cmd_help(int argc, char **argv)
@@ -79,26 +83,63 @@ static int cmd_version(int argc, char **argv)
 	return 0;
 }
 
+/*
+ * Each command's usage and what it does, for "rpifs COMMAND --help" (the
+ * same words as help_text; tests/docs.bats compares them). A NULL usage:
+ * the command reads -h and --help itself (mount, through FUSE's parser).
+ */
 static const struct {
 	const char *name;
 	int (*run)(int argc, char **argv);
+	const char *usage;
+	const char *about;
 } commands[] = {
-	{ "mount", rfs_mount_main },
-	{ "umount", cli_umount },
-	{ "unmount", cli_umount },
-	{ "info", cli_info },
-	{ "run", cli_run },
-	{ "stop", cli_stop },
-	{ "console", cli_console },
-	{ "status", cli_status },
-	{ "resize", cli_resize },
-	{ "fsck", cli_fsck },
-	{ "help", cmd_help },
-	{ "--help", cmd_help },
-	{ "-h", cmd_help },
-	{ "--version", cmd_version },
-	{ "version", cmd_version },
+	{"mount", rfs_mount_main, NULL, NULL},
+	{"umount", cli_umount, "umount DIR",
+	 "Stop a running guest, unmount DIR, and return once everything is\n"
+	 "written and the image is let go."},
+	{"unmount", cli_umount, "unmount DIR", "The same as rpifs umount."},
+	{"info", cli_info, "info IMAGE",
+	 "Partitions, file systems and the boot files a boot would use."},
+	{"run", cli_run, "run DIR [--wait] [--timeout S]",
+	 "Boot the guest (as touch DIR/run). --wait returns 0 at the login\n"
+	 "prompt, 1 on a panic, an early exit of QEMU or the timeout (default\n"
+	 "300 s), showing the console's last lines; Ctrl-C ends the wait and\n"
+	 "leaves the guest running (status 130)."},
+	{"stop", cli_stop, "stop DIR [--force]",
+	 "Stop the guest: its init shuts it down (ctrl-alt-delete), else its\n"
+	 "kernel syncs and remounts read-only (SysRq), else the power is cut.\n"
+	 "--force cuts the power at once."},
+	{"console", cli_console, "console DIR",
+	 "The serial console on this terminal; Ctrl-] detaches. From a\n"
+	 "script: the input goes to the guest, and once it ends the guest's\n"
+	 "output is copied until it has been quiet for 1 s (at most 30 s),\n"
+	 "then rpifs exits 0. Output that is not a terminal is plain text:\n"
+	 "the guest's terminal control sequences are taken out."},
+	{"status", cli_status, "status DIR", "What DIR/status says."},
+	{"resize", cli_resize, "resize IMAGE SIZE [--grow-root]",
+	 "Grow the image file, sparse (never shrinks; SIZE as 4G, 512M or\n"
+	 "+1G); --grow-root grows the last partition and its ext4 file system\n"
+	 "to the end (its journal replayed first)."},
+	{"fsck", cli_fsck, "fsck IMAGE [-n]",
+	 "Check and repair the root file system in place: its journal\n"
+	 "replayed first, then e2fsck -fy (-n: check only, e2fsck -fn)."},
+	{"help", cmd_help, NULL, NULL},
+	{"--help", cmd_help, NULL, NULL},
+	{"-h", cmd_help, NULL, NULL},
+	{"--version", cmd_version, NULL, NULL},
+	{"version", cmd_version, NULL, NULL},
 };
+
+/* Whether -h or --help comes among the arguments (before a --). */
+static bool wants_help(int argc, char **argv)
+{
+	for (int i = 1; i < argc && strcmp(argv[i], "--") != 0; i++)
+		if (strcmp(argv[i], "-h") == 0 ||
+		    strcmp(argv[i], "--help") == 0)
+			return true;
+	return false;
+}
 
 int main(int argc, char **argv)
 {
@@ -106,9 +147,16 @@ int main(int argc, char **argv)
 		fputs(help_text, stderr);
 		return 2;
 	}
-	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
-		if (strcmp(argv[1], commands[i].name) == 0)
-			return commands[i].run(argc - 1, argv + 1);
+	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
+		if (strcmp(argv[1], commands[i].name) != 0)
+			continue;
+		if (commands[i].usage && wants_help(argc - 1, argv + 1)) {
+			printf("usage: rpifs %s\n%s\n", commands[i].usage,
+			       commands[i].about);
+			return 0;
+		}
+		return commands[i].run(argc - 1, argv + 1);
+	}
 	rpifs_log(RPIFS_ERR, "unknown command '%s': see rpifs --help", argv[1]);
 	return 2;
 }

@@ -16,7 +16,11 @@ int cli_run(int argc, char **argv);
 /* rpifs stop DIR: a clean stop, waited for. */
 int cli_stop(int argc, char **argv);
 int cli_status(int argc, char **argv);
-/* rpifs console DIR: the terminal on the serial console; Ctrl-] detaches. */
+/*
+ * rpifs console DIR: the serial console on stdin and stdout; on a terminal
+ * Ctrl-] detaches, from a script it exits once its input has ended and the
+ * guest's output has been quiet for a second.
+ */
 int cli_console(int argc, char **argv);
 /* rpifs info IMAGE */
 int cli_info(int argc, char **argv);
@@ -44,7 +48,11 @@ int cli_lock_image(struct part_image *img, const char *image);
 
 /* ---- client.c: helpers for the commands that drive a mount ---- */
 
+/* One line for a DIR argument that realpath() refused with @err. */
+void cli_bad_dir(const char *arg, int err);
 /* The canonical mount directory of an rpifs mount, or a message and -1. */
 int cli_mount_dir(const char *arg, char *dir, size_t size);
+/* The value of "@key: value" in DIR/status into @out, or "". */
+void cli_status_value(const char *dir, const char *key, char *out, size_t size);
 
 #endif

@@ -1,28 +1,28 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /*
  * The commands that drive a mounted image from outside, through its
- * control files and console socket: rpifs run [--wait], stop, console,
- * status. They need nothing but the mount directory.
+ * control files: rpifs run [--wait], stop, status (rpifs console is
+ * console.c). They need nothing but the mount directory.
  */
 #include "cli.h"
+#include "../common/ansi.h"
 #include "../common/log.h"
 #include "../common/mounts.h"
-#include "../common/unixsock.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
-#include <poll.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <termios.h>
 #include <time.h>
 #include <unistd.h>
 
-#define DETACH_KEY 0x1d /* Ctrl-] */
+/* What a failed --wait shows of the console, and of QEMU's stderr. */
+#define CONSOLE_LINES 20
+#define QEMU_LINES    10
 
 static double now_s(void)
 {
@@ -39,6 +39,22 @@ static void sleep_ms(long ms)
 	nanosleep(&t, NULL);
 }
 
+void cli_bad_dir(const char *arg, int err)
+{
+	if (arg[0] == '-' && err == ENOENT)
+		rpifs_log(RPIFS_ERR,
+			  "%s: not an option of this command (its --help lists "
+			  "them)",
+			  arg);
+	else if (err == ENOENT || err == ENOTDIR)
+		rpifs_log(RPIFS_ERR,
+			  "%s: no such directory: name the directory an image "
+			  "is mounted on (rpifs mount IMAGE DIR mounts one)",
+			  arg);
+	else
+		rpifs_log(RPIFS_ERR, "%s: %s", arg, strerror(err));
+}
+
 /* The canonical mount directory, or an error message and -1. */
 int cli_mount_dir(const char *arg, char *dir, size_t size)
 {
@@ -46,7 +62,7 @@ int cli_mount_dir(const char *arg, char *dir, size_t size)
 	char real[PATH_MAX];
 
 	if (!realpath(arg, real)) {
-		rpifs_log(RPIFS_ERR, "%s: %s", arg, strerror(errno));
+		cli_bad_dir(arg, errno);
 		return -1;
 	}
 	if (!mounts_find(real, NULL, &m) || strcmp(m.fstype, RPIFS_FSTYPE) != 0) {
@@ -58,15 +74,13 @@ int cli_mount_dir(const char *arg, char *dir, size_t size)
 	return 0;
 }
 
-/* A whole control file (NUL-terminated, malloc'd), or NULL. */
-static char *read_ctl(const char *dir, const char *name)
+/* A whole file (NUL-terminated, malloc'd), or NULL. */
+static char *read_file(const char *path)
 {
-	char path[PATH_MAX + 32], *buf = NULL;
+	char *buf = NULL;
 	size_t len = 0, cap = 0;
-	int fd;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
 
-	snprintf(path, sizeof(path), "%s/%s", dir, name);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return NULL;
 	for (;;) {
@@ -93,9 +107,16 @@ static char *read_ctl(const char *dir, const char *name)
 	return buf;
 }
 
-/* The value of "key: value" in the status file, or "". */
-static void status_value(const char *dir, const char *key, char *out,
-			 size_t size)
+/* A whole control file, or NULL. */
+static char *read_ctl(const char *dir, const char *name)
+{
+	char path[PATH_MAX + 32];
+
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	return read_file(path);
+}
+
+void cli_status_value(const char *dir, const char *key, char *out, size_t size)
 {
 	char *status = read_ctl(dir, "status"), *p;
 	size_t klen = strlen(key);
@@ -137,46 +158,98 @@ static int write_run(const char *dir, const char *word)
 	return ret;
 }
 
-/* The last @lines lines of @text to stderr. */
-static void tail_lines(const char *text, int lines)
+/*
+ * The last @lines lines of @text to stderr, without the terminal control
+ * sequences the guest sent (a query there would be answered into the
+ * user's shell).
+ */
+static void tail_lines(char *text, int lines)
 {
-	const char *p = text + strlen(text);
-	int seen = 0;
+	struct ansi_strip strip = {0};
+	char *p, *end;
 
-	while (p > text && seen <= lines)
-		if (*--p == '\n')
-			seen++;
-	if (*p == '\n')
-		p++;
-	fprintf(stderr, "%s%s", p, p[0] && p[strlen(p) - 1] != '\n' ? "\n" : "");
+	end = text + ansi_strip(&strip, text, strlen(text));
+	*end = '\0';
+	p = end;
+	if (p > text && p[-1] == '\n')
+		p--; /* the last line's own newline */
+	for (int seen = 0; p > text; p--)
+		if (p[-1] == '\n' && ++seen == lines)
+			break;
+	fprintf(stderr, "%s%s", p, end > p && end[-1] != '\n' ? "\n" : "");
 }
 
+/* The end of QEMU's own messages (its stderr, kept in the run folder). */
+static void show_qemu_log(const char *dir)
+{
+	char run_dir[PATH_MAX], path[PATH_MAX + 16], *log;
+
+	cli_status_value(dir, "run folder", run_dir, sizeof(run_dir));
+	if (!run_dir[0])
+		return;
+	snprintf(path, sizeof(path), "%s/qemu.log", run_dir);
+	log = read_file(path);
+	if (log && log[0]) {
+		fprintf(stderr, "rpifs: QEMU said (%s):\n", path);
+		tail_lines(log, QEMU_LINES);
+	}
+	free(log);
+}
+
+/*
+ * Why --wait failed, in the order a reader needs it: the console's last
+ * lines, QEMU's own messages only once QEMU has ended (while it runs they
+ * are its warnings about the board, never the reason), then the reason.
+ */
 static void show_failure(const char *dir, const char *why)
 {
-	char *console = read_ctl(dir, "console"), run_dir[PATH_MAX];
+	char *console = read_ctl(dir, "console"), state[128];
 
-	fprintf(stderr, "rpifs: %s; the last console lines:\n", why);
-	if (console)
-		tail_lines(console, 25);
-	free(console);
-	status_value(dir, "run folder", run_dir, sizeof(run_dir));
-	if (run_dir[0]) {
-		char path[PATH_MAX + 16], buf[4096];
-		int fd;
-		ssize_t n;
-
-		snprintf(path, sizeof(path), "%s/qemu.log", run_dir);
-		fd = open(path, O_RDONLY | O_CLOEXEC);
-		if (fd >= 0) {
-			n = read(fd, buf, sizeof(buf) - 1);
-			if (n > 0) {
-				buf[n] = '\0';
-				fprintf(stderr, "rpifs: QEMU said:\n");
-				tail_lines(buf, 10);
-			}
-			close(fd);
-		}
+	if (console && console[0]) {
+		fprintf(stderr, "rpifs: the last lines of %s/console:\n", dir);
+		tail_lines(console, CONSOLE_LINES);
 	}
+	free(console);
+	cli_status_value(dir, "state", state, sizeof(state));
+	if (strncmp(state, "stopped", 7) == 0)
+		show_qemu_log(dir);
+	fprintf(stderr, "rpifs: %s\n", why);
+}
+
+static volatile sig_atomic_t wait_interrupted;
+
+static void on_interrupt(int sig)
+{
+	(void)sig;
+	wait_interrupted = 1;
+}
+
+/*
+ * Ctrl-C ends the wait, not the guest. A command started with SIGINT
+ * ignored (a background job of a script) keeps ignoring it.
+ */
+static void catch_interrupt(void)
+{
+	struct sigaction sa = {.sa_handler = on_interrupt}, old;
+
+	sigemptyset(&sa.sa_mask);
+	if (sigaction(SIGINT, NULL, &old) == 0 && old.sa_handler != SIG_IGN)
+		sigaction(SIGINT, &sa, NULL);
+}
+
+/*
+ * Say what is left running, then end as killed by SIGINT (status 130 in
+ * a shell), so that a script that ran us stops on Ctrl-C too.
+ */
+static int end_interrupted(const char *dir)
+{
+	fprintf(stderr,
+		"rpifs: stopped waiting; the guest still runs (rpifs stop %s "
+		"stops it)\n",
+		dir);
+	signal(SIGINT, SIG_DFL);
+	raise(SIGINT);
+	return 130;
 }
 
 int cli_run(int argc, char **argv)
@@ -212,7 +285,7 @@ int cli_run(int argc, char **argv)
 		ret = 0;
 	}
 	if (ret) {
-		status_value(dir, "last message", why, sizeof(why));
+		cli_status_value(dir, "last message", why, sizeof(why));
 		rpifs_log(RPIFS_ERR, "%s", why[0] ? why : strerror(-ret));
 		return 1;
 	}
@@ -221,11 +294,14 @@ int cli_run(int argc, char **argv)
 		       dir, dir);
 		return 0;
 	}
+	catch_interrupt();
 	for (;;) {
 		char state[128], *console;
 		bool login, panic;
 
 		sleep_ms(100);
+		if (wait_interrupted)
+			return end_interrupted(dir);
 		console = read_ctl(dir, "console");
 		login = console && strstr(console, "login:");
 		panic = console && strstr(console, "Kernel panic");
@@ -238,7 +314,7 @@ int cli_run(int argc, char **argv)
 			show_failure(dir, "the guest's kernel panicked (stop it with rpifs stop)");
 			return 1;
 		}
-		status_value(dir, "state", state, sizeof(state));
+		cli_status_value(dir, "state", state, sizeof(state));
 		if (strncmp(state, "stopped", 7) == 0) {
 			snprintf(why, sizeof(why), "QEMU ended before a login prompt (%s)",
 				 state);
@@ -324,114 +400,5 @@ int cli_status(int argc, char **argv)
 	}
 	fputs(status, stdout);
 	free(status);
-	return 0;
-}
-
-static struct termios saved_tty;
-static bool tty_raw;
-
-static void restore_tty(void)
-{
-	if (tty_raw) {
-		tcsetattr(STDIN_FILENO, TCSAFLUSH, &saved_tty);
-		tty_raw = false;
-	}
-}
-
-static void on_signal(int sig)
-{
-	restore_tty();
-	signal(sig, SIG_DFL);
-	raise(sig);
-}
-
-int cli_console(int argc, char **argv)
-{
-	char dir[PATH_MAX], path[PATH_MAX], state[128];
-	bool interactive = isatty(STDIN_FILENO), input_open = true;
-	int fd;
-
-	if (argc != 2) {
-		fprintf(stderr, "usage: rpifs console DIR\n");
-		return 2;
-	}
-	if (cli_mount_dir(argv[1], dir, sizeof(dir)))
-		return 1;
-	status_value(dir, "state", state, sizeof(state));
-	status_value(dir, "console socket", path, sizeof(path));
-	if (strncmp(state, "stopped", 7) == 0) {
-		rpifs_log(RPIFS_ERR,
-			  "the guest is not running: start it with rpifs run %s (its last console is %s/console)",
-			  dir, dir);
-		return 1;
-	}
-	if (!path[0]) {
-		rpifs_log(RPIFS_ERR, "the mount has no console socket");
-		return 1;
-	}
-	fd = unix_connect(path, false);
-	if (fd < 0) {
-		rpifs_log(RPIFS_ERR, "cannot attach to %s: %s", path, strerror(-fd));
-		return 1;
-	}
-	if (interactive) {
-		struct termios raw;
-
-		if (tcgetattr(STDIN_FILENO, &saved_tty) == 0) {
-			raw = saved_tty;
-			cfmakeraw(&raw);
-			atexit(restore_tty);
-			signal(SIGINT, on_signal);
-			signal(SIGTERM, on_signal);
-			signal(SIGHUP, on_signal);
-			signal(SIGQUIT, on_signal);
-			tty_raw = tcsetattr(STDIN_FILENO, TCSAFLUSH, &raw) == 0;
-		}
-		fprintf(stderr, "[attached to the console of %s: Ctrl-] detaches]\r\n",
-			dir);
-	}
-	for (;;) {
-		struct pollfd p[2] = {
-			{ .fd = fd, .events = POLLIN },
-			{ .fd = STDIN_FILENO, .events = input_open ? POLLIN : 0 },
-		};
-		char buf[4096];
-		ssize_t n;
-		/* Without a terminal: after the input ends, wait for quiet. */
-		int timeout = input_open ? -1 : 1000;
-
-		if (poll(p, 2, timeout) <= 0) {
-			if (!input_open)
-				break;
-			continue;
-		}
-		if (p[0].revents) {
-			n = read(fd, buf, sizeof(buf));
-			if (n <= 0)
-				break; /* the guest stopped */
-			if (write(STDOUT_FILENO, buf, (size_t)n) < 0)
-				break;
-		}
-		if (p[1].revents) {
-			char *key;
-
-			n = read(STDIN_FILENO, buf, sizeof(buf));
-			if (n <= 0) {
-				input_open = false;
-				continue;
-			}
-			key = interactive ? memchr(buf, DETACH_KEY, (size_t)n) : NULL;
-			if (key)
-				n = key - buf;
-			if (n > 0 && write(fd, buf, (size_t)n) < 0)
-				break;
-			if (key)
-				break;
-		}
-	}
-	restore_tty();
-	if (interactive)
-		fprintf(stderr, "\n[detached]\n");
-	close(fd);
 	return 0;
 }

@@ -105,7 +105,7 @@ int cli_umount(int argc, char **argv)
 		return 2;
 	}
 	if (!realpath(argv[1], dir)) {
-		rpifs_log(RPIFS_ERR, "%s: %s", argv[1], strerror(errno));
+		cli_bad_dir(argv[1], errno);
 		return 1;
 	}
 	if (!mounts_find(dir, NULL, &m) || strcmp(m.fstype, RPIFS_FSTYPE) != 0) {

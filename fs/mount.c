@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 extern const struct fuse_lowlevel_ops rfs_ops;
@@ -156,6 +157,30 @@ static int add_mount_options(struct rfs *fs, struct fuse_args *args)
 	return ret;
 }
 
+/*
+ * /dev/fuse there but not open to this user (@err from access()): libfuse
+ * then fails at once (it runs fusermount3 only when mount(2) is refused,
+ * never when the device is), so installing fuse3 is no help; the mode is.
+ */
+static void explain_fuse_device(struct rfs *fs, int err)
+{
+	struct stat st;
+
+	if (stat("/dev/fuse", &st) == 0 && (st.st_mode & 0006) != 0006)
+		rpifs_log(RPIFS_ERR,
+			  "cannot mount on %s: /dev/fuse is mode %04o, not "
+			  "open to you; as root, chmod 0666 /dev/fuse (udev "
+			  "does so on most systems; in a container, where the "
+			  "device is passed in), or mount as root",
+			  fs->mountpoint, (unsigned)(st.st_mode & 07777));
+	else
+		rpifs_log(RPIFS_ERR,
+			  "cannot mount on %s: /dev/fuse is not open to you "
+			  "(%s); every user needs to read and write it (as "
+			  "root, chmod 0666 /dev/fuse)",
+			  fs->mountpoint, strerror(err));
+}
+
 static void explain_mount_failure(struct rfs *fs)
 {
 	if (access("/dev/fuse", F_OK) != 0)
@@ -163,9 +188,7 @@ static void explain_mount_failure(struct rfs *fs)
 			  "cannot mount on %s: there is no /dev/fuse; load the module (modprobe fuse) or, in a container, pass the device in",
 			  fs->mountpoint);
 	else if (access("/dev/fuse", R_OK | W_OK) != 0)
-		rpifs_log(RPIFS_ERR,
-			  "cannot mount on %s: /dev/fuse is not open to you; install fuse3 (its fusermount3 mounts for users)",
-			  fs->mountpoint);
+		explain_fuse_device(fs, errno);
 	else
 		rpifs_log(RPIFS_ERR, "cannot mount on %s (see the message above)",
 			  fs->mountpoint);
@@ -185,6 +208,11 @@ static int serve(struct rfs *fs, struct fuse_args *args)
 		return 1;
 	if (fuse_set_signal_handlers(fs->se) != 0)
 		goto out_session;
+	/* Said in one line, before libfuse adds its own errno. */
+	if (access("/dev/fuse", R_OK | W_OK) != 0) {
+		explain_mount_failure(fs);
+		goto out_signals;
+	}
 	if (fuse_session_mount(fs->se, fs->mountpoint) != 0) {
 		explain_mount_failure(fs);
 		goto out_signals;

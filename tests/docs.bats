@@ -70,6 +70,19 @@ mount_names() {
 	done
 }
 
+@test "each command's --help gives the usage rpifs --help lists" {
+	local c synopsis usage n=0
+	for c in $(help_section commands: | awk '/^  [a-z]/ { print $1 }'); do
+		# The command's line in rpifs --help, without its description.
+		synopsis=$(help_section commands: | awk -v c="$c" '$1 == c { sub(/^  /, ""); sub(/  .*/, ""); print }')
+		usage=$("$RPIFS" "$c" --help | head -n 1)
+		echo "$c: '$synopsis' / '$usage'"
+		[ "$usage" = "usage: rpifs $synopsis" ]
+		n=$((n + 1))
+	done
+	[ "$n" -ge 8 ]
+}
+
 @test "--help and the man page list the same options" {
 	local help man
 	help=$( (help_section commands: | grep -E '^  [a-z]'; "$RPIFS" --help | grep -E '^  -') | options_in)
