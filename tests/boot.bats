@@ -131,13 +131,13 @@ setup() {
 	sleep 1
 	echo stop >"$MNT/run"
 	wait_stopped "$MNT" 60
-	! pgrep -f "file=$IMG,format=raw" >/dev/null
+	not pgrep -f "file=$IMG,format=raw" >/dev/null
 	touch "$MNT/run"
 	sleep 2
 	pgrep -f "file=$IMG,format=raw" >/dev/null
 	"$RPIFS" umount "$MNT"
-	! mountpoint -q "$MNT"
-	! pgrep -f "file=$IMG,format=raw" >/dev/null
+	not mountpoint -q "$MNT"
+	not pgrep -f "file=$IMG,format=raw" >/dev/null
 	fsck_boot "$IMG" --after-power-cut
 }
 
@@ -224,7 +224,7 @@ SH
 	"$RPIFS" run "$MNT" --wait --timeout 120
 	# A power of two already: the launcher did not grow it again.
 	[ "$(stat -c %s "$IMG")" -eq $((512 << 20)) ]
-	! grep -q 'grew the image' "$MNT/console"
+	not grep -q 'grew the image' "$MNT/console"
 	run console_session "$MNT" pi raspberry "df -k / | awk 'NR == 2 { print \"root-kib=\" \$2 }'"
 	echo "$output"
 	[ "$status" -eq 0 ]

@@ -82,7 +82,7 @@ commands() {
 	echo "$output"
 	[ "$status" -eq 2 ] && [ "${#lines[@]}" -eq 1 ]
 	[[ "$output" == *"uid="* ]]
-	! mountpoint -q "$T/m"
+	not mountpoint -q "$T/m"
 }
 
 @test "a user who is not root, /dev/fuse mode 0600: one line naming the mode and the fix, not 'install fuse3'" {
@@ -104,5 +104,5 @@ commands() {
 	[[ "$output" == *"cannot mount on $USERDIR/m: /dev/fuse is mode 0600, not open to you; as root, chmod 0666 /dev/fuse"* ]]
 	[[ "$output" != *"install fuse3"* ]]
 	[[ "$output" != *"Permission denied"* ]]
-	! mountpoint -q "$USERDIR/m"
+	not mountpoint -q "$USERDIR/m"
 }

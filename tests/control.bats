@@ -62,8 +62,8 @@ verify_hash() {
 	sed -i "s/^.*\$/pi:$secret/" "$D/userconf"
 	umount_rpifs "$MNT"
 	wait
-	! grep -qa "$secret" "$IMG"
-	! grep -qa "$secret" "$BATS_TEST_TMPDIR/daemon.log"
+	not grep -qa "$secret" "$IMG"
+	not grep -qa "$secret" "$BATS_TEST_TMPDIR/daemon.log"
 	mount_rpifs "$IMG" "$MNT"
 	verify_hash "$(hash_of "$B/userconf.txt")" "$secret"
 	finish
@@ -271,7 +271,7 @@ EOF
 	echo 'pi:raspberry' >"$D/userconf"
 	run cat "$D/status"
 	[ "$status" -eq 0 ]
-	! grep -vE '^[a-z0-9 ._-]+: ' <<<"$output"
+	not grep -vE '^[a-z0-9 ._-]+: ' <<<"$output"
 	for key in machine state image 'boot partition' 'root partition' kernel dtb initramfs cmdline user ssh; do
 		grep -q "^$key: " <<<"$output"
 	done

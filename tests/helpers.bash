@@ -78,7 +78,7 @@ root_clean() {
 	local image=$1 p
 	p="$BATS_TEST_TMPDIR/root.p2"
 	part_file "$image" 2 "$p"
-	! dumpe2fs -h "$p" 2>/dev/null | grep -q needs_recovery
+	dumpe2fs -h "$p" 2>/dev/null | not grep -q needs_recovery
 	e2fsck -fn "$p"
 }
 
@@ -153,6 +153,12 @@ mtools_listing() {
 }
 
 # Unmount whatever a test left mounted under its temporary directory.
+# not CMD...: succeeds when CMD fails. Under bats a bare "! CMD" never
+# fails a test (set -e ignores a negated command), so checks use this.
+not() {
+	! "$@"
+}
+
 # Unmount every rpifs mount under DIR (default: this test's folder), so
 # that bats's removal of its folders never walks into an image.
 cleanup_mounts() {

@@ -41,7 +41,7 @@ refused() {
 	[ "$status" -eq 1 ]
 	[ "${#lines[@]}" -eq 1 ]
 	[[ "$output" == *"$3"* ]]
-	! mountpoint -q "$MNT"
+	not mountpoint -q "$MNT"
 	cmp "$IMG.orig" "$IMG"
 	rm -f "$IMG" "$IMG.orig"
 }
@@ -215,7 +215,7 @@ damaged() {
 		run ls "$B"
 		[[ "$output" != *"bad checksum"* ]]
 		[[ "$output" != *"out of order"* ]]
-		! grep -q damaged "$MNT/status"
+		not grep -q damaged "$MNT/status"
 		umount_rpifs "$MNT"
 		# fsck.fat complains about such slots itself; reading them
 		# wrote nothing.

@@ -133,7 +133,7 @@ compare_with_mtools() {
 	mount_rpifs "$img" "$dir"
 	[ -f "$dir/boot/config.txt" ]
 	"$RPIFS" umount "$dir"
-	! mountpoint -q "$dir"
+	not mountpoint -q "$dir"
 	# The image is free again: a new mount works at once.
 	mount_rpifs "$img" "$dir"
 	umount_rpifs "$dir"
@@ -214,7 +214,7 @@ compare_with_mtools() {
 	[ "$status" -eq 1 ]
 	[ "${#lines[@]}" -eq 1 ]
 	[[ "$output" == *"already mounted at $T/fat16"* ]]
-	! mountpoint -q "$dir2"
+	not mountpoint -q "$dir2"
 }
 
 @test "mounting on an rpifs mount point is refused" {
@@ -246,7 +246,7 @@ compare_with_mtools() {
 	run "$RPIFS" mount
 	[ "$status" -eq 2 ]
 	[[ "$output" == *usage* ]]
-	! mountpoint -q "$T/e"
+	not mountpoint -q "$T/e"
 }
 
 @test "a damaged boot sector is refused with the reason" {

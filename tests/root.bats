@@ -43,7 +43,7 @@ e2fsck_quiet() {
 	run e2fsck -fn "$(root_dev "$1")"
 	echo "$output"
 	[ "$status" -eq 0 ] || return 1
-	! grep -vE '^(e2fsck [0-9]|Pass [1-5][A-E]?:|[^ ]+: [0-9]+/[0-9]+ files)' <<<"$output"
+	not grep -vE '^(e2fsck [0-9]|Pass [1-5][A-E]?:|[^ ]+: [0-9]+/[0-9]+ files)' <<<"$output"
 }
 
 # A fresh copy of fixture NAME mounted; R is its root/.
@@ -305,7 +305,7 @@ journal_hostname() {
 	grep -q '^root/: partition 2, ext4 rootfs, read-write$' "$MNT/status"
 	echo after >"$MNT/root/after-replay"
 	umount_rpifs "$MNT"
-	! dumpe2fs -h "$(root_dev "$IMG")" 2>/dev/null | grep -q needs_recovery
+	dumpe2fs -h "$(root_dev "$IMG")" 2>/dev/null | not grep -q needs_recovery
 	e2fsck_quiet "$IMG"
 }
 
@@ -334,7 +334,7 @@ journal_hostname() {
 		echo "# seed $seed: $(grep -cE 'differences|count wrong|Unattached|zero dtime|was not cleanly' <<<"$report") leftover lines"
 		# What a crash without a journal may leave: bitmaps and counts
 		# behind, an inode without a name; never two owners of a block.
-		! grep -qiE 'multiply-claimed|duplicate|bad block|illegal|invalid' <<<"$report"
+		not grep -qiE 'multiply-claimed|duplicate|bad block|illegal|invalid' <<<"$report"
 		run e2fsck -fy "$(root_dev "$IMG")"
 		[ "$status" -le 1 ]
 		e2fsck_quiet "$IMG"

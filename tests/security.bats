@@ -53,7 +53,7 @@ boot_fake() {
 
 @test "no allow_other unless asked for" {
 	fresh fat16
-	! grep " $MNT " /proc/mounts | grep -q allow_other
+	grep " $MNT " /proc/mounts | not grep -q allow_other
 	umount_rpifs "$MNT"
 	[ "$(id -u)" = 0 ] || skip "allow_other needs root or user_allow_other"
 	mount_rpifs "$IMG" "$MNT" -o allow_other
@@ -82,18 +82,18 @@ boot_fake() {
 	boot_fake
 	local run
 	run=$(status_of "$MNT" "run folder")
-	! grep -aqF "Pa55-w0rd" "$FAKE_OUT/argv"
-	! grep -aqF "Pa55-w0rd" "$FAKE_OUT/env"
-	! grep -rqaF "Pa55-w0rd" "$run"
-	! grep -qaF "Pa55-w0rd" "$MNT/status"
-	! grep -qaF "Pa55-w0rd" "$MNT/userconf"
+	not grep -aqF "Pa55-w0rd" "$FAKE_OUT/argv"
+	not grep -aqF "Pa55-w0rd" "$FAKE_OUT/env"
+	not grep -rqaF "Pa55-w0rd" "$run"
+	not grep -qaF "Pa55-w0rd" "$MNT/status"
+	not grep -qaF "Pa55-w0rd" "$MNT/userconf"
 	# The daemon's own argv and environment do not hold it either.
 	local pid
 	pid=$(pgrep -f "rpifs mount .* $MNT\$" | head -n 1)
-	! grep -aqF "Pa55-w0rd" "/proc/$pid/cmdline"
-	! grep -aqF "Pa55-w0rd" "/proc/$pid/environ"
+	not grep -aqF "Pa55-w0rd" "/proc/$pid/cmdline"
+	not grep -aqF "Pa55-w0rd" "/proc/$pid/environ"
 	umount_rpifs "$MNT"
-	! grep -aqF "Pa55-w0rd" "$IMG"
+	not grep -aqF "Pa55-w0rd" "$IMG"
 	[ ! -e /tmp/rpifs-pwned ]
 }
 

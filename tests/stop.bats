@@ -101,7 +101,7 @@ login_prompt() {
 	local log
 	log=$(status_of "$MNT" 'console log')
 	"$RPIFS" umount "$MNT"
-	! mountpoint -q "$MNT"
+	not mountpoint -q "$MNT"
 	grep -q 'rpifs: the guest stopped: orderly' "$log"
 	fsck_boot "$IMG"
 	root_clean "$IMG"
@@ -121,7 +121,7 @@ login_prompt() {
 	kill "$holder"
 	wait "$holder" 2>/dev/null || true
 	"$RPIFS" umount "$MNT"
-	! mountpoint -q "$MNT"
+	not mountpoint -q "$MNT"
 }
 
 @test "a stop before the guest has printed anything cuts the power: nothing is mounted yet" {
