@@ -42,6 +42,8 @@ static const char help_text[] =
 	"                     grow the image file, sparse (never shrinks; SIZE\n"
 	"                     as 4G, 512M or +1G); --grow-root grows the last\n"
 	"                     partition and its ext4 file system to the end\n"
+	"  runs [--clean]     what is kept of past boots; --clean removes what\n"
+	"                     belongs to images that are gone\n"
 	"  fsck IMAGE [-n]    check and repair the root file system in place:\n"
 	"                     its journal replayed first, then e2fsck -fy\n"
 	"                     (-n: check only, e2fsck -fn)\n"
@@ -122,6 +124,10 @@ static const struct {
 	 "Grow the image file, sparse (never shrinks; SIZE as 4G, 512M or\n"
 	 "+1G); --grow-root grows the last partition and its ext4 file system\n"
 	 "to the end (its journal replayed first)."},
+	{"runs", cli_runs, "runs [--clean]",
+	 "What is kept of past boots, per image (run folders, the daemon's\n"
+	 "log) and the kernels shared between them; --clean removes the\n"
+	 "folders of images that are gone and what nothing uses."},
 	{"fsck", cli_fsck, "fsck IMAGE [-n]",
 	 "Check and repair the root file system in place: its journal\n"
 	 "replayed first, then e2fsck -fy (-n: check only, e2fsck -fn)."},

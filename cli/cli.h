@@ -26,6 +26,8 @@ int cli_console(int argc, char **argv);
 int cli_info(int argc, char **argv);
 /* rpifs resize IMAGE SIZE [--grow-root] */
 int cli_resize(int argc, char **argv);
+/* rpifs runs [--clean]: what is kept of past boots. */
+int cli_runs(int argc, char **argv);
 /* rpifs fsck IMAGE [-n]: the root's journal replayed, then e2fsck. */
 int cli_fsck(int argc, char **argv);
 

@@ -11,6 +11,7 @@
 #include "run.h"
 #include "../common/log.h"
 #include "../common/mounts.h"
+#include "../launcher/launcher.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -40,26 +41,22 @@ static void fuse_log_to_rpifs(enum fuse_log_level level, const char *fmt,
 		  "%s", msg);
 }
 
-/*
- * Where this image's boots are kept: $XDG_STATE_HOME/rpifs/NAME-HASH
- * (~/.local/state when unset), HASH from the image's full path.
- */
+/* Where this image's boots and log are kept (launcher/runs.c). */
 static void state_dir(struct rfs *fs)
 {
-	const char *base = getenv("XDG_STATE_HOME"), *home = getenv("HOME");
-	const char *name = strrchr(fs->image_path, '/');
-	uint32_t hash = 2166136261u;
+	runs_state_dir(fs->image_path, fs->state_dir, sizeof(fs->state_dir));
+}
 
-	for (const char *p = fs->image_path; *p; p++)
-		hash = (hash ^ (uint8_t)*p) * 16777619u;
-	name = name ? name + 1 : fs->image_path;
-	if (base && base[0] == '/')
-		snprintf(fs->state_dir, sizeof(fs->state_dir),
-			 "%s/rpifs/%.64s-%08x", base, name, hash);
-	else
-		snprintf(fs->state_dir, sizeof(fs->state_dir),
-			 "%s/.local/state/rpifs/%.64s-%08x",
-			 home && home[0] ? home : "/tmp", name, hash);
+int rfs_daemon_log(struct rfs *fs, char *path, size_t size)
+{
+	int ret = runs_prepare(fs->state_dir, fs->image_path);
+
+	if (ret) {
+		errno = -ret;
+		return -1;
+	}
+	snprintf(path, size, "%s/daemon.log", fs->state_dir);
+	return 0;
 }
 
 /* Lock the image against a second rpifs and QEMU; say who has it. */
@@ -197,6 +194,7 @@ static void explain_mount_failure(struct rfs *fs)
 static int serve(struct rfs *fs, struct fuse_args *args)
 {
 	struct fuse_loop_config *cfg;
+	char log[PATH_MAX + 16];
 	int ret = 1;
 
 	if (add_mount_options(fs, args)) {
@@ -219,8 +217,17 @@ static int serve(struct rfs *fs, struct fuse_args *args)
 	}
 	if (fuse_daemonize(fs->opt.foreground) != 0)
 		goto out_unmount;
-	if (!fs->opt.foreground)
+	if (!fs->opt.foreground) {
 		rpifs_log_use_syslog(true);
+		/* Where a user can read it whether or not syslog runs. */
+		if (rfs_daemon_log(fs, log, sizeof(log)) == 0 &&
+		    rpifs_log_to_file(log, DAEMON_LOG_MAX) != 0)
+			rpifs_log(RPIFS_WARN, "no daemon log at %s: %s", log,
+				  strerror(errno));
+		rpifs_log(RPIFS_INFO, "rpifs %s (pid %d): %s mounted on %s",
+			  RPIFS_VERSION, (int)getpid(), fs->image_path,
+			  fs->mountpoint);
+	}
 	/* Threads only now: fuse_daemonize forked. */
 	if (run_init(fs) != 0)
 		rpifs_log(RPIFS_ERR, "the launcher did not start: booting is not possible");
@@ -234,6 +241,8 @@ static int serve(struct rfs *fs, struct fuse_args *args)
 	fuse_loop_cfg_destroy(cfg);
 	/* A running guest is stopped before anything else lets go. */
 	run_shutdown(fs);
+	if (!fs->opt.foreground)
+		rpifs_log(RPIFS_INFO, "%s: unmounted", fs->mountpoint);
 out_unmount:
 	fuse_session_unmount(fs->se);
 out_signals:

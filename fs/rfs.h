@@ -244,4 +244,10 @@ bool rfs_in_group(struct rfs *fs, gid_t gid);
 int rfs_may(struct rfs *fs, const struct rfs_kind *kind, const struct stat *st,
 	    int mask);
 
+/* The daemon's log file, in the image's state folder (made if needed):
+   its path in @path, or -1 with errno. */
+int rfs_daemon_log(struct rfs *fs, char *path, size_t size);
+/* The log's bound: past it the file becomes daemon.log.1. */
+#define DAEMON_LOG_MAX (1024 * 1024)
+
 #endif

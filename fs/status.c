@@ -200,6 +200,8 @@ int status_text(struct rfs *fs, struct buf *out)
 	status_user(fs, out);
 	if (rpifs_log_last(last, sizeof(last)))
 		buf_printf(out, "last message: %s\n", last);
+	if (!fs->opt.foreground)
+		buf_printf(out, "daemon log: %s/daemon.log\n", fs->state_dir);
 	fs->status_len = out->len;
 	return 0;
 }

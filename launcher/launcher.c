@@ -203,12 +203,13 @@ static int write_run_folder(struct launcher *l, const struct boot_plan *p,
 	    (ret = runs_path(f->initramfs, PATH_MAX, d, "initramfs")) ||
 	    (ret = runs_path(f->console_log, PATH_MAX, d, "console.log")) ||
 	    (ret = runs_path(f->qemu_log, PATH_MAX, d, "qemu.log")) ||
-	    (ret = runs_write_reuse(d, prev, "kernel", p->kernel, p->kernel_len)) ||
+	    (ret = runs_write_shared(l->state_dir, d, "kernel", p->kernel,
+				     p->kernel_len)) ||
 	    (ret = runs_write(d, "dtb", p->dtb_image, p->dtb_image_len)) ||
 	    (ret = runs_write(d, "dtb-qemu", p->dtb, p->dtb_len)) ||
-	    (p->initramfs && (ret = runs_write_reuse(d, prev, "initramfs",
-						     p->initramfs,
-						     p->initramfs_len))) ||
+	    (p->initramfs && (ret = runs_write_shared(l->state_dir, d,
+						      "initramfs", p->initramfs,
+						      p->initramfs_len))) ||
 	    (ret = runs_write(d, "cmdline", p->cmdline.line,
 			      strlen(p->cmdline.line))) ||
 	    (ret = runs_write(d, "cmdline.image", p->cmdline_image,

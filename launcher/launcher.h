@@ -128,11 +128,37 @@ int runs_path(char *out, size_t size, const char *dir, const char *name);
 int runs_write(const char *dir, const char *name, const void *data,
 	       size_t len);
 /*
- * The same, but when @prev/NAME holds the same bytes (the kernel and
- * initramfs of the last boot, usually), a hard link to it: snapshots are
- * never written again, and this saves writing tens of MiB at each boot.
+ * The same, as a hard link to one shared copy of the same bytes under
+ * the state folders' blobs/ (the kernel and initramfs of boot after boot,
+ * and of other images: never written again, tens of MiB each).
  */
-int runs_write_reuse(const char *dir, const char *prev, const char *name,
-		     const void *data, size_t len);
+int runs_write_shared(const char *state_dir, const char *dir,
+		      const char *name, const void *data, size_t len);
+
+/* Where every image's state folder is: $XDG_STATE_HOME/rpifs. */
+void runs_base(char *out, size_t size);
+/* The state folder of the image at the absolute path @image. */
+void runs_state_dir(const char *image, char *out, size_t size);
+/* Make @state_dir (0700) and note in it which image it is for. */
+int runs_prepare(const char *state_dir, const char *image);
+/* Remove the state folders of images no longer there, and unused blobs. */
+void runs_forget_gone(void);
+
+/* What rpifs runs lists: one state folder. */
+struct runs_entry {
+	char state_dir[PATH_MAX];
+	char image[PATH_MAX];	/* "" when the folder does not say */
+	bool gone;		/* its image is no longer there */
+	unsigned runs;
+	char newest[64];	/* the newest run's folder name (its time) */
+	uint64_t bytes;		/* on disk, the shared blobs not counted */
+};
+/* Every state folder (malloc'd list), and the bytes of the blobs. */
+int runs_scan(struct runs_entry **list, size_t *count, uint64_t *blob_bytes);
+/*
+ * Remove the folders of images no longer there, then unused blobs;
+ * @removed is told of each folder. @return the bytes freed.
+ */
+uint64_t runs_clean(void (*removed)(const char *state_dir, const char *image));
 
 #endif

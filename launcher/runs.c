@@ -3,7 +3,11 @@
  * Run folders: each boot gets $XDG_STATE_HOME/rpifs/IMAGE-KEY/runs/TIME/
  * with what it booted (kernel, dtb as on the image and as given to QEMU,
  * initramfs, command line), the argument vector, the adjustments and the
- * console log. The newest ten are kept.
+ * console log. The newest ten are kept. Kernels and initramfs, tens of MiB
+ * each and the same boot after boot and image after image, are kept once
+ * in $XDG_STATE_HOME/rpifs/blobs and hard-linked into the run folders; a
+ * blob no run links any more goes, and so does the folder of an image
+ * that is no longer there (each folder names its image in a file).
  */
 #define _XOPEN_SOURCE 700
 #include "launcher.h"
@@ -19,6 +23,9 @@
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
+
+static uint64_t prune_blobs(const char *base);
+static void base_of(const char *state_dir, char *out, size_t size);
 
 static int mkdir_p(const char *path, mode_t mode)
 {
@@ -113,6 +120,12 @@ int runs_new(const char *state_dir, unsigned keep, char *dir, size_t size,
 	if (ret)
 		return ret;
 	prune(runs, keep, prev, prev_size);
+	{
+		char base[PATH_MAX];
+
+		base_of(state_dir, base, sizeof(base));
+		prune_blobs(base);
+	}
 	localtime_r(&now, &tm);
 	strftime(stamp, sizeof(stamp), "%Y%m%d-%H%M%S", &tm);
 	for (int i = 1; i < 1000; i++) {
@@ -187,14 +200,265 @@ static bool same_bytes(const char *path, const void *data, size_t len)
 	return same;
 }
 
-int runs_write_reuse(const char *dir, const char *prev, const char *name,
-		     const void *data, size_t len)
-{
-	char old[PATH_MAX], path[PATH_MAX];
 
-	if (prev && prev[0] && runs_path(old, sizeof(old), prev, name) == 0 &&
-	    runs_path(path, sizeof(path), dir, name) == 0 &&
-	    same_bytes(old, data, len) && link(old, path) == 0)
+void runs_base(char *out, size_t size)
+{
+	const char *base = getenv("XDG_STATE_HOME"), *home = getenv("HOME");
+
+	if (base && base[0] == '/')
+		snprintf(out, size, "%s/rpifs", base);
+	else
+		snprintf(out, size, "%s/.local/state/rpifs",
+			 home && home[0] ? home : "/tmp");
+}
+
+void runs_state_dir(const char *image, char *out, size_t size)
+{
+	const char *name = strrchr(image, '/');
+	uint32_t hash = 2166136261u;
+	char base[PATH_MAX];
+
+	for (const char *p = image; *p; p++)
+		hash = (hash ^ (uint8_t)*p) * 16777619u;
+	runs_base(base, sizeof(base));
+	snprintf(out, size, "%s/%.64s-%08x", base, name ? name + 1 : image,
+		 hash);
+}
+
+int runs_prepare(const char *state_dir, const char *image)
+{
+	char path[PATH_MAX + 8];
+	int ret = mkdir_p(state_dir, 0700);
+
+	if (ret)
+		return ret;
+	if (runs_path(path, sizeof(path), state_dir, "image") == 0 &&
+	    !same_bytes(path, image, strlen(image)))
+		ret = runs_write(state_dir, "image", image, strlen(image));
+	return ret;
+}
+
+/* The state folder's parent: BASE for BASE/NAME-HASH. */
+static void base_of(const char *state_dir, char *out, size_t size)
+{
+	const char *slash = strrchr(state_dir, '/');
+
+	snprintf(out, size, "%.*s", slash ? (int)(slash - state_dir) : 0,
+		 state_dir);
+}
+
+/*
+ * A blob's name: its size and a hash of a few samples of it (hashing a
+ * whole kernel would cost more than the copy it saves; equal bytes are
+ * checked anyway before a link).
+ */
+static void blob_name(const void *data, size_t len, char *out, size_t size)
+{
+	const uint8_t *p = data;
+	uint64_t hash = 1469598103934665603ull;
+	size_t step = len / 64 + 1;
+
+	for (size_t at = 0; at < len; at += step)
+		for (size_t i = at; i < at + 64 && i < len; i++)
+			hash = (hash ^ p[i]) * 1099511628211ull;
+	snprintf(out, size, "%zu-%016llx", len, (unsigned long long)hash);
+}
+
+int runs_write_shared(const char *state_dir, const char *dir, const char *name,
+		      const void *data, size_t len)
+{
+	char base[PATH_MAX], blobs[PATH_MAX + 8], key[64], blob[PATH_MAX + 80];
+	char path[PATH_MAX], tmp[PATH_MAX + 96];
+
+	base_of(state_dir, base, sizeof(base));
+	snprintf(blobs, sizeof(blobs), "%s/blobs", base);
+	blob_name(data, len, key, sizeof(key));
+	snprintf(blob, sizeof(blob), "%s/%s", blobs, key);
+	if (len == 0 || runs_path(path, sizeof(path), dir, name) ||
+	    mkdir_p(blobs, 0700))
+		return runs_write(dir, name, data, len);
+	if (!same_bytes(blob, data, len)) {
+		/* Written whole, then put in place: never half a kernel. */
+		snprintf(tmp, sizeof(tmp), "%s/.new-%s-%d", blobs, key, (int)getpid());
+		if (runs_write(blobs, tmp + strlen(blobs) + 1, data, len) ||
+		    rename(tmp, blob) != 0) {
+			unlink(tmp);
+			return runs_write(dir, name, data, len);
+		}
+	}
+	if (link(blob, path) == 0)
 		return 0;
 	return runs_write(dir, name, data, len);
+}
+
+/* Blobs that no run folder links any more. @return the bytes freed. */
+static uint64_t prune_blobs(const char *base)
+{
+	char blobs[PATH_MAX + 8], path[PATH_MAX + 300];
+	struct dirent *de;
+	struct stat st;
+	uint64_t freed = 0;
+	DIR *d;
+
+	snprintf(blobs, sizeof(blobs), "%s/blobs", base);
+	d = opendir(blobs);
+	while (d && (de = readdir(d))) {
+		if (de->d_name[0] == '.' && strncmp(de->d_name, ".new-", 5) != 0)
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", blobs, de->d_name);
+		if (lstat(path, &st) == 0 && S_ISREG(st.st_mode) &&
+		    st.st_nlink == 1 && unlink(path) == 0)
+			freed += (uint64_t)st.st_blocks * 512;
+	}
+	if (d)
+		closedir(d);
+	return freed;
+}
+
+/* The image a state folder serves, from its "image" file ("" unknown). */
+static void image_of(const char *state_dir, char *out, size_t size)
+{
+	char path[PATH_MAX + 8];
+	FILE *f;
+
+	out[0] = '\0';
+	snprintf(path, sizeof(path), "%s/image", state_dir);
+	f = fopen(path, "r");
+	if (!f)
+		return;
+	if (!fgets(out, (int)size, f))
+		out[0] = '\0';
+	fclose(f);
+}
+
+static uint64_t seen_bytes;
+static struct seen {
+	dev_t dev;
+	ino_t ino;
+} *seen;
+static size_t seen_count, seen_cap;
+
+/* Disk use under a folder, each file once however many links it has. */
+static int count_entry(const char *path, const struct stat *st, int flag,
+		       struct FTW *ftw)
+{
+	(void)path;
+	(void)ftw;
+	if (flag != FTW_F)
+		return 0;
+	for (size_t i = 0; i < seen_count; i++)
+		if (seen[i].dev == st->st_dev && seen[i].ino == st->st_ino)
+			return 0;
+	if (seen_count == seen_cap) {
+		struct seen *bigger = realloc(seen, (seen_cap = seen_cap ? seen_cap * 2 : 64) *
+							    sizeof(*seen));
+
+		if (!bigger)
+			return 0;
+		seen = bigger;
+	}
+	seen[seen_count++] = (struct seen){ st->st_dev, st->st_ino };
+	seen_bytes += (uint64_t)st->st_blocks * 512;
+	return 0;
+}
+
+static uint64_t disk_use(const char *dir)
+{
+	uint64_t before = seen_bytes;
+
+	nftw(dir, count_entry, 16, FTW_PHYS);
+	return seen_bytes - before;
+}
+
+int runs_scan(struct runs_entry **list, size_t *count, uint64_t *blob_bytes)
+{
+	char base[PATH_MAX], dir[PATH_MAX + 300], runs[PATH_MAX + 310];
+	struct runs_entry *out = NULL, *e;
+	size_t n = 0;
+	struct dirent *de, *re;
+	DIR *d, *rd;
+
+	runs_base(base, sizeof(base));
+	seen_count = 0;
+	seen_bytes = 0;
+	/* The shared files first: a run folder's links to them count there. */
+	snprintf(dir, sizeof(dir), "%s/blobs", base);
+	*blob_bytes = disk_use(dir);
+	d = opendir(base);
+	while (d && (de = readdir(d))) {
+		if (de->d_name[0] == '.' || strcmp(de->d_name, "blobs") == 0)
+			continue;
+		e = realloc(out, (n + 1) * sizeof(*out));
+		if (!e)
+			break;
+		out = e;
+		e = &out[n++];
+		memset(e, 0, sizeof(*e));
+		snprintf(dir, sizeof(dir), "%s/%s", base, de->d_name);
+		snprintf(e->state_dir, sizeof(e->state_dir), "%.4000s", dir);
+		image_of(dir, e->image, sizeof(e->image));
+		e->gone = e->image[0] && access(e->image, F_OK) != 0;
+		snprintf(runs, sizeof(runs), "%s/runs", dir);
+		rd = opendir(runs);
+		while (rd && (re = readdir(rd)))
+			if (re->d_name[0] != '.') {
+				e->runs++;
+				if (strcmp(re->d_name, e->newest) > 0)
+					snprintf(e->newest, sizeof(e->newest),
+						 "%.63s", re->d_name);
+			}
+		if (rd)
+			closedir(rd);
+		e->bytes = disk_use(dir);
+	}
+	if (d)
+		closedir(d);
+	free(seen);
+	seen = NULL;
+	seen_cap = seen_count = 0;
+	*list = out;
+	*count = n;
+	return 0;
+}
+
+void runs_forget_gone(void)
+{
+	char base[PATH_MAX], dir[PATH_MAX + 300], image[PATH_MAX];
+	struct dirent *de;
+	DIR *d;
+
+	runs_base(base, sizeof(base));
+	d = opendir(base);
+	while (d && (de = readdir(d))) {
+		if (de->d_name[0] == '.' || strcmp(de->d_name, "blobs") == 0)
+			continue;
+		snprintf(dir, sizeof(dir), "%s/%s", base, de->d_name);
+		image_of(dir, image, sizeof(image));
+		if (image[0] && access(image, F_OK) != 0)
+			nftw(dir, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
+	}
+	if (d)
+		closedir(d);
+	prune_blobs(base);
+}
+
+uint64_t runs_clean(void (*removed)(const char *state_dir, const char *image))
+{
+	struct runs_entry *list;
+	char base[PATH_MAX];
+	uint64_t blobs, freed = 0;
+	size_t n;
+
+	runs_scan(&list, &n, &blobs);
+	for (size_t i = 0; i < n; i++) {
+		if (!list[i].gone)
+			continue;
+		nftw(list[i].state_dir, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
+		freed += list[i].bytes;
+		if (removed)
+			removed(list[i].state_dir, list[i].image);
+	}
+	free(list);
+	runs_base(base, sizeof(base));
+	return freed + prune_blobs(base);
 }

@@ -135,6 +135,8 @@ static void probe_when_idle(struct launcher *l)
 	if (!l->qemu_known)
 		l->qemu_known = qemu_probe(&l->qemu, err, sizeof(err)) == 0;
 	pthread_mutex_unlock(&l->mu);
+	/* Off the path of a boot too: the folders of images since deleted. */
+	runs_forget_gone();
 }
 
 static void command(struct launcher *l)

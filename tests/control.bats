@@ -271,7 +271,7 @@ EOF
 	echo 'pi:raspberry' >"$D/userconf"
 	run cat "$D/status"
 	[ "$status" -eq 0 ]
-	not grep -vE '^[a-z0-9 ._-]+: ' <<<"$output"
+	not grep -vE '^[a-z0-9 ._/-]+: ' <<<"$output"
 	for key in machine state image 'boot partition' 'root partition' kernel dtb initramfs cmdline user ssh; do
 		grep -q "^$key: " <<<"$output"
 	done

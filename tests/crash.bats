@@ -98,3 +98,34 @@ crash_once() {
 	[ "$status" -ne 0 ]
 	[[ "$output" == *"an fsynced file is damaged: /GROWN.BIN"* ]]
 }
+
+@test "the crash checker: one file under two names (a rename between directories cut short) is a leftover" {
+	local img=$BATS_TEST_TMPDIR/c.img mnt=$BATS_TEST_TMPDIR/c part=$BATS_TEST_TMPDIR/c.p1
+	local log=$BATS_TEST_TMPDIR/c.log data dir entry
+	copy_fixture fat32-512.img "$img"
+	mount_rpifs "$img" "$mnt"
+	mkdir "$mnt/boot/d1"
+	"$STORM" --gen 5 3000 >"$mnt/boot/a.tmp"
+	"$STORM" --gen 6 3000 >"$mnt/boot/b.tmp"
+	umount_rpifs "$mnt"
+	part_file "$img" 1 "$part"
+	# The rename's first step: the entry written into d1, the old one
+	# not yet removed. Both name the same clusters.
+	data=$(( ($(le_at "$part" 14 2) + 2 * $(le_at "$part" 36 4)) * 512 ))
+	dir=$(( data + ($(first_cluster "$part" d1) - 2) * 512 ))
+	entry=$(grep -obUaF 'A       TMP' "$part" | head -1 | cut -d: -f1)
+	dd if="$part" of="$part" bs=1 skip="$entry" seek=$((dir + 64)) count=32 \
+		conv=notrunc status=none
+	: >"$log"
+	run bash "$BATS_TEST_DIRNAME/lib/crash_check.sh" "$part" "$log" "$STORM"
+	echo "$output"
+	[ "$status" -eq 0 ]
+	# Two files sharing clusters are damage: b.tmp's chain made to run
+	# into a.tmp's second cluster.
+	entry=$(grep -obUaF 'B       TMP' "$part" | head -1 | cut -d: -f1)
+	poke_le "$part" $((entry + 26)) 2 $(($(first_cluster "$part" a.tmp) + 1))
+	run bash "$BATS_TEST_DIRNAME/lib/crash_check.sh" "$part" "$log" "$STORM"
+	echo "$output"
+	[ "$status" -ne 0 ]
+	[[ "$output" == *"share clusters"* ]]
+}

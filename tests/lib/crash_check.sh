@@ -12,6 +12,11 @@ part=$1 log=$2 storm=$3
 export MTOOLS_SKIP_CHECK=1
 bad=0
 
+# The clusters of the file at PATH (fsck.fat's spelling), as mshowfat lists them.
+chain() {
+	mshowfat -i "$part" "::$1" 2>/dev/null | sed 's/^[^<]*//'
+}
+
 report=$(fsck.fat -n "$part" 2>&1)
 while IFS= read -r line; do
 	case $line in
@@ -27,6 +32,22 @@ while IFS= read -r line; do
 	# A kill between writing the first FAT and its copy: fsck.fat reads
 	# the first, which rpifs writes first.
 	"FATs differ but appear to be intact." | "  Using first FAT.") ;;
+	"/"*"  and") # two entries share clusters: fsck names both
+		first=${line%  and}
+		IFS= read -r second
+		IFS= read -r detail
+		# A rename between directories cut short leaves one file under
+		# both names (rpifs writes the new entry, flushes, then removes
+		# the old): the same chain from the same first cluster. Any
+		# other sharing is damage.
+		if [ "$detail" != "  share clusters." ] ||
+			[ "$(chain "$first")" != "$(chain "$second")" ] ||
+			[ -z "$(chain "$first")" ]; then
+			echo "fsck: $first and $second share clusters and are not one file under two names"
+			bad=1
+		fi
+		;;
+	"  Truncating second to 0 bytes.") ;;
 	"/"*) # a file fsck would change: fine only if it was not fsynced
 		path=${line#/}
 		# fsck.fat shows 8.3 names in upper case; FAT ignores case.

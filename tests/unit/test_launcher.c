@@ -609,25 +609,31 @@ static void test_runs(void **state)
 	assert_int_equal(system((snprintf(runs, sizeof(runs), "rm -rf '%s'", base), runs)), 0);
 }
 
-/* The kernel of the last run, when the same bytes, is linked, not written. */
-static void test_runs_reuse(void **state)
+/*
+ * The same kernel, boot after boot and image after image, is one file in
+ * blobs/, linked into each run folder; other bytes of the same size are
+ * another; a blob no run links is removed with the run folders.
+ */
+static void test_runs_shared(void **state)
 {
-	char base[] = "/tmp/rpifs-runs-XXXXXX", dir[3][PATH_MAX], prev[PATH_MAX];
-	char path[3][PATH_MAX + 8], cmd[PATH_MAX + 16], buf[16];
+	char base[] = "/tmp/rpifs-runs-XXXXXX", sd[2][PATH_MAX], dir[3][PATH_MAX];
+	char prev[PATH_MAX], path[3][PATH_MAX + 8], cmd[PATH_MAX + 16], buf[16];
 	static const char kernel[] = "kernel bytes", other[] = "kernel BYTES";
 	struct stat st[3];
 	FILE *f;
 
 	(void)state;
 	assert_non_null(mkdtemp(base));
+	snprintf(sd[0], sizeof(sd[0]), "%s/a.img-1", base);
+	snprintf(sd[1], sizeof(sd[1]), "%s/b.img-2", base);
 	for (int i = 0; i < 3; i++) {
-		assert_int_equal(runs_new(base, 10, dir[i], sizeof(dir[i]), prev,
+		const char *s = sd[i == 1];
+
+		assert_int_equal(runs_new(s, 10, dir[i], sizeof(dir[i]), prev,
 					  sizeof(prev)), 0);
-		if (i > 0)
-			assert_string_equal(prev, dir[i - 1]);
-		assert_int_equal(runs_write_reuse(dir[i], prev, "kernel",
-						  i == 2 ? other : kernel,
-						  sizeof(kernel) - 1), 0);
+		assert_int_equal(runs_write_shared(s, dir[i], "kernel",
+						   i == 2 ? other : kernel,
+						   sizeof(kernel) - 1), 0);
 		assert_int_equal(runs_path(path[i], sizeof(path[i]), dir[i], "kernel"), 0);
 		assert_int_equal(stat(path[i], &st[i]), 0);
 		assert_int_equal(st[i].st_size, sizeof(kernel) - 1);
@@ -638,11 +644,20 @@ static void test_runs_reuse(void **state)
 		fclose(f);
 		assert_memory_equal(buf, i == 2 ? other : kernel, sizeof(kernel) - 1);
 	}
-	/* Same bytes: one file; different bytes (same size): a new one. */
+	/* Same bytes in two images' runs: one file (and its blob). */
 	assert_int_equal(st[0].st_ino, st[1].st_ino);
-	assert_int_equal(st[1].st_nlink, 2);
+	assert_int_equal(stat(path[1], &st[1]), 0);
+	assert_int_equal(st[1].st_nlink, 3);
 	assert_int_not_equal(st[1].st_ino, st[2].st_ino);
-	assert_int_equal(st[2].st_nlink, 1);
+	/* Without its run folders, a blob goes at the next run. */
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s' '%s'", sd[1], dir[2]);
+	assert_int_equal(system(cmd), 0);
+	assert_int_equal(runs_new(sd[0], 10, dir[2], sizeof(dir[2]), prev,
+				  sizeof(prev)), 0);
+	assert_int_equal(stat(path[0], &st[0]), 0);
+	assert_int_equal(st[0].st_nlink, 2); /* a.img's run and the blob */
+	snprintf(cmd, sizeof(cmd), "test $(ls '%s/blobs' | wc -l) = 1", base);
+	assert_int_equal(system(cmd), 0);
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", base);
 	assert_int_equal(system(cmd), 0);
 }
@@ -662,7 +677,7 @@ int main(void)
 		cmocka_unit_test(test_cloud_init),
 		cmocka_unit_test(test_dtb),
 		cmocka_unit_test(test_runs),
-		cmocka_unit_test(test_runs_reuse),
+		cmocka_unit_test(test_runs_shared),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
