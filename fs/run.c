@@ -249,7 +249,7 @@ static int launch(struct rfs *fs, const struct boot_plan *plan)
 		.name = name ? name + 1 : fs->image_path,
 		.image = fs->image_path,
 		.snapshot = fs->opt.read_only,
-		.ssh_port = fs->opt.ssh_port,
+		.net = &fs->opt.net,
 	};
 	char err[512];
 	int ret = rfs_root_freeze(fs);

@@ -14,6 +14,7 @@
 #include <time.h>
 
 #include "../pi/plan.h"
+#include "net.h"
 
 enum launch_state {
 	LAUNCH_STOPPED,
@@ -35,7 +36,7 @@ struct launch_request {
 	const char *name;	 /* for ps and the status: the image's name */
 	const char *image;	 /* the image file, as QEMU's SD card */
 	bool snapshot;		 /* read-only image: discard the guest's writes */
-	unsigned ssh_port;
+	const struct net_config *net; /* NULL: no network */
 };
 
 struct launch_status {
@@ -45,7 +46,7 @@ struct launch_status {
 	struct timespec started; /* wall clock */
 	bool ran;		 /* a boot happened during this mount */
 	int exit_status;	 /* wait status of the last boot */
-	unsigned ssh_port;
+	unsigned ssh_port;	 /* the boot's ssh forward, ssh=auto's pick */
 	char qemu_version[64];
 	char run_dir[PATH_MAX];
 	char console_log[PATH_MAX];

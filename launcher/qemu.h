@@ -12,6 +12,7 @@
 #include <stddef.h>
 
 #include "../pi/board.h"
+#include "net.h"
 
 struct qemu_info {
 	char path[PATH_MAX];
@@ -40,7 +41,9 @@ struct qemu_config {
 	const char *serial_socket;
 	const char *serial_log;
 	const char *qmp_socket;
-	unsigned ssh_port;	  /* 0: no network */
+	const struct net_config *net; /* NULL or NET_NONE: no network */
+	unsigned ssh_port;	      /* this boot's ssh forward (0: none) */
+	const char *relay;	      /* the program guestfwd rules run */
 };
 
 /* The argument vector (malloc'd, NULL-terminated), or NULL. */
