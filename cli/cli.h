@@ -22,6 +22,10 @@ int cli_console(int argc, char **argv);
 int cli_info(int argc, char **argv);
 /* rpifs resize IMAGE SIZE [--grow-root] */
 int cli_resize(int argc, char **argv);
+/* rpifs guestfwd-relay PORT: run by QEMU for a guestfwd connection. */
+int cli_relay(int argc, char **argv);
+/* Its command name (launcher/net.h's NET_RELAY_COMMAND). */
+extern const char cli_relay_name[];
 
 /* ---- client.c: helpers for the commands that drive a mount ---- */
 
