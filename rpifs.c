@@ -84,6 +84,7 @@ static const struct {
 	{ "console", cli_console },
 	{ "status", cli_status },
 	{ "resize", cli_resize },
+	{ "ssh", cli_ssh },
 	{ cli_relay_name, cli_relay },
 	{ "help", cmd_help },
 	{ "--help", cmd_help },

@@ -22,6 +22,8 @@ int cli_console(int argc, char **argv);
 int cli_info(int argc, char **argv);
 /* rpifs resize IMAGE SIZE [--grow-root] */
 int cli_resize(int argc, char **argv);
+/* rpifs ssh DIR [-l USER] [SSH-OPTION...] [[--] COMMAND...]: ssh's status. */
+int cli_ssh(int argc, char **argv);
 /* rpifs guestfwd-relay PORT: run by QEMU for a guestfwd connection. */
 int cli_relay(int argc, char **argv);
 /* Its command name (launcher/net.h's NET_RELAY_COMMAND). */
@@ -31,5 +33,9 @@ extern const char cli_relay_name[];
 
 /* The canonical mount directory of an rpifs mount, or a message and -1. */
 int cli_mount_dir(const char *arg, char *dir, size_t size);
+/* A whole control file DIR/NAME (NUL-terminated, malloc'd), or NULL. */
+char *cli_read_ctl(const char *dir, const char *name);
+/* The value of "KEY: value" in DIR/status, or "". */
+void cli_status_value(const char *dir, const char *key, char *out, size_t size);
 
 #endif

@@ -415,3 +415,15 @@ int cli_console(int argc, char **argv)
 	close(fd);
 	return 0;
 }
+
+/* ---- for the other commands (ssh.c, sshwait.c) ---- */
+
+char *cli_read_ctl(const char *dir, const char *name)
+{
+	return read_ctl(dir, name);
+}
+
+void cli_status_value(const char *dir, const char *key, char *out, size_t size)
+{
+	status_value(dir, key, out, size);
+}
