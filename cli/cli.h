@@ -7,11 +7,13 @@
 #ifndef RPIFS_CLI_H
 #define RPIFS_CLI_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 /* rpifs umount DIR */
 int cli_umount(int argc, char **argv);
-/* rpifs run DIR [--wait] [--timeout S]: 0 at a login prompt. */
+/* rpifs run DIR [--wait[=ssh]] [--timeout S]: 0 at a login prompt (or
+   once sshd answers). */
 int cli_run(int argc, char **argv);
 /* rpifs stop DIR: a clean stop, waited for. */
 int cli_stop(int argc, char **argv);
@@ -37,5 +39,25 @@ int cli_mount_dir(const char *arg, char *dir, size_t size);
 char *cli_read_ctl(const char *dir, const char *name);
 /* The value of "KEY: value" in DIR/status, or "". */
 void cli_status_value(const char *dir, const char *key, char *out, size_t size);
+
+/* ---- sshwait.c: rpifs run --wait=ssh ---- */
+
+struct ssh_wait {
+	bool wanted;
+	unsigned port;	 /* from the status, once the boot has one */
+	double next_try; /* seconds, as cli_run counts them */
+};
+
+/*
+ * Whether DIR's mount forwards ssh at all, asked before booting.
+ * @return 0, or 1 with a message saying how to mount it.
+ */
+int ssh_wait_check(const char *dir);
+/*
+ * Whether the guest's sshd answers on the forwarded port (an SSH-2.0-
+ * banner), tried at most once a second; @elapsed is the seconds since the
+ * boot began. Says so on stdout when it does. @return true then.
+ */
+bool ssh_wait_poll(struct ssh_wait *w, const char *dir, double elapsed);
 
 #endif
