@@ -209,6 +209,9 @@ int cli_ssh(int argc, char **argv)
 	v[n++] = (char *)"StrictHostKeyChecking=accept-new";
 	v[n++] = (char *)"-o";
 	v[n++] = (char *)"CheckHostIP=no";
+	/* rpifs's own file, one alias in it: nothing to hide by hashing. */
+	v[n++] = (char *)"-o";
+	v[n++] = (char *)"HashKnownHosts=no";
 	v[n++] = (char *)"127.0.0.1";
 	if (a.command_count)
 		v[n++] = (char *)"--";
