@@ -188,7 +188,7 @@ int cli_ssh(int argc, char **argv)
 	snprintf(kh_opt, sizeof(kh_opt), "UserKnownHostsFile=%s", known);
 	snprintf(port_opt, sizeof(port_opt), "%u", port);
 
-	v = calloc((size_t)argc + 16, sizeof(*v));
+	v = calloc((size_t)argc + 24, sizeof(*v));
 	if (!v)
 		return 1;
 	v[n++] = (char *)"ssh";
