@@ -24,15 +24,20 @@ static const char help_text[] =
 	"                     request\n"
 	"  umount DIR         stop a running guest, unmount, once everything is\n"
 	"                     written\n"
-	"  run DIR [--wait] [--timeout S]\n"
+	"  run DIR [--wait[=ssh]] [--timeout S]\n"
 	"                     boot (as touch DIR/run); --wait returns 0 at the\n"
-	"                     login prompt, 1 on a panic, an early exit or the\n"
-	"                     timeout (default 300 s); Ctrl-C ends the wait and\n"
-	"                     leaves the guest running (status 130)\n"
+	"                     login prompt (=ssh: once the guest's sshd answers\n"
+	"                     on the ssh port), 1 on a panic, an early exit or\n"
+	"                     the timeout (default 300 s); Ctrl-C ends the wait\n"
+	"                     and leaves the guest running (status 130)\n"
 	"  stop DIR [--force]\n"
 	"                     stop the guest: its init shuts it down, else its\n"
 	"                     kernel syncs and remounts read-only, else the\n"
 	"                     power is cut; --force cuts the power at once\n"
+	"  ssh DIR [-l USER] [SSH-OPTION...] [[--] COMMAND...]\n"
+	"                     ssh into the running guest through the ssh port, as\n"
+	"                     userconf's user; its host key is kept in rpifs's\n"
+	"                     state folder; exits with the command's status\n"
 	"  console DIR        the terminal on the serial console; Ctrl-] detaches;\n"
 	"                     from a script, exits once its input has ended and\n"
 	"                     the guest has been quiet for 1 s\n"
@@ -61,7 +66,18 @@ static const char help_text[] =
 	"                     directory's owner's (default) or yours\n"
 	"  machine=raspi4b|raspi3b\n"
 	"                     the board to emulate (default raspi4b)\n"
-	"  ssh=PORT           forward 127.0.0.1:PORT to the guest's port 22\n"
+	"  net=user|restricted|none\n"
+	"                     the guest's network (usb-net, QEMU's user network):\n"
+	"                     what the host reaches (default), only what is\n"
+	"                     forwarded (restrict=on), or no network device\n"
+	"  ssh=PORT|auto      forward 127.0.0.1:PORT (auto: a free port at each\n"
+	"                     boot, shown in status) to the guest's port 22\n"
+	"  hostfwd=tcp:HOSTPORT:GUESTPORT\n"
+	"                     forward 127.0.0.1:HOSTPORT to the guest's GUESTPORT\n"
+	"                     (udp: too; repeatable)\n"
+	"  guestfwd=tcp:GUESTPORT:HOSTPORT\n"
+	"                     the guest reaches the host's 127.0.0.1:HOSTPORT at\n"
+	"                     10.0.2.100:GUESTPORT (repeatable)\n"
 	"  stop_timeout=S     how long a stop waits for the guest's init\n"
 	"                     (default 60 s)\n"
 	"  allow_other        let other users in (checked as the guest's users)\n"
@@ -104,11 +120,12 @@ static const struct {
 	{"unmount", cli_umount, "unmount DIR", "The same as rpifs umount."},
 	{"info", cli_info, "info IMAGE",
 	 "Partitions, file systems and the boot files a boot would use."},
-	{"run", cli_run, "run DIR [--wait] [--timeout S]",
+	{"run", cli_run, "run DIR [--wait[=ssh]] [--timeout S]",
 	 "Boot the guest (as touch DIR/run). --wait returns 0 at the login\n"
-	 "prompt, 1 on a panic, an early exit of QEMU or the timeout (default\n"
-	 "300 s), showing the console's last lines; Ctrl-C ends the wait and\n"
-	 "leaves the guest running (status 130)."},
+	 "prompt (--wait=ssh: once the guest's sshd answers on the ssh port),\n"
+	 "1 on a panic, an early exit of QEMU or the timeout (default 300 s),\n"
+	 "showing the console's last lines; Ctrl-C ends the wait and leaves\n"
+	 "the guest running (status 130)."},
 	{"stop", cli_stop, "stop DIR [--force]",
 	 "Stop the guest: its init shuts it down (ctrl-alt-delete), else its\n"
 	 "kernel syncs and remounts read-only (SysRq), else the power is cut.\n"
@@ -119,6 +136,12 @@ static const struct {
 	 "output is copied until it has been quiet for 1 s (at most 30 s),\n"
 	 "then rpifs exits 0. Output that is not a terminal is plain text:\n"
 	 "the guest's terminal control sequences are taken out."},
+	{"ssh", cli_ssh, "ssh DIR [-l USER] [SSH-OPTION...] [[--] COMMAND...]",
+	 "ssh into the running guest through its forwarded ssh port, as\n"
+	 "userconf's user (-l another); the guest's host key is kept in\n"
+	 "rpifs's state folder for the image; exits with the command's (or\n"
+	 "ssh's) status."},
+	{cli_relay_name, cli_relay, NULL, NULL},
 	{"status", cli_status, "status DIR", "What DIR/status says."},
 	{"resize", cli_resize, "resize IMAGE SIZE [--grow-root]",
 	 "Grow the image file, sparse (never shrinks; SIZE as 4G, 512M or\n"

@@ -255,6 +255,7 @@ static int end_interrupted(const char *dir)
 int cli_run(int argc, char **argv)
 {
 	char dir[PATH_MAX], why[600];
+	struct ssh_wait ssh = { 0 };
 	bool wait = false;
 	double timeout = 300, start;
 	const char *arg = NULL;
@@ -263,20 +264,24 @@ int cli_run(int argc, char **argv)
 	for (int i = 1; i < argc; i++) {
 		if (strcmp(argv[i], "--wait") == 0) {
 			wait = true;
+		} else if (strcmp(argv[i], "--wait=ssh") == 0) {
+			wait = ssh.wanted = true;
 		} else if (strcmp(argv[i], "--timeout") == 0 && i + 1 < argc) {
 			timeout = atof(argv[++i]);
 		} else if (!arg && argv[i][0] != '-') {
 			arg = argv[i];
 		} else {
-			fprintf(stderr, "usage: rpifs run DIR [--wait] [--timeout SECONDS]\n");
+			fprintf(stderr, "usage: rpifs run DIR [--wait[=ssh]] [--timeout SECONDS]\n");
 			return 2;
 		}
 	}
 	if (!arg || timeout <= 0) {
-		fprintf(stderr, "usage: rpifs run DIR [--wait] [--timeout SECONDS]\n");
+		fprintf(stderr, "usage: rpifs run DIR [--wait[=ssh]] [--timeout SECONDS]\n");
 		return 2;
 	}
 	if (cli_mount_dir(arg, dir, sizeof(dir)))
+		return 1;
+	if (ssh.wanted && ssh_wait_check(dir))
 		return 1;
 	start = now_s();
 	ret = write_run(dir, "start\n");
@@ -306,7 +311,9 @@ int cli_run(int argc, char **argv)
 		login = console && strstr(console, "login:");
 		panic = console && strstr(console, "Kernel panic");
 		free(console);
-		if (login) {
+		if (ssh.wanted && ssh_wait_poll(&ssh, dir, now_s() - start))
+			return 0;
+		if (login && !ssh.wanted) {
 			printf("login prompt after %.1f s\n", now_s() - start);
 			return 0;
 		}
@@ -323,7 +330,8 @@ int cli_run(int argc, char **argv)
 		}
 		if (now_s() - start > timeout) {
 			snprintf(why, sizeof(why),
-				 "no login prompt after %.0f s (the guest still runs; rpifs stop stops it)",
+				 "%s after %.0f s (the guest still runs; rpifs stop stops it)",
+				 ssh.wanted ? "no answer from sshd" : "no login prompt",
 				 timeout);
 			show_failure(dir, why);
 			return 1;
@@ -401,4 +409,11 @@ int cli_status(int argc, char **argv)
 	fputs(status, stdout);
 	free(status);
 	return 0;
+}
+
+/* ---- for the other commands (ssh.c, sshwait.c) ---- */
+
+char *cli_read_ctl(const char *dir, const char *name)
+{
+	return read_ctl(dir, name);
 }

@@ -1,10 +1,11 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /*
  * Mount options: one fuse_opt table for the whole command line (-f, -d,
- * -h, the IMAGE and DIR arguments, and every -o option: machine=, ssh=,
- * root=, new_owner=, uid=, gid=, umask=, dmask=, fmask=, quiet, ro). rpifs's own
- * options are checked here, each refusal one sentence; an option neither
- * rpifs nor FUSE knows is refused here too, not by libfuse's three lines.
+ * -h, the IMAGE and DIR arguments, and every -o option: machine=, root=,
+ * new_owner=, uid=, gid=, umask=, dmask=, fmask=, quiet, ro, and the
+ * network's net=, ssh=, hostfwd=, guestfwd=). rpifs's own options are
+ * checked here, each refusal one sentence; an option neither rpifs nor
+ * FUSE knows is refused here too, not by libfuse's three lines.
  */
 #include "rfs.h"
 #include "../common/log.h"
@@ -25,12 +26,16 @@ enum {
 	KEY_UID,
 	KEY_GID,
 	KEY_MACHINE,
-	KEY_SSH,
 	KEY_STOP_TIMEOUT,
 	KEY_ROOT,
 	KEY_NEW_OWNER,
 	KEY_IGNORED,
 	KEY_REFUSED,
+	/* the guest's network */
+	KEY_SSH,
+	KEY_NET,
+	KEY_HOSTFWD,
+	KEY_GUESTFWD,
 };
 
 #define RFS_OPT(t, field, v) { t, offsetof(struct rfs_options, field), v }
@@ -43,7 +48,6 @@ static const struct fuse_opt table[] = {
 	FUSE_OPT_KEY("uid=", KEY_UID),
 	FUSE_OPT_KEY("gid=", KEY_GID),
 	FUSE_OPT_KEY("machine=", KEY_MACHINE),
-	FUSE_OPT_KEY("ssh=", KEY_SSH),
 	FUSE_OPT_KEY("stop_timeout=", KEY_STOP_TIMEOUT),
 	FUSE_OPT_KEY("root=", KEY_ROOT),
 	FUSE_OPT_KEY("new_owner=", KEY_NEW_OWNER),
@@ -65,6 +69,11 @@ static const struct fuse_opt table[] = {
 	FUSE_OPT_KEY("nofail", KEY_IGNORED),
 	FUSE_OPT_KEY("_netdev", KEY_IGNORED),
 	FUSE_OPT_KEY("rw", KEY_IGNORED),
+	/* The guest's network. */
+	FUSE_OPT_KEY("ssh=", KEY_SSH),
+	FUSE_OPT_KEY("net=", KEY_NET),
+	FUSE_OPT_KEY("hostfwd=", KEY_HOSTFWD),
+	FUSE_OPT_KEY("guestfwd=", KEY_GUESTFWD),
 	FUSE_OPT_END,
 };
 
@@ -119,6 +128,66 @@ static int positional(struct rfs_options *opt, const char *arg)
 	*slot = strdup(arg);
 	return *slot ? 0 : -1;
 }
+
+/* ---- the guest's network: net=, ssh=, hostfwd=, guestfwd= ---- */
+
+/* A forward rule, appended to @list. @return 0 or -1 with a message. */
+static int net_forward(struct net_forward *list, unsigned *count,
+		       bool guestfwd, const char *arg)
+{
+	const char *spec = strchr(arg, '=') + 1;
+	char err[256];
+
+	if (*count == NET_MAX_FORWARDS) {
+		rpifs_log(RPIFS_ERR, "%s: at most %d %s rules", arg,
+			  NET_MAX_FORWARDS, guestfwd ? "guestfwd" : "hostfwd");
+		return -1;
+	}
+	if (net_forward_parse(spec, guestfwd, &list[*count], err, sizeof(err))) {
+		rpifs_log(RPIFS_ERR, "%.*s%s", (int)(spec - arg), arg, err);
+		return -1;
+	}
+	(*count)++;
+	return 0;
+}
+
+static int net_option(struct net_config *net, int key, const char *arg)
+{
+	const char *value = strchr(arg, '=') + 1;
+	unsigned long n;
+	char *end;
+
+	switch (key) {
+	case KEY_NET:
+		if (net_mode_parse(value, &net->mode)) {
+			rpifs_log(RPIFS_ERR, "%s: give net=user, net=restricted or net=none",
+				  arg);
+			return -1;
+		}
+		return 0;
+	case KEY_HOSTFWD:
+		return net_forward(net->hostfwd, &net->hostfwd_count, false, arg);
+	case KEY_GUESTFWD:
+		return net_forward(net->guestfwd, &net->guestfwd_count, true, arg);
+	default: /* KEY_SSH */
+		net->ssh_auto = strcmp(value, "auto") == 0;
+		net->ssh_port = 0;
+		if (net->ssh_auto)
+			return 0;
+		errno = 0;
+		n = strtoul(value, &end, 10);
+		if (!*value || *end || errno || n == 0 || n > 65535 ||
+		    value[0] == '-') {
+			rpifs_log(RPIFS_ERR, "%s: give ssh=PORT (1 to 65535) or ssh=auto",
+				  arg);
+			return -1;
+		}
+		net->ssh_port = (unsigned)n;
+		return 0;
+	}
+}
+
+/* ---- the command line ---- */
 
 static int process(void *data, const char *arg, int key,
 		   struct fuse_args *outargs)
@@ -214,14 +283,10 @@ static int process(void *data, const char *arg, int key,
 		opt->board_explicit = true;
 		return 0;
 	case KEY_SSH:
-		if (number(arg, 65535, &n))
-			return -1;
-		if (n == 0) {
-			rpifs_log(RPIFS_ERR, "%s: a TCP port is 1 to 65535", arg);
-			return -1;
-		}
-		opt->ssh_port = (unsigned)n;
-		return 0;
+	case KEY_NET:
+	case KEY_HOSTFWD:
+	case KEY_GUESTFWD:
+		return net_option(&opt->net, key, arg);
 	case KEY_STOP_TIMEOUT:
 		if (number(arg, 3600, &n))
 			return -1;
@@ -243,6 +308,7 @@ int rfs_options_parse(int argc, char **argv, struct rfs_options *opt,
 {
 	struct fuse_args args = FUSE_ARGS_INIT(argc, argv);
 	mode_t old = umask(0);
+	char err[256];
 	int ret = 0;
 
 	umask(old);
@@ -271,6 +337,10 @@ int rfs_options_parse(int argc, char **argv, struct rfs_options *opt,
 	}
 	if (opt->fmask > 0777 || opt->dmask > 0777) {
 		rpifs_log(RPIFS_ERR, "fmask and dmask are octal, at most 777");
+		return 2;
+	}
+	if (net_check(&opt->net, err, sizeof(err))) {
+		rpifs_log(RPIFS_ERR, "%s", err);
 		return 2;
 	}
 	return 0;

@@ -10,6 +10,7 @@
 #include <stdbool.h>
 #include <sys/types.h>
 
+#include "../launcher/net.h"
 #include "../pi/board.h"
 
 struct fuse_args;
@@ -25,7 +26,6 @@ struct rfs_options {
 	char *dir;
 	enum board board;  /* -o machine=, else raspi4b */
 	bool board_explicit;
-	unsigned ssh_port; /* 0: no forward */
 	unsigned stop_timeout; /* s an orderly stop waits (0: the default) */
 	enum rfs_root_mode root;
 	int new_owner_caller;	/* root/: new files are their maker's */
@@ -40,6 +40,9 @@ struct rfs_options {
 	int foreground;
 	int debug;
 	int help;
+
+	/* ---- the guest's network: net=, ssh=, hostfwd=, guestfwd= ---- */
+	struct net_config net;
 };
 
 /* The usage line of rpifs mount. */

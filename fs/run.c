@@ -258,7 +258,7 @@ static int launch(struct rfs *fs, const struct boot_plan *plan)
 		.image = fs->image_path,
 		.snapshot = rfs_snapshot(fs),
 		.card_size = part_pow2_ceil(fs->img->size),
-		.ssh_port = fs->opt.ssh_port,
+		.net = &fs->opt.net,
 		.stop_timeout_s = fs->opt.stop_timeout,
 	};
 	char err[512];

@@ -158,11 +158,40 @@ static void status_user(struct rfs *fs, struct buf *out)
 		   rfs_fat_exists(fs, "ssh") || rfs_fat_exists(fs, "ssh.txt")
 			   ? "enabled (boot/ssh)"
 			   : "not enabled (touch boot/ssh enables sshd on Raspberry Pi OS)");
-	if (fs->opt.ssh_port)
+}
+
+/*
+ * The network in one line, then the ssh forward as rpifs ssh and run
+ * --wait=ssh read it: "ssh port: 127.0.0.1:PORT ..." once the port is
+ * known (ssh=auto picks one at each boot), and where rpifs ssh keeps the
+ * guest's host key.
+ */
+static void status_network(struct rfs *fs, struct buf *out)
+{
+	const struct net_config *net = &fs->opt.net;
+	unsigned port = net->ssh_port;
+	struct launch_status st;
+
+	if (net->ssh_auto && fs->launcher) {
+		launch_status(fs->launcher, &st);
+		if (st.state != LAUNCH_STOPPED)
+			port = st.ssh_port;
+		launch_status_free(&st);
+	}
+	buf_printf(out, "network: ");
+	net_describe(net, port, out);
+	buf_printf(out, "\n");
+	if (port)
 		buf_printf(out, "ssh port: 127.0.0.1:%u -> guest port 22 (usb-net)\n",
-			   fs->opt.ssh_port);
+			   port);
+	else if (net->ssh_auto)
+		buf_printf(out, "ssh port: auto (a free one at each boot, shown here while the guest runs)\n");
+	else if (net->mode == NET_NONE)
+		buf_printf(out, "ssh port: none (net=none: no network)\n");
 	else
-		buf_printf(out, "ssh port: none (mount with -o ssh=PORT)\n");
+		buf_printf(out, "ssh port: none (mount with -o ssh=PORT or ssh=auto)\n");
+	if (port || net->ssh_auto)
+		buf_printf(out, "ssh known hosts: %s/known_hosts\n", fs->state_dir);
 }
 
 /*
@@ -198,6 +227,7 @@ int status_text(struct rfs *fs, struct buf *out)
 		buf_printf(out, "config.txt: unreadable (%s)\n", strerror(-ret));
 	rfs_root_status(fs, out);
 	status_user(fs, out);
+	status_network(fs, out);
 	if (rpifs_log_last(last, sizeof(last)))
 		buf_printf(out, "last message: %s\n", last);
 	if (!fs->opt.foreground)

@@ -303,7 +303,8 @@ static int hand_over(struct launcher *l, char **argv, const char *qemu_log)
 
 /* What the status shows of a boot that started. */
 static void record(struct launcher *l, const struct launch_request *req,
-		   const struct run_files *f, char **argv_text)
+		   const struct run_files *f, unsigned ssh_port,
+		   char **argv_text)
 {
 	const struct buf *notes = &req->plan->notes;
 	struct buf all = { 0 };
@@ -320,7 +321,7 @@ static void record(struct launcher *l, const struct launch_request *req,
 	clock_gettime(CLOCK_REALTIME, &l->started);
 	l->ran = true;
 	l->board = req->plan->board;
-	l->ssh_port = req->ssh_port;
+	l->ssh_port = ssh_port;
 	snprintf(l->run_dir, sizeof(l->run_dir), "%s", f->dir);
 	free(l->argv_text);
 	free(l->notes);
@@ -330,17 +331,44 @@ static void record(struct launcher *l, const struct launch_request *req,
 	pthread_mutex_unlock(&l->mu);
 }
 
+/* This boot's ssh port: the one asked for, or ssh=auto's pick. */
+static int ssh_port_for(const struct net_config *net, unsigned *port, char *err,
+			size_t err_size)
+{
+	int ret;
+
+	*port = 0;
+	if (!net || net->mode == NET_NONE)
+		return 0;
+	if (!net->ssh_auto) {
+		*port = net->ssh_port;
+		return 0;
+	}
+	ret = net_free_port(port);
+	if (ret)
+		return err_set(err, err_size, ret,
+			       "ssh=auto: no free port on 127.0.0.1: %s",
+			       strerror(-ret));
+	return 0;
+}
+
 int launch_start(struct launcher *l, const struct launch_request *req,
 		 char *err, size_t err_size)
 {
 	const struct boot_plan *p = req->plan;
 	struct run_files f;
 	struct qemu_config qc;
-	char **argv = NULL, *argv_text = NULL;
+	char **argv = NULL, *argv_text = NULL, relay[64];
+	unsigned ssh_port;
 	int ret = claim(l, err, err_size);
 
 	if (ret)
 		return ret;
+	ret = ssh_port_for(req->net, &ssh_port, err, err_size);
+	if (ret)
+		goto fail;
+	/* The daemon's own program, even if the file was replaced since. */
+	snprintf(relay, sizeof(relay), "/proc/%d/exe", (int)getpid());
 	ret = write_run_folder(l, p, &f, err, err_size);
 	if (!ret)
 		ret = snapshot_overlay(l, req, &f, err, err_size);
@@ -360,7 +388,9 @@ int launch_start(struct launcher *l, const struct launch_request *req,
 		.serial_socket = l->serial_path,
 		.serial_log = f.console_log,
 		.qmp_socket = l->qmp_path,
-		.ssh_port = req->ssh_port,
+		.net = req->net,
+		.ssh_port = ssh_port,
+		.relay = relay,
 	};
 	argv = qemu_argv(&l->qemu, &qc);
 	argv_text = argv ? quote_argv(argv) : NULL;
@@ -385,7 +415,7 @@ int launch_start(struct launcher *l, const struct launch_request *req,
 			strerror(-ret));
 		goto fail;
 	}
-	record(l, req, &f, &argv_text);
+	record(l, req, &f, ssh_port, &argv_text);
 	qemu_argv_free(argv);
 	return 0;
 fail:

@@ -15,6 +15,7 @@
 #include <time.h>
 
 #include "../pi/plan.h"
+#include "net.h"
 
 enum launch_state {
 	LAUNCH_STOPPED,
@@ -37,7 +38,7 @@ struct launch_request {
 	const char *image;	 /* the image file, as QEMU's SD card */
 	bool snapshot;		 /* discard the guest's writes */
 	uint64_t card_size;	 /* the SD card QEMU needs (a power of two) */
-	unsigned ssh_port;
+	const struct net_config *net; /* NULL: no network */
 	unsigned stop_timeout_s; /* the orderly stop's bound (0: the default) */
 };
 
@@ -51,7 +52,7 @@ struct launch_status {
 	struct timespec started; /* wall clock */
 	bool ran;		 /* a boot happened during this mount */
 	int exit_status;	 /* wait status of the last boot */
-	unsigned ssh_port;
+	unsigned ssh_port;	 /* the boot's ssh forward, ssh=auto's pick */
 	unsigned stop_timeout_s;
 	char last_stop[256];	 /* how the last boot ended ("" before) */
 	char qemu_version[64];

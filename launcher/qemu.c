@@ -257,11 +257,20 @@ char **qemu_argv(const struct qemu_info *q, const struct qemu_config *c)
 	/* A keyboard, for the orderly stop's ctrl-alt-delete (stop.c). */
 	add(&a, "-device");
 	add(&a, "usb-kbd");
-	if (c->ssh_port) {
+	if (c->net && c->net->mode != NET_NONE) {
+		/* The boards' only network: usb-net on the DWC2 USB. */
+		char *netdev = net_netdev(c->net, c->ssh_port, c->relay);
+
+		if (!netdev)
+			a.failed = true;
 		add(&a, "-netdev");
-		add(&a, "user,id=net0,hostfwd=tcp:127.0.0.1:%u-:22", c->ssh_port);
+		add(&a, "%s", netdev ? netdev : "");
 		add(&a, "-device");
 		add(&a, "usb-net,netdev=net0");
+		free(netdev);
+	} else {
+		add(&a, "-nic");
+		add(&a, "none");
 	}
 	if (a.failed) {
 		qemu_argv_free(a.v);

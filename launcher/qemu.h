@@ -13,6 +13,7 @@
 #include <stdint.h>
 
 #include "../pi/board.h"
+#include "net.h"
 
 struct qemu_info {
 	char path[PATH_MAX];
@@ -42,7 +43,9 @@ struct qemu_config {
 	const char *serial_socket;
 	const char *serial_log;
 	const char *qmp_socket;
-	unsigned ssh_port;	  /* 0: no network */
+	const struct net_config *net; /* NULL or NET_NONE: no network */
+	unsigned ssh_port;	      /* this boot's ssh forward (0: none) */
+	const char *relay;	      /* the program guestfwd rules run */
 };
 
 /*

@@ -38,11 +38,16 @@ copy_fixture() {
 }
 
 # mount_rpifs IMAGE DIR [rpifs mount options...]
+# A guest a test boots reaches nothing off this machine: unless the test
+# chooses the network itself (a net= option), the mount gets
+# net=restricted (QEMU's restrict=on: the guest reaches only what is
+# forwarded to it, and it is never forwarded anything but 127.0.0.1).
 mount_rpifs() {
-	local image=$1 dir=$2
+	local image=$1 dir=$2 net=(-o net=restricted)
 	shift 2
+	[[ " $* " == *net=* ]] && net=()
 	mkdir -p "$dir"
-	"$RPIFS" mount "$@" "$image" "$dir"
+	"$RPIFS" mount "${net[@]}" "$@" "$image" "$dir"
 }
 
 umount_rpifs() {

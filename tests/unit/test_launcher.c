@@ -617,7 +617,7 @@ static void test_runs(void **state)
 static void test_runs_shared(void **state)
 {
 	char base[] = "/tmp/rpifs-runs-XXXXXX", sd[2][PATH_MAX], dir[3][PATH_MAX];
-	char prev[PATH_MAX], path[3][PATH_MAX + 8], cmd[PATH_MAX + 16], buf[16];
+	char prev[PATH_MAX], path[3][PATH_MAX + 8], cmd[2 * PATH_MAX + 32], buf[16];
 	static const char kernel[] = "kernel bytes", other[] = "kernel BYTES";
 	struct stat st[3];
 	FILE *f;
