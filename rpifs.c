@@ -161,9 +161,14 @@ static const struct {
 	{"version", cmd_version, NULL, NULL},
 };
 
-/* Whether -h or --help comes among the arguments (before a --). */
+/*
+ * Whether -h or --help comes among the arguments (before a --; for ssh,
+ * whose arguments after DIR are ssh's and the command's, only first).
+ */
 static bool wants_help(int argc, char **argv)
 {
+	if (strcmp(argv[0], "ssh") == 0 && argc > 2)
+		argc = 2;
 	for (int i = 1; i < argc && strcmp(argv[i], "--") != 0; i++)
 		if (strcmp(argv[i], "-h") == 0 ||
 		    strcmp(argv[i], "--help") == 0)

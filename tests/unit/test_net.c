@@ -239,8 +239,9 @@ static void test_qemu_argv(void **state)
 	i = find_arg(argv, "-netdev");
 	assert_true(i > 0);
 	assert_string_equal(argv[i + 1], "user,id=net0");
-	i = find_arg(argv, "-device");
-	assert_string_equal(argv[i + 1], "usb-net,netdev=net0");
+	/* The device right after its netdev (the first -device is usb-kbd). */
+	assert_string_equal(argv[i + 2], "-device");
+	assert_string_equal(argv[i + 3], "usb-net,netdev=net0");
 	assert_int_equal(find_arg(argv, "-nic"), -1);
 	qemu_argv_free(argv);
 
