@@ -76,6 +76,9 @@ struct fat_stat {
 	struct timespec mtime;
 	struct timespec atime;
 	struct timespec crtime; /* creation time */
+	uint32_t nlink;		/* vfat's: 2 + subdirectories; 0 unlinked */
+	uint32_t clusters;	/* allocated (more than the size's after
+				   fat_fallocate with keep_size) */
 };
 
 /* Longest name in bytes of UTF-8 (255 UTF-16 units, 3 bytes each). */
@@ -189,6 +192,17 @@ ssize_t fat_write(struct fat_vol *vol, struct fat_node *node, const void *buf,
 
 /* Grow (the new bytes read as zeros) or shrink a file. @return 0 or -errno. */
 int fat_truncate(struct fat_vol *vol, struct fat_node *node, uint64_t size);
+
+/*
+ * Allocate the clusters for @len bytes at @off, as Linux's vfat does:
+ * without @keep_size it is a growing truncate to @off + @len (zeros; no
+ * change when the file is that long already); with it the clusters past
+ * the size are taken and the size stays, and they are given back at
+ * fat_freeze() and fat_unmount() (a clean image has no chain longer
+ * than its file). @return 0, -ENOSPC (nothing taken), -EFBIG, -errno.
+ */
+int fat_fallocate(struct fat_vol *vol, struct fat_node *node, bool keep_size,
+		  uint64_t off, uint64_t len);
 
 /* Create a file (@attr FAT_ATTR_*) or, with FAT_ATTR_DIR, a directory. */
 int fat_create(struct fat_vol *vol, struct fat_node *dir, const char *name,

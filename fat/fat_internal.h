@@ -241,6 +241,7 @@ struct fat_node {
 	uint64_t serial;	 /* unique while mounted: the inode number */
 	bool is_root;
 	bool unlinked;
+	bool prealloc;		 /* its chain may run past its size */
 	char *name;		 /* UTF-8, as listed */
 	uint8_t sfn[11];	 /* the 8.3 name as stored */
 	uint8_t attr;
@@ -497,6 +498,13 @@ int fat_create_entry(struct fat_vol *vol, struct fat_node *dir,
 		     uint32_t size, struct fat_node **nodep);
 /* The time now, as FAT stores it. */
 void fat_now(uint16_t *date, uint16_t *time, uint8_t *cs);
+/* A change to @node: its ctime (the creation time field, as vfat) is now. */
+void fat_touch_ctime(struct fat_node *node);
+/*
+ * Give back the clusters that fat_fallocate(keep_size) took past each
+ * file's size (at freeze and unmount). @return 0 or -errno.
+ */
+int fat_trim_prealloc(struct fat_vol *vol);
 
 int fat_fsinfo_write(struct fat_vol *vol);
 int fat_set_dirty_flag(struct fat_vol *vol, bool dirty);

@@ -117,10 +117,21 @@ void fat_now(uint16_t *date, uint16_t *time, uint8_t *cs)
 	fat_time_from_timespec(&now, date, time, cs);
 }
 
-/* Record a change of contents: mtime, access date, archive bit. */
+void fat_touch_ctime(struct fat_node *node)
+{
+	if (!node->is_root)
+		fat_now(&node->cdate, &node->ctime, &node->ctime_cs);
+}
+
+/*
+ * Record a change of contents: mtime, access date, archive bit, and the
+ * creation time field, which Linux's vfat reads as ctime and sets at every
+ * change (rfs_boot_stat shows it as ctime).
+ */
 static void touch_file(struct fat_node *node)
 {
 	fat_now(&node->mdate, &node->mtime, NULL);
+	fat_touch_ctime(node);
 	node->adate = node->mdate;
 	node->attr |= FAT_ATTR_ARCHIVE;
 }
@@ -387,4 +398,81 @@ int fat_truncate(struct fat_vol *vol, struct fat_node *node, uint64_t size)
 			ret = fat_table_flush(vol);
 	}
 	return ret;
+}
+
+int fat_fallocate(struct fat_vol *vol, struct fat_node *node, bool keep_size,
+		  uint64_t off, uint64_t len)
+{
+	uint32_t cs = vol->bpb.cluster_size;
+	uint64_t end = off + len;
+	uint32_t had;
+	int64_t clusters;
+	int ret = fat_check_writable(vol);
+
+	if (ret)
+		return ret;
+	if (node->attr & FAT_ATTR_DIR)
+		return -EISDIR;
+	if (len == 0 || end < off)
+		return -EINVAL;
+	if (end > FAT_FILE_MAX)
+		return -EFBIG;
+	if (!keep_size)
+		return end > node->size ? fat_truncate(vol, node, end) : 0;
+	fat_trace_call("fallocate", node, NULL, NULL, NULL);
+	ret = map_file(vol, node);
+	if (ret)
+		return ret;
+	had = node->map.clusters;
+	clusters = extend_chain(vol, node, (uint32_t)((end + cs - 1) / cs));
+	if (clusters < 0)
+		return (int)clusters;
+	if ((uint64_t)clusters * cs < end) {
+		/* Not all of it: take nothing, as vfat does. */
+		ret = cut_chain(vol, node, had, false);
+		if (!ret)
+			ret = fat_table_flush(vol);
+		return ret ? ret : -ENOSPC;
+	}
+	if ((uint32_t)clusters == had)
+		return 0;
+	/*
+	 * The new clusters are past the size: the entry does not change, and
+	 * a crash leaves at most a chain longer than the file (fsck.fat cuts
+	 * it). The first cluster of an empty file is in its entry, though.
+	 */
+	node->prealloc = true;
+	ret = fat_table_flush(vol);
+	if (!ret && had == 0) {
+		fat_touch_ctime(node);
+		fat_dir_store_entry(vol, node);
+		ret = fat_dir_flush(vol);
+	}
+	return ret;
+}
+
+int fat_trim_prealloc(struct fat_vol *vol)
+{
+	uint32_t cs = vol->bpb.cluster_size;
+	int ret = 0;
+
+	for (struct fat_node *n = vol->all_nodes; n && !ret; n = n->all_next) {
+		uint32_t keep = (uint32_t)(((uint64_t)n->size + cs - 1) / cs);
+
+		if (!n->prealloc || n->unlinked)
+			continue;
+		n->prealloc = false;
+		ret = map_file(vol, n);
+		if (ret || keep >= n->map.clusters)
+			continue;
+		if (keep == 0) {
+			/* The entry first: it names the chain. */
+			n->first_cluster = FAT_CLUSTER_FREE;
+			fat_dir_store_entry(vol, n);
+			ret = fat_dir_flush(vol);
+		}
+		if (!ret)
+			ret = cut_chain(vol, n, keep, true);
+	}
+	return ret ? ret : fat_table_flush(vol);
 }

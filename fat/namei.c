@@ -20,6 +20,7 @@ static void touch_dir(struct fat_vol *vol, struct fat_node *dir)
 		return;
 	fat_now(&dir->mdate, &dir->mtime, NULL);
 	dir->adate = dir->mdate;
+	fat_touch_ctime(dir);
 	fat_dir_store_entry(vol, dir);
 }
 
@@ -460,6 +461,7 @@ int fat_set_times(struct fat_vol *vol, struct fat_node *node,
 
 		fat_time_from_timespec(atime, &node->adate, &unused, NULL);
 	}
+	fat_touch_ctime(node);
 	fat_dir_store_entry(vol, node);
 	return fat_dir_flush(vol);
 }
@@ -476,6 +478,7 @@ int fat_set_attr(struct fat_vol *vol, struct fat_node *node, uint8_t attr,
 	fat_trace_call("chattr", node, NULL, NULL, NULL);
 	mask &= FAT_ATTR_RO | FAT_ATTR_HIDDEN | FAT_ATTR_SYSTEM | FAT_ATTR_ARCHIVE;
 	node->attr = (uint8_t)((node->attr & ~mask) | (attr & mask));
+	fat_touch_ctime(node);
 	fat_dir_store_entry(vol, node);
 	return fat_dir_flush(vol);
 }

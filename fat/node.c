@@ -131,8 +131,23 @@ void fat_node_stat(struct fat_vol *vol, struct fat_node *node,
 		fat_time_to_timespec(node->cdate, node->ctime, node->ctime_cs,
 				     &st->crtime);
 	}
+	st->nlink = node->unlinked ? 0 : 1;
+	if (st->is_dir && !node->unlinked && fat_dir_load(vol, node) == 0) {
+		/* As Linux's vfat counts: its own ".", its entry, each ".." */
+		st->nlink = 2;
+		for (uint32_t i = 0; i < node->dir->slots; i++) {
+			const struct fat_node *c = node->dir->child[i];
+
+			st->nlink += c && c != node && (c->attr & FAT_ATTR_DIR);
+		}
+	}
 	if (!st->is_dir) {
 		st->size = node->size;
+		st->clusters = (uint32_t)(((uint64_t)node->size +
+					   vol->bpb.cluster_size - 1) /
+					  vol->bpb.cluster_size);
+		if (node->prealloc && node->map.valid)
+			st->clusters = node->map.clusters;
 	} else if (node->dir) {
 		st->size = node->dir->slots * DIRENT_SIZE;
 	} else if (node->is_root && vol->bpb.type != FAT32) {

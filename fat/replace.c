@@ -128,6 +128,7 @@ int fat_replace(struct fat_vol *vol, struct fat_node *dir, const char *name,
 		node->size = (uint32_t)len;
 		fat_map_free(&node->map); /* rebuilt from the FAT when used */
 		fat_now(&node->mdate, &node->mtime, NULL);
+		fat_touch_ctime(node);
 		node->adate = node->mdate;
 		node->attr |= FAT_ATTR_ARCHIVE;
 		fat_dir_store_entry(vol, node);

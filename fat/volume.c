@@ -222,7 +222,9 @@ int fat_freeze(struct fat_vol *vol)
 	int ret = 0;
 
 	if (!vol->read_only && !vol->damaged) {
-		ret = fat_sync(vol);
+		ret = fat_trim_prealloc(vol);
+		if (!ret)
+			ret = fat_sync(vol);
 		fat_trace_call("freeze", NULL, NULL, NULL, NULL);
 		if (!ret && vol->dirty_flag_set) {
 			ret = fat_set_dirty_flag(vol, false);
@@ -241,7 +243,9 @@ int fat_unmount(struct fat_vol *vol)
 	if (!vol)
 		return 0;
 	if (!vol->read_only && !vol->damaged) {
-		ret = fat_sync(vol);
+		ret = fat_trim_prealloc(vol);
+		if (!ret)
+			ret = fat_sync(vol);
 		fat_trace_call("unmount", NULL, NULL, NULL, NULL);
 		/* Clean only if everything before it reached the image. */
 		if (!ret && vol->dirty_flag_set) {

@@ -50,14 +50,19 @@ void rfs_boot_stat(struct rfs *fs, struct fat_node *node, struct stat *st)
 	st->st_size = fst.size;
 	st->st_blocks = blocks_of(fst.size, cluster_size);
 	st->st_blksize = cluster_size;
+	if (!fst.is_dir)
+		st->st_blocks = (blkcnt_t)((uint64_t)fst.clusters * cluster_size / 512);
 	/*
-	 * Directories get one link: FAT keeps no link counts, and 1 tells
-	 * find(1) not to use the "leaf" shortcut that a count would invite.
+	 * Link counts as Linux's vfat gives them: a directory 2 and one per
+	 * subdirectory, a file 1, and 0 once removed while still open.
 	 */
-	st->st_nlink = 1;
+	st->st_nlink = fst.nlink;
 	st->st_mtim = fst.mtime;
 	st->st_atim = fst.atime;
-	/* As Linux's vfat does: ctime shows the creation time. */
+	/*
+	 * As Linux's vfat: ctime is the entry's creation time field, which
+	 * every change (contents, mode, times, a rename into place) sets.
+	 */
 	st->st_ctim = fst.crtime;
 	if (fst.is_dir) {
 		perm = 0777 & ~fs->opt.dmask;
@@ -325,6 +330,25 @@ static ssize_t boot_write(struct rfs *fs, struct rfs_file *file,
 	return fat_write(fs->vol, node, buf, size, (uint64_t)off);
 }
 
+/*
+ * fallocate as Linux's vfat takes it: mode 0 grows the file (zeros),
+ * FALLOC_FL_KEEP_SIZE takes clusters past the size; nothing else.
+ */
+static int boot_fallocate(struct rfs *fs, struct rfs_file *file, int mode,
+			  off_t off, off_t len)
+{
+	struct fat_node *node = file_node(fs, file);
+
+	if (!node)
+		return -ESTALE;
+	if (mode & ~FALLOC_FL_KEEP_SIZE)
+		return -EOPNOTSUPP;
+	if (off < 0 || len <= 0)
+		return -EINVAL;
+	return fat_fallocate(fs->vol, node, mode & FALLOC_FL_KEEP_SIZE,
+			     (uint64_t)off, (uint64_t)len);
+}
+
 static int boot_fsync(struct rfs *fs, struct rfs_inode *inode,
 		      struct rfs_file *file, int datasync)
 {
@@ -493,6 +517,7 @@ const struct rfs_kind rfs_boot_kind = {
 	.read = boot_read,
 	.write = boot_write,
 	.fsync = boot_fsync,
+	.fallocate = boot_fallocate,
 	.release = boot_release,
 	.setattr = boot_setattr,
 	.mknod = boot_mknod,

@@ -121,6 +121,114 @@ t_dirs() {
 	[ "$status" -ne 0 ]
 }
 
+# What Linux's vfat does, done the same: fallocate, link counts, ctime.
+t_like_vfat() {
+	local cs c0 c1
+	cs=$(stat -f -c %S "$B")
+	# fallocate mode 0: a growing truncate (zeros); never shrinks.
+	echo hello >"$B/fa"
+	fallocate -l 10000 "$B/fa"
+	[ "$(stat -c %s "$B/fa")" -eq 10000 ]
+	[ "$(head -c 6 "$B/fa")" = hello ]
+	cmp -i 6:0 -n 9994 "$B/fa" /dev/zero
+	fallocate -l 100 "$B/fa"
+	[ "$(stat -c %s "$B/fa")" -eq 10000 ]
+	# FALLOC_FL_KEEP_SIZE: the clusters are taken, the size stays; the
+	# blocks show them, and writing there needs no more.
+	echo keep >"$B/fk"
+	fallocate -n -l 50000 "$B/fk"
+	[ "$(stat -c %s "$B/fk")" -eq 5 ]
+	[ "$(stat -c %b "$B/fk")" -eq $(((50000 + cs - 1) / cs * cs / 512)) ]
+	dd if=/dev/zero of="$B/fk" bs=1000 count=20 seek=1 conv=notrunc status=none
+	[ "$(stat -c %s "$B/fk")" -eq 21000 ]
+	# Punching holes and the other modes: not on FAT (EOPNOTSUPP).
+	run fallocate -p -o 0 -l 10 "$B/fa"
+	[ "$status" -ne 0 ]
+	[[ "$output" == *"unsupported"* ]]
+	run fallocate -z -o 0 -l 10 "$B/fa"
+	[ "$status" -ne 0 ]
+	# A KEEP_SIZE larger than the free space takes nothing.
+	run fallocate -n -l 4000000000 "$B/fa"
+	[ "$status" -ne 0 ]
+	[ "$(stat -c %b "$B/fa")" -eq $(((10000 + cs - 1) / cs * cs / 512)) ]
+	# Directories: 2 links and one per subdirectory; files 1.
+	mkdir -p "$B/nl/a" "$B/nl/b/c"
+	: >"$B/nl/file"
+	[ "$(stat -c %h "$B/nl")" -eq 4 ]
+	[ "$(stat -c %h "$B/nl/b")" -eq 3 ]
+	[ "$(stat -c %h "$B/nl/a")" -eq 2 ]
+	[ "$(stat -c %h "$B/nl/file")" -eq 1 ]
+	rmdir "$B/nl/a"
+	[ "$(stat -c %h "$B/nl")" -eq 3 ]
+	mv "$B/nl/b" "$B/nlb"
+	[ "$(stat -c %h "$B/nl")" -eq 2 ]
+	# An open file that is removed has no links.
+	exec 8<>"$B/gone"
+	rm "$B/gone"
+	[ "$(stat -L -c %h /proc/self/fd/8)" -eq 0 ]
+	exec 8<&-
+	# ctime moves with every change (vfat keeps it in the creation time
+	# field) and not on a read.
+	echo c >"$B/ct"
+	c0=$(stat -c %Z.%z "$B/ct")
+	sleep 1.1
+	cat "$B/ct" >/dev/null
+	[ "$(stat -c %Z.%z "$B/ct")" = "$c0" ]
+	echo more >>"$B/ct"
+	c1=$(stat -c %Z "$B/ct")
+	[ "$c1" -gt "${c0%%.*}" ]
+	sleep 1.1
+	chmod a-w "$B/ct"
+	[ "$(stat -c %Z "$B/ct")" -gt "$c1" ]
+	chmod u+w "$B/ct"
+	c1=$(stat -c %Z "$B/ct")
+	sleep 1.1
+	touch -m -d '2020-01-01 00:00' "$B/ct"
+	[ "$(stat -c %Z "$B/ct")" -gt "$c1" ]
+}
+
+@test "as Linux's vfat: fallocate (0, KEEP_SIZE), directory link counts, nlink 0 once removed, ctime on change" {
+	for_each_fat t_like_vfat
+}
+
+# The same operations on the kernel's vfat and on rpifs, from one image:
+# the same answers (root only: a loop mount).
+@test "side by side with the kernel's vfat: fallocate, link counts and ctime agree" {
+	[ "$(id -u)" -eq 0 ] || skip "needs root to loop-mount the kernel's vfat"
+	modprobe vfat 2>/dev/null || true
+	grep -qw vfat /proc/filesystems || skip "this kernel has no vfat"
+	local k=$BATS_TEST_TMPDIR/k r out side
+	fresh fat16
+	part_file "$IMG" 1 "$BATS_TEST_TMPDIR/k.p1"
+	mkdir -p "$k"
+	mount -t vfat -o loop "$BATS_TEST_TMPDIR/k.p1" "$k"
+	for side in "$k" "$B"; do
+		out=$BATS_TEST_TMPDIR/$(basename "$side").out
+		(
+			cd "$side"
+			mkdir -p nl/a nl/b/c
+			echo x >f
+			fallocate -l 3000 f
+			echo y >g
+			fallocate -n -l 9000 g
+			c0=$(stat -c %Z f)
+			sleep 1.1
+			chmod a-w f
+			c1=$(stat -c %Z f)
+			exec 8<>gone
+			rm gone
+			echo "nlink: $(stat -c %h nl nl/a nl/b f) open-unlinked $(stat -L -c %h /proc/self/fd/8)"
+			echo "sizes: $(stat -c %s f g) blocks of g: $(stat -c %b g)"
+			echo "ctime moved on chmod: $([ "$c1" -gt "$c0" ] && echo yes || echo no)"
+			fallocate -p -l 10 f 2>&1 | sed 's/.*: //'
+		) >"$out"
+	done
+	umount "$k"
+	cat "$BATS_TEST_TMPDIR/k.out"
+	diff "$BATS_TEST_TMPDIR/k.out" "$BATS_TEST_TMPDIR/boot.out"
+	finish
+}
+
 @test "mkdir, rmdir and their errors (EEXIST, ENOTEMPTY, ENOTDIR, EISDIR)" {
 	for_each_fat t_dirs
 }
