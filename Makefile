@@ -11,7 +11,9 @@
 #   make fuzz [FUZZ_TIME=s]            libFuzzer targets, FUZZ_TIME s each
 #   make soak [SOAK_TIME=s]            random workload, remounts and fsck
 #   make crash                         every crash state of every workload
-#   make install [PREFIX=] [DESTDIR=]  binary, man page, bash completion
+#   make install [PREFIX=] [DESTDIR=]  binary, man page, bash completion,
+#                                      mount.fuse.rpifs in $(SBINDIR)
+#   make deb                           a Debian package (../rpifs_*.deb)
 
 VERSION := 0.1.0
 
@@ -19,6 +21,8 @@ PREFIX ?= /usr/local
 BINDIR ?= $(PREFIX)/bin
 MANDIR ?= $(PREFIX)/share/man
 BASHCOMPDIR ?= $(PREFIX)/share/bash-completion/completions
+# mount(8) looks for its helpers (mount.fuse.rpifs) in /sbin only.
+SBINDIR ?= /sbin
 DESTDIR ?=
 
 PKG_CONFIG ?= pkg-config
@@ -204,15 +208,21 @@ format:
 
 install: $(BUILD)/rpifs
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 \
-		$(DESTDIR)$(BASHCOMPDIR)
+		$(DESTDIR)$(BASHCOMPDIR) $(DESTDIR)$(SBINDIR)
 	install -m 0755 $(BUILD)/rpifs $(DESTDIR)$(BINDIR)/rpifs
 	install -m 0644 man/rpifs.1 $(DESTDIR)$(MANDIR)/man1/rpifs.1
 	install -m 0644 scripts/rpifs.bash-completion \
 		$(DESTDIR)$(BASHCOMPDIR)/rpifs
+	for h in mount umount; do \
+		sed 's|@RPIFS@|$(BINDIR)/rpifs|' scripts/$$h.fuse.rpifs \
+			>$(DESTDIR)$(SBINDIR)/$$h.fuse.rpifs && \
+		chmod 0755 $(DESTDIR)$(SBINDIR)/$$h.fuse.rpifs || exit 1; \
+	done
 
 uninstall:
 	rm -f $(DESTDIR)$(BINDIR)/rpifs $(DESTDIR)$(MANDIR)/man1/rpifs.1 \
-		$(DESTDIR)$(BASHCOMPDIR)/rpifs
+		$(DESTDIR)$(BASHCOMPDIR)/rpifs $(DESTDIR)$(SBINDIR)/mount.fuse.rpifs \
+		$(DESTDIR)$(SBINDIR)/umount.fuse.rpifs
 
 clean:
 	rm -rf build

@@ -4,8 +4,8 @@
 # The documentation matches the program: rpifs --help and rpifs(1) list
 # the same commands, options and mount options; the man page is
 # warning-free under groff; the bash completion offers the same commands;
-# make install puts the three files in place and make uninstall removes
-# them.
+# make install puts the five files in place (binary, man page, completion,
+# mount and umount helpers) and make uninstall removes them.
 
 load helpers
 
@@ -121,14 +121,17 @@ mount_names() {
 	bash -n "$TOP/scripts/rpifs.bash-completion"
 }
 
-@test "make install DESTDIR= installs the binary, the man page and the completion; uninstall removes them" {
+@test "make install DESTDIR= installs the binary, the man page, the completion and the mount helpers; uninstall removes them" {
 	local d=$BATS_TEST_TMPDIR/root
 	make -C "$TOP" --no-print-directory -o "${BUILD:-build}/rpifs" \
 		BUILD="${BUILD:-build}" PREFIX=/usr/local DESTDIR="$d" install
 	run find "$d" -type f
 	echo "$output"
-	[ "$(wc -l <<<"$output")" -eq 3 ]
+	[ "$(wc -l <<<"$output")" -eq 5 ]
 	[ -x "$d/usr/local/bin/rpifs" ]
+	[ -x "$d/sbin/mount.fuse.rpifs" ]
+	[ -x "$d/sbin/umount.fuse.rpifs" ]
+	grep -qx 'RPIFS=${RPIFS_BIN:-/usr/local/bin/rpifs}' "$d/sbin/mount.fuse.rpifs"
 	[ -f "$d/usr/local/share/man/man1/rpifs.1" ]
 	[ -f "$d/usr/local/share/bash-completion/completions/rpifs" ]
 	"$d/usr/local/bin/rpifs" --version
