@@ -112,7 +112,7 @@ FUZZ_BINS := $(FUZZ_TARGETS:%=$(BUILD)/fuzz_%)
 
 .PHONY: all deps check check-unit check-run demo bench fuzz fuzz-bins soak install \
 	format format-check \
-	uninstall clean tests crash
+	uninstall clean tests crash deb
 
 all: $(BUILD)/rpifs
 
@@ -208,9 +208,11 @@ format:
 
 install: $(BUILD)/rpifs
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 \
-		$(DESTDIR)$(BASHCOMPDIR) $(DESTDIR)$(SBINDIR)
+		$(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(BASHCOMPDIR) $(DESTDIR)$(SBINDIR)
 	install -m 0755 $(BUILD)/rpifs $(DESTDIR)$(BINDIR)/rpifs
 	install -m 0644 man/rpifs.1 $(DESTDIR)$(MANDIR)/man1/rpifs.1
+	install -m 0644 man/mount.fuse.rpifs.8 man/umount.fuse.rpifs.8 \
+		$(DESTDIR)$(MANDIR)/man8/
 	install -m 0644 scripts/rpifs.bash-completion \
 		$(DESTDIR)$(BASHCOMPDIR)/rpifs
 	for h in mount umount; do \
@@ -222,7 +224,20 @@ install: $(BUILD)/rpifs
 uninstall:
 	rm -f $(DESTDIR)$(BINDIR)/rpifs $(DESTDIR)$(MANDIR)/man1/rpifs.1 \
 		$(DESTDIR)$(BASHCOMPDIR)/rpifs $(DESTDIR)$(SBINDIR)/mount.fuse.rpifs \
-		$(DESTDIR)$(SBINDIR)/umount.fuse.rpifs
+		$(DESTDIR)$(SBINDIR)/umount.fuse.rpifs \
+		$(DESTDIR)$(MANDIR)/man8/mount.fuse.rpifs.8 \
+		$(DESTDIR)$(MANDIR)/man8/umount.fuse.rpifs.8
+
+# A Debian package from this checkout (debian/), into $(BUILD)/deb/.
+deb:
+	@sh scripts/deps.sh deb
+	dpkg-buildpackage -us -uc -b
+	mkdir -p $(BUILD)/deb
+	mv ../rpifs_$(VERSION)_*.deb ../rpifs_$(VERSION)_*.changes \
+		../rpifs_$(VERSION)_*.buildinfo $(BUILD)/deb/
+	for f in ../rpifs-dbgsym_$(VERSION)_*.deb; do \
+		[ ! -e "$$f" ] || mv "$$f" $(BUILD)/deb/; done
+	@ls $(BUILD)/deb/*.deb
 
 clean:
 	rm -rf build

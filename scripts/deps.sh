@@ -7,13 +7,14 @@
 # backports suite, which is added by reusing the URI of the machine's own
 # Debian sources: no mirror is named here.
 #
-#   scripts/deps.sh [build|check|demo|bench|fuzz]
+#   scripts/deps.sh [build|check|demo|bench|fuzz|deb]
 set -eu
 
 purpose=${1:-check}
 
 build_pkgs="gcc make pkg-config libfuse3-dev libblkid-dev libcrypt-dev libfdt-dev libext2fs-dev comerr-dev fuse3"
-test_pkgs="libcmocka-dev bats dosfstools mtools fdisk e2fsprogs cpio gzip rsync vim openssl xxd python3 python3-yaml strace device-tree-compiler groff-base tzdata clang-format attr acl"
+test_pkgs="libcmocka-dev bats dosfstools mtools fdisk e2fsprogs cpio gzip rsync vim openssl xxd python3 python3-yaml strace device-tree-compiler groff-base tzdata clang-format attr acl bash-completion man-db debhelper dpkg-dev lintian"
+deb_pkgs="debhelper dpkg-dev"
 bench_pkgs="fio fuse2fs fusefat procps"
 fuzz_pkgs="clang libclang-rt-14-dev"
 
@@ -22,7 +23,8 @@ build) pkgs=$build_pkgs; want_qemu=0 ;;
 check | demo) pkgs="$build_pkgs $test_pkgs"; want_qemu=1 ;;
 bench) pkgs="$build_pkgs $test_pkgs $bench_pkgs"; want_qemu=1 ;;
 fuzz) pkgs="$build_pkgs $test_pkgs $fuzz_pkgs"; want_qemu=0 ;;
-*) echo "usage: $0 [build|check|demo|bench|fuzz]" >&2; exit 2 ;;
+deb) pkgs="$build_pkgs $deb_pkgs"; want_qemu=0 ;;
+*) echo "usage: $0 [build|check|demo|bench|fuzz|deb]" >&2; exit 2 ;;
 esac
 
 say() { printf 'deps: %s\n' "$*" >&2; }

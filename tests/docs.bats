@@ -4,8 +4,8 @@
 # The documentation matches the program: rpifs --help and rpifs(1) list
 # the same commands, options and mount options; the man page is
 # warning-free under groff; the bash completion offers the same commands;
-# make install puts the five files in place (binary, man page, completion,
-# mount and umount helpers) and make uninstall removes them.
+# make install puts the seven files in place (binary, man page, completion,
+# mount and umount helpers and their page) and make uninstall removes them.
 
 load helpers
 
@@ -44,12 +44,14 @@ mount_names() {
 	       if (!n) print $1 }' | LC_ALL=C sort -u
 }
 
-@test "the man page is warning-free under groff -man -ww -z" {
+@test "the man pages are warning-free under groff -man -ww -z" {
 	command -v groff >/dev/null || skip "no groff (package groff-base)"
-	run groff -man -ww -z "$MAN"
-	echo "$output"
-	[ "$status" -eq 0 ]
-	[ -z "$output" ]
+	for page in "$MAN" "$TOP/man/mount.fuse.rpifs.8"; do
+		run groff -man -ww -z "$page"
+		echo "$page: $output"
+		[ "$status" -eq 0 ]
+		[ -z "$output" ]
+	done
 }
 
 @test "--help and the man page list the same commands" {
@@ -110,6 +112,9 @@ mount_names() {
 	[ -n "$v" ]
 	[[ "$("$RPIFS" --version)" == *"$v"* ]]
 	grep -q "^\.TH RPIFS 1 .*\"rpifs $v\"" "$MAN"
+	grep -q "^\.TH MOUNT.FUSE.RPIFS 8 .*\"rpifs $v\"" "$TOP/man/mount.fuse.rpifs.8"
+	# The Debian package's version is the same (a native package).
+	[ "$(sed -n '1s/^rpifs (\([^)]*\)).*/\1/p' "$TOP/debian/changelog")" = "$v" ]
 }
 
 @test "the bash completion offers the commands --help lists" {
@@ -127,7 +132,8 @@ mount_names() {
 		BUILD="${BUILD:-build}" PREFIX=/usr/local DESTDIR="$d" install
 	run find "$d" -type f
 	echo "$output"
-	[ "$(wc -l <<<"$output")" -eq 5 ]
+	[ "$(wc -l <<<"$output")" -eq 7 ]
+	[ -f "$d/usr/local/share/man/man8/mount.fuse.rpifs.8" ]
 	[ -x "$d/usr/local/bin/rpifs" ]
 	[ -x "$d/sbin/mount.fuse.rpifs" ]
 	[ -x "$d/sbin/umount.fuse.rpifs" ]
