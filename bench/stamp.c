@@ -27,7 +27,8 @@ int main(int argc, char **argv)
 		if (strcmp(argv[i], "-kernel") == 0)
 			boot = 1;
 	if (stamp && boot) {
-		fd = open(stamp, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+		fd = open(stamp, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC,
+			  0644);
 		if (fd >= 0) {
 			len = snprintf(line, sizeof(line), "%lld%09ld\n",
 				       (long long)t.tv_sec, t.tv_nsec);

@@ -34,7 +34,7 @@ static double now_s(void)
 
 static void sleep_ms(long ms)
 {
-	struct timespec t = { ms / 1000, (ms % 1000) * 1000000L };
+	struct timespec t = {ms / 1000, (ms % 1000) * 1000000L};
 
 	nanosleep(&t, NULL);
 }
@@ -65,8 +65,10 @@ int cli_mount_dir(const char *arg, char *dir, size_t size)
 		cli_bad_dir(arg, errno);
 		return -1;
 	}
-	if (!mounts_find(real, NULL, &m) || strcmp(m.fstype, RPIFS_FSTYPE) != 0) {
-		rpifs_log(RPIFS_ERR, "%s is not an rpifs mount (rpifs mount IMAGE %s)",
+	if (!mounts_find(real, NULL, &m) ||
+	    strcmp(m.fstype, RPIFS_FSTYPE) != 0) {
+		rpifs_log(RPIFS_ERR,
+			  "%s is not an rpifs mount (rpifs mount IMAGE %s)",
 			  real, arg);
 		return -1;
 	}
@@ -122,8 +124,10 @@ void cli_status_value(const char *dir, const char *key, char *out, size_t size)
 	size_t klen = strlen(key);
 
 	out[0] = '\0';
-	for (p = status; p && *p; p = strchr(p, '\n') ? strchr(p, '\n') + 1 : NULL) {
-		if (strncmp(p, key, klen) == 0 && p[klen] == ':' && p[klen + 1] == ' ') {
+	for (p = status; p && *p;
+	     p = strchr(p, '\n') ? strchr(p, '\n') + 1 : NULL) {
+		if (strncmp(p, key, klen) == 0 && p[klen] == ':' &&
+		    p[klen + 1] == ' ') {
 			p += klen + 2;
 			snprintf(out, size, "%.*s", (int)strcspn(p, "\n"), p);
 			break;
@@ -255,7 +259,7 @@ static int end_interrupted(const char *dir)
 int cli_run(int argc, char **argv)
 {
 	char dir[PATH_MAX], why[600];
-	struct ssh_wait ssh = { 0 };
+	struct ssh_wait ssh = {0};
 	bool wait = false;
 	double timeout = 300, start;
 	const char *arg = NULL;
@@ -271,12 +275,14 @@ int cli_run(int argc, char **argv)
 		} else if (!arg && argv[i][0] != '-') {
 			arg = argv[i];
 		} else {
-			fprintf(stderr, "usage: rpifs run DIR [--wait[=ssh]] [--timeout SECONDS]\n");
+			fprintf(stderr, "usage: rpifs run DIR [--wait[=ssh]] "
+					"[--timeout SECONDS]\n");
 			return 2;
 		}
 	}
 	if (!arg || timeout <= 0) {
-		fprintf(stderr, "usage: rpifs run DIR [--wait[=ssh]] [--timeout SECONDS]\n");
+		fprintf(stderr, "usage: rpifs run DIR [--wait[=ssh]] "
+				"[--timeout SECONDS]\n");
 		return 2;
 	}
 	if (cli_mount_dir(arg, dir, sizeof(dir)))
@@ -295,7 +301,8 @@ int cli_run(int argc, char **argv)
 		return 1;
 	}
 	if (!wait) {
-		printf("booting: follow it with 'tail -f %s/console' or 'rpifs console %s'\n",
+		printf("booting: follow it with 'tail -f %s/console' or 'rpifs "
+		       "console %s'\n",
 		       dir, dir);
 		return 0;
 	}
@@ -318,20 +325,24 @@ int cli_run(int argc, char **argv)
 			return 0;
 		}
 		if (panic) {
-			show_failure(dir, "the guest's kernel panicked (stop it with rpifs stop)");
+			show_failure(dir, "the guest's kernel panicked (stop "
+					  "it with rpifs stop)");
 			return 1;
 		}
 		cli_status_value(dir, "state", state, sizeof(state));
 		if (strncmp(state, "stopped", 7) == 0) {
-			snprintf(why, sizeof(why), "QEMU ended before a login prompt (%s)",
+			snprintf(why, sizeof(why),
+				 "QEMU ended before a login prompt (%s)",
 				 state);
 			show_failure(dir, why);
 			return 1;
 		}
 		if (now_s() - start > timeout) {
 			snprintf(why, sizeof(why),
-				 "%s after %.0f s (the guest still runs; rpifs stop stops it)",
-				 ssh.wanted ? "no answer from sshd" : "no login prompt",
+				 "%s after %.0f s (the guest still runs; rpifs "
+				 "stop stops it)",
+				 ssh.wanted ? "no answer from sshd"
+					    : "no login prompt",
 				 timeout);
 			show_failure(dir, why);
 			return 1;
@@ -351,7 +362,8 @@ int cli_stop(int argc, char **argv)
 	int ret;
 
 	for (int i = 1; i < argc; i++) {
-		if (strcmp(argv[i], "--force") == 0 || strcmp(argv[i], "-f") == 0)
+		if (strcmp(argv[i], "--force") == 0 ||
+		    strcmp(argv[i], "-f") == 0)
 			force = true;
 		else if (!arg && argv[i][0] != '-')
 			arg = argv[i];
@@ -374,7 +386,8 @@ int cli_stop(int argc, char **argv)
 	}
 	if (!force && isatty(STDERR_FILENO))
 		fprintf(stderr,
-			"rpifs: the guest is shutting down (rpifs stop --force %s cuts the power)\n",
+			"rpifs: the guest is shutting down (rpifs stop --force "
+			"%s cuts the power)\n",
 			arg);
 	start = now_s();
 	while (now_s() - start < STOP_WAIT_MAX_S) {
@@ -387,7 +400,8 @@ int cli_stop(int argc, char **argv)
 		}
 		sleep_ms(50);
 	}
-	rpifs_log(RPIFS_ERR, "the guest did not stop within %d s", STOP_WAIT_MAX_S);
+	rpifs_log(RPIFS_ERR, "the guest did not stop within %d s",
+		  STOP_WAIT_MAX_S);
 	return 1;
 }
 
@@ -403,7 +417,8 @@ int cli_status(int argc, char **argv)
 		return 1;
 	status = read_ctl(dir, "status");
 	if (!status) {
-		rpifs_log(RPIFS_ERR, "cannot read %s/status: %s", dir, strerror(errno));
+		rpifs_log(RPIFS_ERR, "cannot read %s/status: %s", dir,
+			  strerror(errno));
 		return 1;
 	}
 	fputs(status, stdout);

@@ -27,7 +27,7 @@ int cli_replay_journal(struct part_image *img, const struct part_entry *p)
 
 	if (!p || strncmp(p->fstype, "ext", 3) != 0 || p->past_end)
 		return 0; /* the caller says what is wrong */
-	win = (struct ext4_window){ img->fd, p->start, p->size };
+	win = (struct ext4_window){img->fd, p->start, p->size};
 	if (ext4_mount(&vol, &win, EXT4_MOUNT_RDONLY, err, sizeof(err)))
 		return 0; /* e2fsck gives the details */
 	ext4_get_info(vol, &info);
@@ -35,18 +35,21 @@ int cli_replay_journal(struct part_image *img, const struct part_entry *p)
 	if (!info.needs_recovery)
 		return 0;
 	if (ext4_mount(&vol, &win, 0, err, sizeof(err))) {
-		rpifs_log(RPIFS_ERR, "replaying the journal of partition %u: %s",
+		rpifs_log(RPIFS_ERR,
+			  "replaying the journal of partition %u: %s",
 			  p->number, err);
 		return -1;
 	}
 	ext4_get_info(vol, &info);
 	ext4_unmount(vol);
 	if (info.needs_recovery) {
-		rpifs_log(RPIFS_ERR, "the journal of partition %u cannot be replayed: %s",
+		rpifs_log(RPIFS_ERR,
+			  "the journal of partition %u cannot be replayed: %s",
 			  p->number, info.why_read_only);
 		return -1;
 	}
-	printf("%s: replayed the journal of partition %u (%u transactions a power cut left)\n",
+	printf("%s: replayed the journal of partition %u (%u transactions a "
+	       "power cut left)\n",
 	       img->path, p->number, info.replayed);
 	return 0;
 }
@@ -55,16 +58,17 @@ static int run_e2fsck(struct part_image *img, const struct part_entry *p,
 		      bool check_only)
 {
 	char device[4096 + 32];
-	char *argv[] = { (char *)"e2fsck", (char *)"-f",
-			 (char *)(check_only ? "-n" : "-y"), device, NULL };
-	struct spawn s = { .argv = argv };
+	char *argv[] = {(char *)"e2fsck", (char *)"-f",
+			(char *)(check_only ? "-n" : "-y"), device, NULL};
+	struct spawn s = {.argv = argv};
 	int status;
 
 	snprintf(device, sizeof(device), "%s?offset=%llu", img->path,
 		 (unsigned long long)p->start);
 	status = spawn_run(&s);
 	if (status == 127)
-		rpifs_log(RPIFS_ERR, "e2fsck is not installed (package e2fsprogs)");
+		rpifs_log(RPIFS_ERR,
+			  "e2fsck is not installed (package e2fsprogs)");
 	/* e2fsck's own status: 0 clean, 1 repaired, 4 errors left, ... */
 	return status < 0 ? 8 : status;
 }
@@ -97,7 +101,8 @@ int cli_fsck(int argc, char **argv)
 	}
 	root = cli_root_partition(img);
 	if (!root || strncmp(root->fstype, "ext", 3) != 0) {
-		rpifs_log(RPIFS_ERR, "%s has no ext2/3/4 root partition to check",
+		rpifs_log(RPIFS_ERR,
+			  "%s has no ext2/3/4 root partition to check",
 			  img->path);
 	} else if (check_only || cli_lock_image(img, image) == 0) {
 		if (check_only || cli_replay_journal(img, root) == 0)

@@ -37,19 +37,21 @@ static bool info_exists(void *ctx, const char *path)
 /* What a boot on each board would load, by config.txt. */
 static void print_boot_choice(struct fat_vol *vol)
 {
-	static const enum board boards[] = { BOARD_RASPI4B, BOARD_RASPI3B };
-	struct boot_files io = { vol, info_read, info_exists, NULL };
+	static const enum board boards[] = {BOARD_RASPI4B, BOARD_RASPI3B};
+	struct boot_files io = {vol, info_read, info_exists, NULL};
 
 	for (size_t i = 0; i < 2; i++) {
 		struct boot_config cfg;
 
 		if (config_eval(boards[i], &io, &cfg) != 0)
 			continue;
-		printf("%s boots: kernel %s%s, dtb %s%s, cmdline %s%s", board_name(boards[i]),
-		       cfg.kernel, info_exists(vol, cfg.kernel) ? "" : " (missing)",
+		printf("%s boots: kernel %s%s, dtb %s%s, cmdline %s%s",
+		       board_name(boards[i]), cfg.kernel,
+		       info_exists(vol, cfg.kernel) ? "" : " (missing)",
 		       cfg.device_tree,
 		       info_exists(vol, cfg.device_tree) ? "" : " (missing)",
-		       cfg.cmdline, info_exists(vol, cfg.cmdline) ? "" : " (missing)");
+		       cfg.cmdline,
+		       info_exists(vol, cfg.cmdline) ? "" : " (missing)");
 		for (int j = 0; j < cfg.initramfs_count; j++)
 			printf(", initramfs %s", cfg.initramfs[j]);
 		printf("\n");
@@ -59,14 +61,23 @@ static void print_boot_choice(struct fat_vol *vol)
 static void print_fat_info(struct part_image *img)
 {
 	static const char *const files[] = {
-		"config.txt",	   "cmdline.txt",	  "kernel8.img",
-		"kernel_2712.img", "kernel7l.img",	  "kernel7.img",
-		"kernel.img",	   "initramfs8",	  "bcm2711-rpi-4-b.dtb",
-		"bcm2710-rpi-3-b.dtb", "bcm2837-rpi-3-b.dtb", "userconf.txt",
-		"ssh",		   "user-data",
+		"config.txt",
+		"cmdline.txt",
+		"kernel8.img",
+		"kernel_2712.img",
+		"kernel7l.img",
+		"kernel7.img",
+		"kernel.img",
+		"initramfs8",
+		"bcm2711-rpi-4-b.dtb",
+		"bcm2710-rpi-3-b.dtb",
+		"bcm2837-rpi-3-b.dtb",
+		"userconf.txt",
+		"ssh",
+		"user-data",
 	};
 	const struct part_entry *boot = part_boot(img);
-	struct fat_window win = { img->fd, boot->start, boot->size };
+	struct fat_window win = {img->fd, boot->start, boot->size};
 	struct fat_vol *vol;
 	struct fat_info info;
 	char err[256], free_s[32], total_s[32];
@@ -102,8 +113,8 @@ static void print_fat_info(struct part_image *img)
 /* PRETTY_NAME from the root file system's os-release ("" when none). */
 static void os_release(struct ext4_vol *vol, char *out, size_t size)
 {
-	static const char *const paths[] = { "/etc/os-release",
-					     "/usr/lib/os-release" };
+	static const char *const paths[] = {"/etc/os-release",
+					    "/usr/lib/os-release"};
 	char text[4096], *p;
 	uint64_t ino;
 	ssize_t n = -1;
@@ -135,11 +146,14 @@ const struct part_entry *cli_root_partition(struct part_image *img)
 	size_t len;
 
 	if (boot) {
-		win = (struct fat_window){ img->fd, boot->start, boot->size };
-		if (fat_mount(&vol, &win, FAT_MOUNT_RDONLY, err, sizeof(err)) == 0) {
-			io = (struct boot_files){ vol, info_read, info_exists, NULL };
+		win = (struct fat_window){img->fd, boot->start, boot->size};
+		if (fat_mount(&vol, &win, FAT_MOUNT_RDONLY, err, sizeof(err)) ==
+		    0) {
+			io = (struct boot_files){vol, info_read, info_exists,
+						 NULL};
 			if (config_eval(BOARD_RASPI4B, &io, &cfg) == 0)
-				fat_read_file(vol, cfg.cmdline, &cmdline, &len, 4096);
+				fat_read_file(vol, cfg.cmdline, &cmdline, &len,
+					      4096);
 			fat_unmount(vol);
 		}
 	}
@@ -174,23 +188,26 @@ static void print_root_info(struct part_image *img)
 		printf("os release: unknown\n");
 		return;
 	}
-	win = (struct ext4_window){ img->fd, root->start, root->size };
+	win = (struct ext4_window){img->fd, root->start, root->size};
 	if (ext4_mount(&vol, &win, EXT4_MOUNT_RDONLY, err, sizeof(err))) {
-		printf("root file system: partition %u, damaged: %s\n", root->number,
-		       err);
+		printf("root file system: partition %u, damaged: %s\n",
+		       root->number, err);
 		return;
 	}
 	ext4_get_info(vol, &info);
-	part_format_size((info.blocks - info.free_blocks) * info.block_size, used,
-			 sizeof(used));
+	part_format_size((info.blocks - info.free_blocks) * info.block_size,
+			 used, sizeof(used));
 	part_format_size(info.blocks * info.block_size, total, sizeof(total));
 	printf("root file system: partition %u, %s \"%s\", %s used of %s, %s\n",
-	       root->number, info.type, info.label, used, total, root_state(&info));
+	       root->number, info.type, info.label, used, total,
+	       root_state(&info));
 	if (info.needs_recovery || info.errors || info.was_not_clean)
-		printf("root file system check: rpifs fsck '%s' (replays the journal, then e2fsck -fy)\n",
+		printf("root file system check: rpifs fsck '%s' (replays the "
+		       "journal, then e2fsck -fy)\n",
 		       img->path);
 	os_release(vol, release, sizeof(release));
-	printf("os release: %s\n", release[0] ? release : "unknown (no os-release)");
+	printf("os release: %s\n",
+	       release[0] ? release : "unknown (no os-release)");
 	ext4_unmount(vol);
 }
 

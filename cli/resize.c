@@ -32,11 +32,28 @@ static int parse_size(const char *s, uint64_t now, uint64_t *out)
 	if (end == s || v <= 0)
 		return -1;
 	switch (*end) {
-	case 'k': case 'K': unit = 1ull << 10; end++; break;
-	case 'm': case 'M': unit = 1ull << 20; end++; break;
-	case 'g': case 'G': unit = 1ull << 30; end++; break;
-	case 't': case 'T': unit = 1ull << 40; end++; break;
-	default: break;
+	case 'k':
+	case 'K':
+		unit = 1ull << 10;
+		end++;
+		break;
+	case 'm':
+	case 'M':
+		unit = 1ull << 20;
+		end++;
+		break;
+	case 'g':
+	case 'G':
+		unit = 1ull << 30;
+		end++;
+		break;
+	case 't':
+	case 'T':
+		unit = 1ull << 40;
+		end++;
+		break;
+	default:
+		break;
 	}
 	if (unit > 1 && (strcmp(end, "iB") == 0 || strcmp(end, "B") == 0))
 		end += strlen(end);
@@ -55,7 +72,8 @@ int cli_lock_image(struct part_image *img, const char *image)
 	char err[600], real[PATH_MAX];
 
 	if (img->read_only) {
-		rpifs_log(RPIFS_ERR, "%s is read-only: rpifs resize needs to write it",
+		rpifs_log(RPIFS_ERR,
+			  "%s is read-only: rpifs resize needs to write it",
 			  img->path);
 		return -1;
 	}
@@ -63,7 +81,8 @@ int cli_lock_image(struct part_image *img, const char *image)
 		return 0;
 	if (realpath(image, real) && mounts_find(NULL, real, &m))
 		rpifs_log(RPIFS_ERR,
-			  "%s is mounted at %s: unmount it first (rpifs umount %s)",
+			  "%s is mounted at %s: unmount it first (rpifs umount "
+			  "%s)",
 			  img->path, m.mountpoint, m.mountpoint);
 	else
 		rpifs_log(RPIFS_ERR, "%s", err);
@@ -80,9 +99,10 @@ static int grow(struct part_image *img, uint64_t size, bool grow_root)
 	part_format_size(img->size, a, sizeof(a));
 	part_format_size(size, b, sizeof(b));
 	if (size < img->size) {
-		rpifs_log(RPIFS_ERR,
-			  "%s is %s; rpifs never shrinks an image (asked for %s)",
-			  img->path, a, b);
+		rpifs_log(
+			RPIFS_ERR,
+			"%s is %s; rpifs never shrinks an image (asked for %s)",
+			img->path, a, b);
 		return -1;
 	}
 	if (grow_root) {
@@ -116,7 +136,8 @@ static void pow2_hint(uint64_t size)
 		return;
 	part_format_size(size, b, sizeof(b));
 	part_format_size(p2, a, sizeof(a));
-	printf("%s is not a power of two: the first boot grows the image to %s (rpifs resize IMAGE %llu%s now avoids that)\n",
+	printf("%s is not a power of two: the first boot grows the image to %s "
+	       "(rpifs resize IMAGE %llu%s now avoids that)\n",
 	       b, a, (unsigned long long)(p2 >> (p2 >= 1ull << 30 ? 30 : 20)),
 	       p2 >= 1ull << 30 ? "G" : "M");
 }
@@ -141,7 +162,8 @@ int cli_resize(int argc, char **argv)
 			image = NULL, i = argc;
 	}
 	if (!image || !size_arg) {
-		fprintf(stderr, "usage: rpifs resize IMAGE SIZE [--grow-root]\n");
+		fprintf(stderr,
+			"usage: rpifs resize IMAGE SIZE [--grow-root]\n");
 		return 2;
 	}
 	if (part_open(image, 0, &img, err, sizeof(err))) {
@@ -149,13 +171,15 @@ int cli_resize(int argc, char **argv)
 		return 1;
 	}
 	if (parse_size(size_arg, img->size, &size)) {
-		rpifs_log(RPIFS_ERR, "%s: give a size such as 4G, 8GiB, 512M or +1G",
+		rpifs_log(RPIFS_ERR,
+			  "%s: give a size such as 4G, 8GiB, 512M or +1G",
 			  size_arg);
 		part_close(img);
 		return 2;
 	}
 	if (size % 512) {
-		rpifs_log(RPIFS_ERR, "%s: the size must be a multiple of 512 bytes",
+		rpifs_log(RPIFS_ERR,
+			  "%s: the size must be a multiple of 512 bytes",
 			  size_arg);
 	} else if (cli_lock_image(img, image) == 0) {
 		if (grow(img, size, grow_root) == 0) {

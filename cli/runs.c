@@ -25,10 +25,12 @@ static void show(const struct runs_entry *e)
 	char size[32];
 
 	part_format_size(e->bytes, size, sizeof(size));
-	printf("%s%s\n", e->image[0] ? e->image : "(an image rpifs did not note)",
+	printf("%s%s\n",
+	       e->image[0] ? e->image : "(an image rpifs did not note)",
 	       e->gone ? "  [gone]" : "");
-	printf("  %u run%s, %s, newest %s: %s\n", e->runs, e->runs == 1 ? "" : "s",
-	       size, e->newest[0] ? e->newest : "none", e->state_dir);
+	printf("  %u run%s, %s, newest %s: %s\n", e->runs,
+	       e->runs == 1 ? "" : "s", size, e->newest[0] ? e->newest : "none",
+	       e->state_dir);
 }
 
 int cli_runs(int argc, char **argv)

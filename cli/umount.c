@@ -108,7 +108,8 @@ int cli_umount(int argc, char **argv)
 		cli_bad_dir(argv[1], errno);
 		return 1;
 	}
-	if (!mounts_find(dir, NULL, &m) || strcmp(m.fstype, RPIFS_FSTYPE) != 0) {
+	if (!mounts_find(dir, NULL, &m) ||
+	    strcmp(m.fstype, RPIFS_FSTYPE) != 0) {
 		rpifs_log(RPIFS_ERR, "%s is not an rpifs mount", dir);
 		return 1;
 	}
@@ -120,31 +121,35 @@ int cli_umount(int argc, char **argv)
 		if (pid) {
 			comm_of(pid, comm, sizeof(comm));
 			rpifs_log(RPIFS_ERR,
-				  "%s is busy: %s (pid %d) uses it (%s); leave it with cd, close its files, then rpifs umount %s again",
-				  dir, comm[0] ? comm : "a program", (int)pid, what,
-				  argv[1]);
+				  "%s is busy: %s (pid %d) uses it (%s); leave "
+				  "it with cd, close its files, then rpifs "
+				  "umount %s again",
+				  dir, comm[0] ? comm : "a program", (int)pid,
+				  what, argv[1]);
 			return 1;
 		}
 	}
 	/* A running guest is stopped first, cleanly. */
 	{
-		char *stop_argv[] = { (char *)"stop", dir, NULL };
+		char *stop_argv[] = {(char *)"stop", dir, NULL};
 
 		if (cli_stop(2, stop_argv) != 0)
-			rpifs_log(RPIFS_WARN, "unmounting anyway: the daemon stops the guest");
+			rpifs_log(RPIFS_WARN, "unmounting anyway: the daemon "
+					      "stops the guest");
 	}
 	if (geteuid() == 0) {
 		ret = umount2(dir, 0) == 0 ? 0 : -errno;
 	} else {
-		char *fm[] = { (char *)"fusermount3", (char *)"-u", dir, NULL };
+		char *fm[] = {(char *)"fusermount3", (char *)"-u", dir, NULL};
 
-		struct spawn s = { .argv = fm };
+		struct spawn s = {.argv = fm};
 
 		ret = spawn_run(&s) == 0 ? 0 : -EBUSY;
 	}
 	if (ret == -EBUSY) {
 		rpifs_log(RPIFS_ERR,
-			  "%s is busy: a program is using it (leave it with cd, close its files; fuser -vm %s shows which)",
+			  "%s is busy: a program is using it (leave it with "
+			  "cd, close its files; fuser -vm %s shows which)",
 			  dir, dir);
 		return 1;
 	}
@@ -157,7 +162,7 @@ int cli_umount(int argc, char **argv)
 	for (int i = 0; i < 600; i++) {
 		if (part_lock_test_mounted(m.source) <= 0)
 			return 0;
-		nanosleep(&(struct timespec){ .tv_nsec = 50 * 1000 * 1000 },
+		nanosleep(&(struct timespec){.tv_nsec = 50 * 1000 * 1000},
 			  NULL);
 	}
 	rpifs_log(RPIFS_WARN,

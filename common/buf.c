@@ -33,8 +33,7 @@ static int reserve(struct buf *b, size_t need)
 	return 0;
 }
 
-int buf_write(struct buf *b, const void *p, size_t n, uint64_t off,
-		  size_t max)
+int buf_write(struct buf *b, const void *p, size_t n, uint64_t off, size_t max)
 {
 	int ret;
 

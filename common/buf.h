@@ -21,8 +21,7 @@ struct buf {
 
 /* Write @n bytes at @off (zero-filling a gap), at most @max in all.
    @return 0, -EFBIG or -ENOMEM. */
-int buf_write(struct buf *b, const void *p, size_t n, uint64_t off,
-	      size_t max);
+int buf_write(struct buf *b, const void *p, size_t n, uint64_t off, size_t max);
 /* Append, unbounded. */
 int buf_append(struct buf *b, const void *p, size_t n);
 /* printf onto the end. @return 0 or -ENOMEM. */

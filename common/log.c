@@ -70,8 +70,8 @@ static void to_file(const char *level, const char *msg)
 		snprintf(old, sizeof(old), "%s.1", file_path);
 		rename(file_path, old);
 		close(file_fd);
-		file_fd = open(file_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC,
-			       0600);
+		file_fd = open(file_path,
+			       O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
 	}
 	if (file_fd >= 0) {
 		ssize_t w = write(file_fd, line, (size_t)n);
@@ -107,8 +107,9 @@ void rpifs_log_clear_last(void)
 
 void rpifs_log(enum rpifs_log_level level, const char *fmt, ...)
 {
-	static const int prio[] = { LOG_ERR, LOG_WARNING, LOG_INFO, LOG_DEBUG };
-	static const char *const names[] = { "error: ", "warning: ", "", "debug: " };
+	static const int prio[] = {LOG_ERR, LOG_WARNING, LOG_INFO, LOG_DEBUG};
+	static const char *const names[] = {"error: ", "warning: ", "",
+					    "debug: "};
 	char msg[1024];
 	va_list ap;
 

@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * The one logger: messages go to stderr in the foreground and to syslog
- * once the daemon has detached, and to a log file when one is set. The last warning or error is kept so that
- * the mount's status file can show it to a user who never reads syslog.
+ * once the daemon has detached, and to a log file when one is set. The last
+ * warning or error is kept so that the mount's status file can show it to a
+ * user who never reads syslog.
  */
 #ifndef RPIFS_LOG_H
 #define RPIFS_LOG_H

@@ -45,14 +45,15 @@ bool mounts_find(const char *dir, const char *source, struct mount_entry *out)
 				dash = n;
 			fields[n++] = tok;
 		}
-		/* id parent dev root mountpoint opts [optional...] - type src */
+		/* id parent dev root mountpoint opts [optional...] - type src
+		 */
 		if (n < 7 || dash < 0 || dash + 2 >= n)
 			continue;
 		unescape(fields[4]);
 		unescape(fields[dash + 2]);
 		if (dir ? strcmp(fields[4], dir) != 0
 			: strcmp(fields[dash + 2], source) != 0 ||
-				  strcmp(fields[dash + 1], RPIFS_FSTYPE) != 0)
+				    strcmp(fields[dash + 1], RPIFS_FSTYPE) != 0)
 			continue;
 		snprintf(out->mountpoint, sizeof(out->mountpoint), "%s",
 			 fields[4]);
@@ -61,7 +62,8 @@ bool mounts_find(const char *dir, const char *source, struct mount_entry *out)
 		snprintf(out->source, sizeof(out->source), "%s",
 			 fields[dash + 2]);
 		found = true;
-		/* A mount point may be mounted over: the last entry is on top. */
+		/* A mount point may be mounted over: the last entry is on top.
+		 */
 		if (!dir)
 			break;
 	}

@@ -26,7 +26,7 @@ struct failure {
 
 static void report(int fd, int stage, int err)
 {
-	struct failure f = { stage, err };
+	struct failure f = {stage, err};
 
 	(void)!write(fd, &f, sizeof(f));
 	_exit(stage == STAGE_SETUP ? 126 : 127);
@@ -82,7 +82,7 @@ static void child(const struct spawn *s, pid_t parent, int errfd, int capture)
 int spawn_start(struct spawn *s, pid_t *pid, int *capture)
 {
 	bool capturing = s->out == SPAWN_CAPTURE || s->err == SPAWN_CAPTURE;
-	int errpipe[2], outpipe[2] = { -1, -1 };
+	int errpipe[2], outpipe[2] = {-1, -1};
 	struct failure f;
 	pid_t parent = getpid();
 	ssize_t n;

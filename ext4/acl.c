@@ -15,9 +15,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define ACL_ACCESS "system.posix_acl_access"
-#define ACL_DEFAULT "system.posix_acl_default"
-#define ACL_VERSION 2
+#define ACL_ACCESS	"system.posix_acl_access"
+#define ACL_DEFAULT	"system.posix_acl_default"
+#define ACL_VERSION	2
 #define ACL_MAX_ENTRIES 64
 
 enum {
@@ -75,13 +75,24 @@ static int parse(const void *value, size_t size, struct acl *a)
 		if (a->e[i].perm & ~7u)
 			return -EINVAL;
 		switch (a->e[i].tag) {
-		case TAG_USER_OBJ: user_obj++; break;
-		case TAG_GROUP_OBJ: group_obj++; break;
-		case TAG_OTHER: other++; break;
-		case TAG_MASK: mask++; break;
+		case TAG_USER_OBJ:
+			user_obj++;
+			break;
+		case TAG_GROUP_OBJ:
+			group_obj++;
+			break;
+		case TAG_OTHER:
+			other++;
+			break;
+		case TAG_MASK:
+			mask++;
+			break;
 		case TAG_USER:
-		case TAG_GROUP: named++; break;
-		default: return -EINVAL;
+		case TAG_GROUP:
+			named++;
+			break;
+		default:
+			return -EINVAL;
 		}
 	}
 	if (user_obj != 1 || group_obj != 1 || other != 1 || mask > 1 ||
@@ -119,8 +130,8 @@ static mode_t mode_of(const struct acl *a)
 
 	if (g < 0)
 		g = find(a, TAG_GROUP_OBJ);
-	return (mode_t)(a->e[find(a, TAG_USER_OBJ)].perm << 6 | a->e[g].perm << 3 |
-			a->e[find(a, TAG_OTHER)].perm);
+	return (mode_t)(a->e[find(a, TAG_USER_OBJ)].perm << 6 |
+			a->e[g].perm << 3 | a->e[find(a, TAG_OTHER)].perm);
 }
 
 /* The ACL's owner, mask (or group) and other entries from @mode. */
@@ -204,10 +215,11 @@ int ext4_acl_inherit(struct ext4_vol *vol, uint64_t dir, uint64_t ino,
 	/* The new file's ACL: the default one, as the create mode allows. */
 	acc = def;
 	for (int i = 0; i < acc.count; i++) {
-		uint16_t allow = acc.e[i].tag == TAG_USER_OBJ  ? (*mode >> 6) & 7
-				 : acc.e[i].tag == TAG_OTHER   ? *mode & 7
-				 : acc.e[i].tag == TAG_MASK    ? (*mode >> 3) & 7
-				 : acc.e[i].tag == TAG_GROUP_OBJ && find(&acc, TAG_MASK) < 0
+		uint16_t allow = acc.e[i].tag == TAG_USER_OBJ ? (*mode >> 6) & 7
+				 : acc.e[i].tag == TAG_OTHER  ? *mode & 7
+				 : acc.e[i].tag == TAG_MASK   ? (*mode >> 3) & 7
+				 : acc.e[i].tag == TAG_GROUP_OBJ &&
+						 find(&acc, TAG_MASK) < 0
 					 ? (*mode >> 3) & 7
 					 : 7;
 

@@ -70,8 +70,8 @@ int ext4_lookup(struct ext4_vol *vol, uint64_t dir, const char *name,
 		return ret;
 	if (strlen(name) > EXT2_NAME_LEN)
 		return -ENAMETOOLONG;
-	e = ext2fs_lookup(vol->fs, (ext2_ino_t)dir, name, (int)strlen(name), NULL,
-			  &found);
+	e = ext2fs_lookup(vol->fs, (ext2_ino_t)dir, name, (int)strlen(name),
+			  NULL, &found);
 	if (e == EXT2_ET_FILE_NOT_FOUND)
 		return -ENOENT;
 	if (e)
@@ -97,28 +97,44 @@ int ext4_resolve(struct ext4_vol *vol, const char *path, uint64_t *ino)
 static unsigned dt_of(int ft)
 {
 	switch (ft) {
-	case EXT2_FT_REG_FILE: return DT_REG;
-	case EXT2_FT_DIR: return DT_DIR;
-	case EXT2_FT_CHRDEV: return DT_CHR;
-	case EXT2_FT_BLKDEV: return DT_BLK;
-	case EXT2_FT_FIFO: return DT_FIFO;
-	case EXT2_FT_SOCK: return DT_SOCK;
-	case EXT2_FT_SYMLINK: return DT_LNK;
-	default: return DT_UNKNOWN;
+	case EXT2_FT_REG_FILE:
+		return DT_REG;
+	case EXT2_FT_DIR:
+		return DT_DIR;
+	case EXT2_FT_CHRDEV:
+		return DT_CHR;
+	case EXT2_FT_BLKDEV:
+		return DT_BLK;
+	case EXT2_FT_FIFO:
+		return DT_FIFO;
+	case EXT2_FT_SOCK:
+		return DT_SOCK;
+	case EXT2_FT_SYMLINK:
+		return DT_LNK;
+	default:
+		return DT_UNKNOWN;
 	}
 }
 
 static int ft_of(mode_t mode)
 {
 	switch (mode & S_IFMT) {
-	case S_IFREG: return EXT2_FT_REG_FILE;
-	case S_IFDIR: return EXT2_FT_DIR;
-	case S_IFCHR: return EXT2_FT_CHRDEV;
-	case S_IFBLK: return EXT2_FT_BLKDEV;
-	case S_IFIFO: return EXT2_FT_FIFO;
-	case S_IFSOCK: return EXT2_FT_SOCK;
-	case S_IFLNK: return EXT2_FT_SYMLINK;
-	default: return EXT2_FT_UNKNOWN;
+	case S_IFREG:
+		return EXT2_FT_REG_FILE;
+	case S_IFDIR:
+		return EXT2_FT_DIR;
+	case S_IFCHR:
+		return EXT2_FT_CHRDEV;
+	case S_IFBLK:
+		return EXT2_FT_BLKDEV;
+	case S_IFIFO:
+		return EXT2_FT_FIFO;
+	case S_IFSOCK:
+		return EXT2_FT_SOCK;
+	case S_IFLNK:
+		return EXT2_FT_SYMLINK;
+	default:
+		return EXT2_FT_UNKNOWN;
 	}
 }
 
@@ -126,7 +142,7 @@ struct listing {
 	ext4_dirent_fn fn;
 	void *ctx;
 	uint64_t from;
-	uint64_t block;		/* the directory block being read */
+	uint64_t block; /* the directory block being read */
 	bool started;
 };
 
@@ -165,15 +181,16 @@ int ext4_readdir(struct ext4_vol *vol, uint64_t dir, uint64_t from,
 		 ext4_dirent_fn fn, void *ctx)
 {
 	struct ext2_inode_large d;
-	struct listing l = { .fn = fn, .ctx = ctx, .from = from };
+	struct listing l = {.fn = fn, .ctx = ctx, .from = from};
 	errcode_t e;
 	int ret = read_dir_inode(vol, dir, &d);
 
 	if (ret)
 		return ret;
-	e = ext2fs_dir_iterate2(vol->fs, (ext2_ino_t)dir,
-				iterate_flags(vol, dir, DIRENT_FLAG_INCLUDE_EMPTY),
-				NULL, list_one, &l);
+	e = ext2fs_dir_iterate2(
+		vol->fs, (ext2_ino_t)dir,
+		iterate_flags(vol, dir, DIRENT_FLAG_INCLUDE_EMPTY), NULL,
+		list_one, &l);
 	return ext4_errno(vol, e, "reading a directory");
 }
 
@@ -181,8 +198,8 @@ int ext4_readdir(struct ext4_vol *vol, uint64_t dir, uint64_t from,
 static int add_entry(struct ext4_vol *vol, uint64_t dir, const char *name,
 		     uint64_t ino, int ft)
 {
-	errcode_t e = ext2fs_link(vol->fs, (ext2_ino_t)dir, name, (ext2_ino_t)ino,
-				  ft);
+	errcode_t e = ext2fs_link(vol->fs, (ext2_ino_t)dir, name,
+				  (ext2_ino_t)ino, ft);
 
 	if (e == EXT2_ET_DIR_NO_SPACE) {
 		e = ext2fs_expand_dir(vol->fs, (ext2_ino_t)dir);
@@ -220,7 +237,9 @@ static int finish_inode(struct ext4_vol *vol, uint64_t dir, uint64_t ino,
 	struct ext2_inode_large inode;
 	struct timespec now;
 	bool x;
-	int ret = S_ISLNK(mode) ? 0 : ext4_acl_inherit(vol, dir, ino, &mode, n->umask);
+	int ret = S_ISLNK(mode)
+			  ? 0
+			  : ext4_acl_inherit(vol, dir, ino, &mode, n->umask);
 
 	if (!ret)
 		ret = ext4_read_inode(vol, (ext2_ino_t)ino, &inode);
@@ -254,11 +273,13 @@ static int make_node(struct ext4_vol *vol, ext2_ino_t ino,
 	inode.i_links_count = 1;
 	if (S_ISCHR(n->mode) || S_ISBLK(n->mode)) {
 		ext4_set_device(&inode, n->rdev);
-	} else if (S_ISREG(n->mode) && ext2fs_has_feature_extents(vol->fs->super)) {
+	} else if (S_ISREG(n->mode) &&
+		   ext2fs_has_feature_extents(vol->fs->super)) {
 		ext2_extent_handle_t h;
 
 		/* An empty extent tree in i_block, as the kernel makes. */
-		e = ext2fs_extent_open2(vol->fs, ino, (struct ext2_inode *)&inode, &h);
+		e = ext2fs_extent_open2(vol->fs, ino,
+					(struct ext2_inode *)&inode, &h);
 		if (e)
 			return ext4_errno(vol, e, "starting an extent tree");
 		ext2fs_extent_free(h);
@@ -277,8 +298,10 @@ static void unmake(struct ext4_vol *vol, ext2_ino_t ino, bool is_dir)
 
 	if (ext4_read_inode(vol, ino, &inode))
 		return;
-	if (ext2fs_inode_has_valid_blocks2(vol->fs, (struct ext2_inode *)&inode))
-		ext2fs_punch(vol->fs, ino, (struct ext2_inode *)&inode, NULL, 0, ~0ULL);
+	if (ext2fs_inode_has_valid_blocks2(vol->fs,
+					   (struct ext2_inode *)&inode))
+		ext2fs_punch(vol->fs, ino, (struct ext2_inode *)&inode, NULL, 0,
+			     ~0ULL);
 	inode.i_links_count = 0;
 	inode.i_dtime = (uint32_t)time(NULL);
 	ext4_write_inode(vol, ino, &inode);
@@ -303,7 +326,8 @@ int ext4_create(struct ext4_vol *vol, uint64_t dir, const char *name,
 		return ret ? ret : -EEXIST;
 	if (S_ISLNK(n->mode) && strlen(n->target) >= vol->fs->blocksize)
 		return -ENAMETOOLONG;
-	e = ext2fs_new_inode(vol->fs, (ext2_ino_t)dir, (int)n->mode, NULL, &new_ino);
+	e = ext2fs_new_inode(vol->fs, (ext2_ino_t)dir, (int)n->mode, NULL,
+			     &new_ino);
 	if (e)
 		return ext4_errno(vol, e, "allocating an inode");
 	/* The inode first; its name last, so that a crash leaves no name
@@ -314,8 +338,8 @@ int ext4_create(struct ext4_vol *vol, uint64_t dir, const char *name,
 		e = ext2fs_symlink(vol->fs, (ext2_ino_t)dir, new_ino, NULL,
 				   (char *)n->target);
 	ret = e ? ext4_errno(vol, e, "making an inode")
-		: is_dir || S_ISLNK(n->mode) ? 0
-					     : make_node(vol, new_ino, n);
+	      : is_dir || S_ISLNK(n->mode) ? 0
+					   : make_node(vol, new_ino, n);
 	if (!ret)
 		ret = finish_inode(vol, dir, new_ino, n);
 	if (!ret)
@@ -393,7 +417,8 @@ int ext4_unlink(struct ext4_vol *vol, uint64_t dir, const char *name,
 	int ret;
 
 	*orphan = false;
-	if ((ret = ext4_begin_write(vol)) || (ret = ext4_lookup(vol, dir, name, ino)) ||
+	if ((ret = ext4_begin_write(vol)) ||
+	    (ret = ext4_lookup(vol, dir, name, ino)) ||
 	    (ret = ext4_read_inode(vol, (ext2_ino_t)*ino, &inode)))
 		return ret;
 	if (LINUX_S_ISDIR(inode.i_mode))
@@ -419,16 +444,18 @@ int ext4_free(struct ext4_vol *vol, uint64_t ino)
 	if (inode.i_links_count > 0 || inode.i_dtime)
 		return 0; /* linked again, or freed already */
 	is_dir = LINUX_S_ISDIR(inode.i_mode);
-	if (ext2fs_inode_has_valid_blocks2(vol->fs, (struct ext2_inode *)&inode)) {
-		e = ext2fs_punch(vol->fs, (ext2_ino_t)ino, (struct ext2_inode *)&inode,
-				 NULL, 0, ~0ULL);
+	if (ext2fs_inode_has_valid_blocks2(vol->fs,
+					   (struct ext2_inode *)&inode)) {
+		e = ext2fs_punch(vol->fs, (ext2_ino_t)ino,
+				 (struct ext2_inode *)&inode, NULL, 0, ~0ULL);
 		if (e)
 			return ext4_errno(vol, e, "freeing a file's blocks");
 	}
 	if (ext2fs_file_acl_block(vol->fs, (struct ext2_inode *)&inode)) {
 		e = ext2fs_free_ext_attr(vol->fs, (ext2_ino_t)ino, &inode);
 		if (e)
-			return ext4_errno(vol, e, "freeing extended attributes");
+			return ext4_errno(vol, e,
+					  "freeing extended attributes");
 	}
 	inode.i_dtime = (uint32_t)time(NULL);
 	ret = ext4_write_inode(vol, (ext2_ino_t)ino, &inode);
@@ -486,12 +513,14 @@ int ext4_rmdir(struct ext4_vol *vol, uint64_t dir, const char *name)
 		return -EINVAL;
 	if (strcmp(name, "..") == 0)
 		return -ENOTEMPTY;
-	if ((ret = ext4_begin_write(vol)) || (ret = ext4_lookup(vol, dir, name, &ino)) ||
+	if ((ret = ext4_begin_write(vol)) ||
+	    (ret = ext4_lookup(vol, dir, name, &ino)) ||
 	    (ret = ext4_read_inode(vol, (ext2_ino_t)ino, &inode)))
 		return ret;
 	if (!LINUX_S_ISDIR(inode.i_mode))
 		return -ENOTDIR;
-	if ((ret = check_empty(vol, ino)) || (ret = remove_entry(vol, dir, name, ino)))
+	if ((ret = check_empty(vol, ino)) ||
+	    (ret = remove_entry(vol, dir, name, ino)))
 		return ret;
 	ret = touch_dir(vol, dir, -1); /* its ".." */
 	return ret ? ret : drop_dir(vol, ino);
@@ -505,8 +534,9 @@ struct retarget {
 	bool done;
 };
 
-static int retarget_one(ext2_ino_t dir, int entry, struct ext2_dir_entry *dirent,
-			int offset, int blocksize, char *buf, void *priv)
+static int retarget_one(ext2_ino_t dir, int entry,
+			struct ext2_dir_entry *dirent, int offset,
+			int blocksize, char *buf, void *priv)
 {
 	struct retarget *r = priv;
 
@@ -515,7 +545,8 @@ static int retarget_one(ext2_ino_t dir, int entry, struct ext2_dir_entry *dirent
 	(void)offset;
 	(void)blocksize;
 	(void)buf;
-	if (dirent->inode == 0 || (size_t)ext2fs_dirent_name_len(dirent) != r->len ||
+	if (dirent->inode == 0 ||
+	    (size_t)ext2fs_dirent_name_len(dirent) != r->len ||
 	    memcmp(dirent->name, r->name, r->len) != 0)
 		return 0;
 	dirent->inode = (uint32_t)r->ino;
@@ -528,7 +559,7 @@ static int retarget_one(ext2_ino_t dir, int entry, struct ext2_dir_entry *dirent
 static int retarget(struct ext4_vol *vol, uint64_t dir, const char *name,
 		    uint64_t ino, int ft)
 {
-	struct retarget r = { name, strlen(name), ino, ft, false };
+	struct retarget r = {name, strlen(name), ino, ft, false};
 	errcode_t e = ext2fs_dir_iterate2(vol->fs, (ext2_ino_t)dir,
 					  iterate_flags(vol, dir, 0), NULL,
 					  retarget_one, &r);
@@ -590,7 +621,8 @@ static int exchange(struct ext4_vol *vol, struct rename_op *op)
 {
 	bool dir_a = LINUX_S_ISDIR(op->inode.i_mode);
 	bool dir_b = LINUX_S_ISDIR(op->tinode.i_mode);
-	int ret = retarget(vol, op->newdir, op->newname, op->ino, ft_of(op->inode.i_mode));
+	int ret = retarget(vol, op->newdir, op->newname, op->ino,
+			   ft_of(op->inode.i_mode));
 
 	if (!ret)
 		ret = retarget(vol, op->dir, op->name, op->target,
@@ -659,8 +691,8 @@ int ext4_rename(struct ext4_vol *vol, uint64_t dir, const char *name,
 		uint64_t newdir, const char *newname, unsigned flags,
 		uint64_t *orphan)
 {
-	struct rename_op op = { .dir = dir, .newdir = newdir, .name = name,
-				.newname = newname };
+	struct rename_op op = {
+		.dir = dir, .newdir = newdir, .name = name, .newname = newname};
 	bool within = false;
 	int ret;
 

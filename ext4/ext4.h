@@ -49,12 +49,12 @@ struct ext4_info {
 	uint32_t free_inodes;
 	char label[17];
 	char uuid[37];
-	char type[8];		/* "ext2", "ext3", "ext4" */
+	char type[8]; /* "ext2", "ext3", "ext4" */
 	bool read_only;
-	bool needs_recovery;	/* its journal was not replayed (read-only) */
-	unsigned replayed;	/* transactions replayed at mount */
-	bool was_not_clean;	/* not cleanly unmounted before this mount */
-	bool errors;		/* marked with errors: e2fsck should check it */
+	bool needs_recovery; /* its journal was not replayed (read-only) */
+	unsigned replayed;   /* transactions replayed at mount */
+	bool was_not_clean;  /* not cleanly unmounted before this mount */
+	bool errors;	     /* marked with errors: e2fsck should check it */
 	char why_read_only[256]; /* a sentence, when read-only not by request */
 };
 
@@ -87,8 +87,8 @@ enum {
 };
 
 struct ext4_setattr {
-	unsigned what;		/* EXT4_SET_* */
-	mode_t mode;		/* permission bits (07777) */
+	unsigned what; /* EXT4_SET_* */
+	mode_t mode;   /* permission bits (07777) */
 	uid_t uid;
 	gid_t gid;
 	uint64_t size;
@@ -125,9 +125,9 @@ ssize_t ext4_read(struct ext4_vol *vol, uint64_t ino, void *buf, size_t size,
 
 /* A piece of a file's bytes: at @pos in the window's file, or zeros. */
 struct ext4_run {
-	uint64_t pos;	/* absolute offset in the fd; unused for zeros */
+	uint64_t pos; /* absolute offset in the fd; unused for zeros */
 	size_t len;
-	bool zeros;	/* a hole, or an unwritten extent */
+	bool zeros; /* a hole, or an unwritten extent */
 };
 
 /*
@@ -147,12 +147,12 @@ int ext4_fallocate(struct ext4_vol *vol, uint64_t ino, int mode, uint64_t off,
 
 /* A new inode for @name in @dir: a file, directory, symlink target, node. */
 struct ext4_new {
-	mode_t mode;		/* type and permission bits */
-	dev_t rdev;		/* devices */
+	mode_t mode; /* type and permission bits */
+	dev_t rdev;  /* devices */
 	uid_t uid;
 	gid_t gid;
-	mode_t umask;		/* applied unless @dir has a default ACL */
-	const char *target;	/* symbolic links */
+	mode_t umask;	    /* applied unless @dir has a default ACL */
+	const char *target; /* symbolic links */
 };
 
 int ext4_create(struct ext4_vol *vol, uint64_t dir, const char *name,

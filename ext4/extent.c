@@ -27,7 +27,8 @@ static errcode_t walk_tree(ext2_extent_handle_t h, struct walk *w)
 	struct ext2fs_extent ext;
 	errcode_t e = ext2fs_extent_get(h, EXT2_EXTENT_ROOT, &ext);
 
-	for (; !e && !w->too_many; e = ext2fs_extent_get(h, EXT2_EXTENT_NEXT, &ext)) {
+	for (; !e && !w->too_many;
+	     e = ext2fs_extent_get(h, EXT2_EXTENT_NEXT, &ext)) {
 		if (ext.e_flags & EXT2_EXTENT_FLAGS_SECOND_VISIT)
 			continue;
 		if (!(ext.e_flags & EXT2_EXTENT_FLAGS_LEAF)) {
@@ -77,7 +78,7 @@ int ext4_extents_tidy(struct ext4_vol *vol, ext2_ino_t ino,
 {
 	struct ext2_extent_info info;
 	ext2_extent_handle_t h;
-	struct walk w = { .leaf_count = 0 };
+	struct walk w = {.leaf_count = 0};
 	errcode_t e;
 
 	if (!(inode->i_flags & EXT4_EXTENTS_FL))

@@ -47,8 +47,9 @@ ssize_t ext4_read(struct ext4_vol *vol, uint64_t ino, void *buf, size_t size,
 		return ret;
 	e = ext2fs_file_llseek(file, off, EXT2_SEEK_SET, NULL);
 	while (!e && done < size) {
-		unsigned got = 0, want = size - done > (1u << 30) ? 1u << 30
-								  : (unsigned)(size - done);
+		unsigned got = 0, want = size - done > (1u << 30)
+						 ? 1u << 30
+						 : (unsigned)(size - done);
 
 		e = ext2fs_file_read(file, (char *)buf + done, want, &got);
 		if (got == 0)
@@ -72,13 +73,13 @@ static int add_run(struct ext4_run *runs, int n, int max, uint64_t pos,
 	}
 	if (n == max)
 		return -1;
-	runs[n] = (struct ext4_run){ .pos = pos, .len = len, .zeros = zeros };
+	runs[n] = (struct ext4_run){.pos = pos, .len = len, .zeros = zeros};
 	return n + 1;
 }
 
 struct mapping {
 	struct ext4_vol *vol;
-	uint64_t lblk, end_blk;		/* blocks still to map */
+	uint64_t lblk, end_blk; /* blocks still to map */
 	struct ext4_run *runs;
 	int n, max;
 };
@@ -108,8 +109,8 @@ static int map_extents(struct mapping *m, ext2_ino_t ino,
 {
 	ext2_extent_handle_t h;
 	struct ext2fs_extent ext;
-	errcode_t e = ext2fs_extent_open2(m->vol->fs, ino, (struct ext2_inode *)inode,
-					  &h);
+	errcode_t e = ext2fs_extent_open2(m->vol->fs, ino,
+					  (struct ext2_inode *)inode, &h);
 	bool more = true;
 
 	if (e)
@@ -126,9 +127,10 @@ static int map_extents(struct mapping *m, ext2_ino_t ino,
 		if (ext.e_lblk > m->lblk)
 			more = map_blocks(m, 0, ext.e_lblk - m->lblk, true);
 		else
-			more = map_blocks(m, ext.e_pblk + (m->lblk - ext.e_lblk),
-					  ext.e_lblk + ext.e_len - m->lblk,
-					  ext.e_flags & EXT2_EXTENT_FLAGS_UNINIT);
+			more = map_blocks(
+				m, ext.e_pblk + (m->lblk - ext.e_lblk),
+				ext.e_lblk + ext.e_len - m->lblk,
+				ext.e_flags & EXT2_EXTENT_FLAGS_UNINIT);
 	}
 	ext2fs_extent_free(h);
 	/* Past the last extent, and an empty tree: a hole to the end. */
@@ -149,8 +151,9 @@ static int map_blockmap(struct mapping *m, ext2_ino_t ino,
 	while (more) {
 		blk64_t pblk = 0;
 		int flags = 0;
-		errcode_t e = ext2fs_bmap2(m->vol->fs, ino, (struct ext2_inode *)inode,
-					   NULL, 0, m->lblk, &flags, &pblk);
+		errcode_t e = ext2fs_bmap2(m->vol->fs, ino,
+					   (struct ext2_inode *)inode, NULL, 0,
+					   m->lblk, &flags, &pblk);
 
 		if (e)
 			return ext4_errno(m->vol, e, "mapping a file's block");
@@ -165,7 +168,7 @@ int ext4_map(struct ext4_vol *vol, uint64_t ino, uint64_t off, size_t size,
 	struct ext2_inode_large inode;
 	uint32_t bs = vol->fs->blocksize;
 	uint64_t fsize, skip;
-	struct mapping m = { .vol = vol, .runs = runs, .max = max };
+	struct mapping m = {.vol = vol, .runs = runs, .max = max};
 	int ret = ext4_read_inode(vol, (ext2_ino_t)ino, &inode);
 
 	if (ret)
@@ -181,8 +184,9 @@ int ext4_map(struct ext4_vol *vol, uint64_t ino, uint64_t off, size_t size,
 		size = (size_t)(fsize - off);
 	m.lblk = off / bs;
 	m.end_blk = (off + size + bs - 1) / bs;
-	ret = inode.i_flags & EXT4_EXTENTS_FL ? map_extents(&m, (ext2_ino_t)ino, &inode)
-					       : map_blockmap(&m, (ext2_ino_t)ino, &inode);
+	ret = inode.i_flags & EXT4_EXTENTS_FL
+		      ? map_extents(&m, (ext2_ino_t)ino, &inode)
+		      : map_blockmap(&m, (ext2_ino_t)ino, &inode);
 	if (ret)
 		return ret;
 	if (m.n == 0)
@@ -226,10 +230,12 @@ ssize_t ext4_write(struct ext4_vol *vol, uint64_t ino, const void *buf,
 		return ret;
 	e = ext2fs_file_llseek(file, off, EXT2_SEEK_SET, NULL);
 	while (!e && done < size) {
-		unsigned put = 0, want = size - done > (1u << 30) ? 1u << 30
-								  : (unsigned)(size - done);
+		unsigned put = 0, want = size - done > (1u << 30)
+						 ? 1u << 30
+						 : (unsigned)(size - done);
 
-		e = ext2fs_file_write(file, (const char *)buf + done, want, &put);
+		e = ext2fs_file_write(file, (const char *)buf + done, want,
+				      &put);
 		done += put;
 		if (!e && put == 0)
 			e = EXT2_ET_SHORT_WRITE;
@@ -264,9 +270,9 @@ int ext4_fallocate(struct ext4_vol *vol, uint64_t ino, int mode, uint64_t off,
 	first = off / bs;
 	last = (off + len + bs - 1) / bs;
 	/* Unwritten extents: they read as zeros and cost no writes. */
-	e = ext2fs_fallocate(vol->fs, 0,
-			     (ext2_ino_t)ino, (struct ext2_inode *)&inode, ~0ULL,
-			     first, last - first);
+	e = ext2fs_fallocate(vol->fs, 0, (ext2_ino_t)ino,
+			     (struct ext2_inode *)&inode, ~0ULL, first,
+			     last - first);
 	if (e)
 		return ext4_errno(vol, e, "allocating a file's blocks");
 	/* ext2fs_fallocate wrote the inode; read it back to grow it. */

@@ -28,9 +28,8 @@ int ext4_read_inode(struct ext4_vol *vol, ext2_ino_t ino,
 int ext4_write_inode(struct ext4_vol *vol, ext2_ino_t ino,
 		     struct ext2_inode_large *inode)
 {
-	errcode_t e = ext2fs_write_inode_full(vol->fs, ino,
-					      (struct ext2_inode *)inode,
-					      sizeof(*inode));
+	errcode_t e = ext2fs_write_inode_full(
+		vol->fs, ino, (struct ext2_inode *)inode, sizeof(*inode));
 
 	return ext4_errno(vol, e, "writing an inode");
 }
@@ -39,8 +38,9 @@ bool ext4_has_extra(const struct ext4_vol *vol,
 		    const struct ext2_inode_large *inode)
 {
 	return EXT2_INODE_SIZE(vol->fs->super) > EXT2_GOOD_OLD_INODE_SIZE &&
-	       inode->i_extra_isize >= offsetof(struct ext2_inode_large, i_crtime) -
-					       EXT2_GOOD_OLD_INODE_SIZE;
+	       inode->i_extra_isize >=
+		       offsetof(struct ext2_inode_large, i_crtime) -
+			       EXT2_GOOD_OLD_INODE_SIZE;
 }
 
 /* The extra field: nanoseconds << 2, and bits 32-33 of the seconds. */
@@ -57,7 +57,7 @@ void ext4_time_set(uint32_t *sec, uint32_t *extra, const struct timespec *ts,
 
 struct timespec ext4_time_get(uint32_t sec, uint32_t extra, bool has_extra)
 {
-	struct timespec ts = { .tv_sec = (int32_t)sec };
+	struct timespec ts = {.tv_sec = (int32_t)sec};
 
 	if (has_extra) {
 		ts.tv_sec += (int64_t)(extra & 3) << 32;
@@ -87,7 +87,8 @@ static dev_t device_of(const struct ext2_inode_large *inode)
 
 	if (old)
 		return makedev((old >> 8) & 0xff, old & 0xff);
-	return makedev((new & 0xfff00) >> 8, (new & 0xff) | ((new >> 12) & 0xfff00));
+	return makedev((new & 0xfff00) >> 8,
+		       (new & 0xff) | ((new >> 12) & 0xfff00));
 }
 
 void ext4_set_device(struct ext2_inode_large *inode, dev_t dev)
@@ -121,8 +122,8 @@ int ext4_getattr(struct ext4_vol *vol, uint64_t ino, struct stat *st)
 	st->st_gid = inode_gid(inode);
 	st->st_size = (off_t)EXT2_I_SIZE(&inode);
 	st->st_blksize = vol->fs->blocksize;
-	st->st_blocks = (blkcnt_t)ext2fs_get_stat_i_blocks(vol->fs,
-							   (struct ext2_inode *)&inode);
+	st->st_blocks = (blkcnt_t)ext2fs_get_stat_i_blocks(
+		vol->fs, (struct ext2_inode *)&inode);
 	if (LINUX_S_ISCHR(inode.i_mode) || LINUX_S_ISBLK(inode.i_mode))
 		st->st_rdev = device_of(&inode);
 	st->st_atim = ext4_time_get(inode.i_atime, inode.i_atime_extra, x);
@@ -186,9 +187,11 @@ int ext4_setattr(struct ext4_vol *vol, uint64_t ino,
 		ext2fs_set_i_gid_high(inode, sa->gid >> 16);
 	}
 	if (sa->what & EXT4_SET_ATIME)
-		ext4_time_set(&inode.i_atime, &inode.i_atime_extra, &sa->atime, x);
+		ext4_time_set(&inode.i_atime, &inode.i_atime_extra, &sa->atime,
+			      x);
 	if (sa->what & EXT4_SET_MTIME)
-		ext4_time_set(&inode.i_mtime, &inode.i_mtime_extra, &sa->mtime, x);
+		ext4_time_set(&inode.i_mtime, &inode.i_mtime_extra, &sa->mtime,
+			      x);
 	ext4_touch(vol, &inode, false);
 	ret = ext4_write_inode(vol, (ext2_ino_t)ino, &inode);
 	/* An access ACL's entries follow the new mode. */
@@ -220,8 +223,8 @@ ssize_t ext4_readlink(struct ext4_vol *vol, uint64_t ino, char *buf,
 		buf[len] = '\0';
 		return (ssize_t)len;
 	}
-	e = ext2fs_file_open2(vol->fs, (ext2_ino_t)ino, (struct ext2_inode *)&inode,
-			      0, &file);
+	e = ext2fs_file_open2(vol->fs, (ext2_ino_t)ino,
+			      (struct ext2_inode *)&inode, 0, &file);
 	if (e)
 		return ext4_errno(vol, e, "opening a symbolic link");
 	e = ext2fs_file_read(file, buf, (unsigned)len, &got);

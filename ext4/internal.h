@@ -17,33 +17,33 @@
 
 /* The extent tree's root, as i_block holds it (four extents at most). */
 struct ext4_extent_header_disk {
-	le16_t magic;		/* 0x0: 0xf30a */
-	le16_t entries;		/* 0x2 */
-	le16_t max;		/* 0x4 */
-	le16_t depth;		/* 0x6: 0 when the extents follow */
-	le32_t generation;	/* 0x8 */
+	le16_t magic;	   /* 0x0: 0xf30a */
+	le16_t entries;	   /* 0x2 */
+	le16_t max;	   /* 0x4 */
+	le16_t depth;	   /* 0x6: 0 when the extents follow */
+	le32_t generation; /* 0x8 */
 };
 static_assert(sizeof(struct ext4_extent_header_disk) == 12, "extent header");
 
 struct ext4_extent_disk {
-	le32_t block;		/* 0x0: the first logical block */
-	le16_t len;		/* 0x4: above 32768: unwritten, len - 32768 */
-	le16_t start_hi;	/* 0x6 */
-	le32_t start_lo;	/* 0x8 */
+	le32_t block;	 /* 0x0: the first logical block */
+	le16_t len;	 /* 0x4: above 32768: unwritten, len - 32768 */
+	le16_t start_hi; /* 0x6 */
+	le32_t start_lo; /* 0x8 */
 };
 static_assert(sizeof(struct ext4_extent_disk) == 12, "extent");
 
-#define EXT4_EXTENT_MAGIC 0xf30a
+#define EXT4_EXTENT_MAGIC  0xf30a
 #define EXT4_INODE_EXTENTS 4
-#define EXT4_INIT_MAX_LEN 32768
+#define EXT4_INIT_MAX_LEN  32768
 
 struct ext4_vol {
 	ext2_filsys fs;
 	struct ext4_window win;
-	bool read_only;		/* asked for, or forced (why_read_only) */
-	bool damaged;		/* corruption met: no more writes */
-	bool writing;		/* the first write marked it not clean */
-	struct ext4_info info;	/* as found at mount */
+	bool read_only;	       /* asked for, or forced (why_read_only) */
+	bool damaged;	       /* corruption met: no more writes */
+	bool writing;	       /* the first write marked it not clean */
+	struct ext4_info info; /* as found at mount */
 };
 
 /* ---- errors ---- */
@@ -90,8 +90,8 @@ int ext4_extents_tidy(struct ext4_vol *vol, ext2_ino_t ino,
 /* ---- xattr.c and acl.c ---- */
 
 /* An attribute as stored, without the ACL rules (xattr.c). */
-ssize_t ext4_xattr_get_raw(struct ext4_vol *vol, uint64_t ino,
-			   const char *name, void *buf, size_t size);
+ssize_t ext4_xattr_get_raw(struct ext4_vol *vol, uint64_t ino, const char *name,
+			   void *buf, size_t size);
 int ext4_xattr_set_raw(struct ext4_vol *vol, uint64_t ino, const char *name,
 		       const void *value, size_t size);
 /* Whether @name is an ACL (system.posix_acl_access or _default). */

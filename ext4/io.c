@@ -32,8 +32,8 @@ static struct window_io *io_of(io_channel channel)
 void ext4_io_name(const struct ext4_window *win, bool rw, char *out,
 		  size_t size)
 {
-	snprintf(out, size, "rpifs-window:%d:%" PRIu64 ":%" PRIu64 ":%s", win->fd,
-		 win->offset, win->size, rw ? "rw" : "ro");
+	snprintf(out, size, "rpifs-window:%d:%" PRIu64 ":%" PRIu64 ":%s",
+		 win->fd, win->offset, win->size, rw ? "rw" : "ro");
 }
 
 static errcode_t window_open(const char *name, int flags, io_channel *channel)
@@ -49,8 +49,8 @@ static errcode_t window_open(const char *name, int flags, io_channel *channel)
 		free(c);
 		return EXT2_ET_NO_MEMORY;
 	}
-	if (sscanf(name, "rpifs-window:%d:%" SCNu64 ":%" SCNu64 ":%2s", &io->win.fd,
-		   &io->win.offset, &io->win.size, mode) != 4) {
+	if (sscanf(name, "rpifs-window:%d:%" SCNu64 ":%" SCNu64 ":%2s",
+		   &io->win.fd, &io->win.offset, &io->win.size, mode) != 4) {
 		free(io);
 		free(c);
 		return EXT2_ET_BAD_DEVICE_NAME;
@@ -100,7 +100,7 @@ static errcode_t place(struct window_io *io, uint64_t off, uint64_t len,
 
 static uint64_t bytes_of(io_channel channel, int count)
 {
-	return count < 0 ? (uint64_t)-(int64_t)count
+	return count < 0 ? (uint64_t) - (int64_t)count
 			 : (uint64_t)count * (uint64_t)channel->block_size;
 }
 
@@ -176,8 +176,9 @@ static errcode_t window_write_blk64(io_channel channel,
 				    unsigned long long block, int count,
 				    const void *data)
 {
-	return write_bytes(io_of(channel), block * (uint64_t)channel->block_size,
-			   data, bytes_of(channel, count));
+	return write_bytes(io_of(channel),
+			   block * (uint64_t)channel->block_size, data,
+			   bytes_of(channel, count));
 }
 
 static errcode_t window_write_blk(io_channel channel, unsigned long block,
@@ -245,8 +246,8 @@ static errcode_t window_zeroout(io_channel channel, unsigned long long block,
 	e = place(io, off, len, &pos);
 	if (e)
 		return e;
-	if (fallocate(io->win.fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, pos,
-		      (off_t)len) == 0)
+	if (fallocate(io->win.fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
+		      pos, (off_t)len) == 0)
 		return 0;
 	while (len > 0 && !e) {
 		uint64_t n = len < sizeof(zeros) ? len : sizeof(zeros);

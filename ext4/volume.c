@@ -106,13 +106,14 @@ int ext4_errno_at(struct ext4_vol *vol, errcode_t e, const char *what,
 	if (is_damage(e)) {
 		if (!vol->damaged)
 			rpifs_log(RPIFS_ERR,
-				  "ext4: damaged file system: %s: %s (%s:%d); no more writes until e2fsck repairs it",
+				  "ext4: damaged file system: %s: %s (%s:%d); "
+				  "no more writes until e2fsck repairs it",
 				  what, error_message(e), file, line);
 		vol->damaged = true;
 		return -EUCLEAN;
 	}
-	rpifs_log(RPIFS_WARN, "ext4: %s: %s (%s:%d)", what, error_message(e), file,
-		  line);
+	rpifs_log(RPIFS_WARN, "ext4: %s: %s (%s:%d)", what, error_message(e),
+		  file, line);
 	return -EIO;
 }
 
@@ -143,11 +144,13 @@ static void describe(struct ext4_vol *vol)
 	struct ext4_info *i = &vol->info;
 	const uint8_t *u = sb->s_uuid;
 
-	snprintf(i->label, sizeof(i->label), "%.16s", (const char *)sb->s_volume_name);
+	snprintf(i->label, sizeof(i->label), "%.16s",
+		 (const char *)sb->s_volume_name);
 	snprintf(i->uuid, sizeof(i->uuid),
-		 "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x",
-		 u[0], u[1], u[2], u[3], u[4], u[5], u[6], u[7], u[8], u[9], u[10],
-		 u[11], u[12], u[13], u[14], u[15]);
+		 "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%"
+		 "02x%02x",
+		 u[0], u[1], u[2], u[3], u[4], u[5], u[6], u[7], u[8], u[9],
+		 u[10], u[11], u[12], u[13], u[14], u[15]);
 	if (ext2fs_has_feature_extents(sb) || ext2fs_has_feature_flex_bg(sb) ||
 	    ext2fs_has_feature_64bit(sb) || ext2fs_has_feature_huge_file(sb) ||
 	    ext2fs_has_feature_metadata_csum(sb))
@@ -174,7 +177,7 @@ static errcode_t open_fs(struct ext4_vol *vol, bool rw)
 /* The journal replayed before anything else is written. */
 static int replay(struct ext4_vol *vol)
 {
-	struct ext4_replay r = { 0 };
+	struct ext4_replay r = {0};
 	char why[160];
 	int ret = ext4_journal_replay(vol->fs, &r, why, sizeof(why));
 
@@ -185,15 +188,18 @@ static int replay(struct ext4_vol *vol)
 		ret = open_fs(vol, true) ? -EIO : 0;
 	}
 	if (ret) {
-		snprintf(vol->info.why_read_only, sizeof(vol->info.why_read_only),
-			 "its journal needs replaying and rpifs could not replay it (%s)",
+		snprintf(vol->info.why_read_only,
+			 sizeof(vol->info.why_read_only),
+			 "its journal needs replaying and rpifs could not "
+			 "replay it (%s)",
 			 why);
 		return ret;
 	}
 	vol->info.replayed = r.transactions;
 	rpifs_log(RPIFS_INFO,
 		  "ext4: replayed the journal: %u transactions, %u blocks%s%s",
-		  r.transactions, r.blocks, r.errors ? "; " : "", r.errors ? why : "");
+		  r.transactions, r.blocks, r.errors ? "; " : "",
+		  r.errors ? why : "");
 	return 0;
 }
 
@@ -225,7 +231,8 @@ int ext4_mount(struct ext4_vol **volp, const struct ext4_window *win,
 	vol->win = *win;
 	e = open_fs(vol, rw);
 	if (e == EXT2_ET_RO_UNSUPP_FEATURE && rw) {
-		snprintf(vol->info.why_read_only, sizeof(vol->info.why_read_only),
+		snprintf(vol->info.why_read_only,
+			 sizeof(vol->info.why_read_only),
 			 "it has a feature libext2fs %s can only read",
 			 EXT2FS_VERSION);
 		rw = false;
@@ -253,9 +260,10 @@ int ext4_mount(struct ext4_vol **volp, const struct ext4_window *win,
 			e = open_fs(vol, false);
 			if (e) {
 				free(vol);
-				return err_set(err, err_size, -EIO,
-					       "cannot read the file system again: %s",
-					       error_message(e));
+				return err_set(
+					err, err_size, -EIO,
+					"cannot read the file system again: %s",
+					error_message(e));
 			}
 		}
 		vol->info.needs_recovery = ext4_journal_needs_recovery(vol->fs);
@@ -334,8 +342,10 @@ int ext4_statfs(struct ext4_vol *vol, struct statvfs *st)
 	st->f_ffree = sb->s_free_inodes_count;
 	st->f_favail = sb->s_free_inodes_count;
 	st->f_namemax = EXT2_NAME_LEN;
-	st->f_fsid = (unsigned long)sb->s_uuid[0] | (unsigned long)sb->s_uuid[1] << 8 |
-		     (unsigned long)sb->s_uuid[2] << 16 | (unsigned long)sb->s_uuid[3] << 24;
+	st->f_fsid = (unsigned long)sb->s_uuid[0] |
+		     (unsigned long)sb->s_uuid[1] << 8 |
+		     (unsigned long)sb->s_uuid[2] << 16 |
+		     (unsigned long)sb->s_uuid[3] << 24;
 	if (ext4_is_read_only(vol))
 		st->f_flag |= ST_RDONLY;
 	return 0;

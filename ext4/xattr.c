@@ -40,8 +40,8 @@ ssize_t ext4_getxattr(struct ext4_vol *vol, uint64_t ino, const char *name,
 	return ext4_xattr_get_raw(vol, ino, name, buf, size);
 }
 
-ssize_t ext4_xattr_get_raw(struct ext4_vol *vol, uint64_t ino,
-			   const char *name, void *buf, size_t size)
+ssize_t ext4_xattr_get_raw(struct ext4_vol *vol, uint64_t ino, const char *name,
+			   void *buf, size_t size)
 {
 	struct ext2_xattr_handle *h;
 	void *value = NULL;
@@ -88,7 +88,7 @@ ssize_t ext4_listxattr(struct ext4_vol *vol, uint64_t ino, char *buf,
 		       size_t size)
 {
 	struct ext2_xattr_handle *h;
-	struct names n = { buf, size, 0, false };
+	struct names n = {buf, size, 0, false};
 	errcode_t e;
 	int ret = open_xattrs(vol, ino, &h);
 
@@ -156,8 +156,8 @@ int ext4_xattr_set_raw(struct ext4_vol *vol, uint64_t ino, const char *name,
 }
 
 /* An access ACL: the mode from it, the ACL itself only when it adds. */
-static int set_access_acl(struct ext4_vol *vol, uint64_t ino,
-			  const void *value, size_t size, int flags)
+static int set_access_acl(struct ext4_vol *vol, uint64_t ino, const void *value,
+			  size_t size, int flags)
 {
 	struct ext2_inode_large inode;
 	mode_t mode;

@@ -41,9 +41,10 @@ static int decode_geometry(const struct fat_boot_disk *bs, struct fat_bpb *bpb,
 	bpb->sector_size = get_le16(bs->bytes_per_sector);
 	if (!is_power_of_two(bpb->sector_size) || bpb->sector_size < 512 ||
 	    bpb->sector_size > 4096)
-		return err_set(why, why_size, -EINVAL,
-			       "bytes per sector is %u, not 512, 1024, 2048 or 4096",
-			       bpb->sector_size);
+		return err_set(
+			why, why_size, -EINVAL,
+			"bytes per sector is %u, not 512, 1024, 2048 or 4096",
+			bpb->sector_size);
 	bpb->sectors_per_cluster = bs->sectors_per_cluster;
 	if (!is_power_of_two(bpb->sectors_per_cluster))
 		return err_set(why, why_size, -EINVAL,
@@ -52,15 +53,18 @@ static int decode_geometry(const struct fat_boot_disk *bs, struct fat_bpb *bpb,
 	bpb->cluster_size = bpb->sector_size * bpb->sectors_per_cluster;
 	if (bpb->cluster_size > 256 * 1024)
 		return err_set(why, why_size, -EUCLEAN,
-			       "cluster size %u is over 256 KiB", bpb->cluster_size);
+			       "cluster size %u is over 256 KiB",
+			       bpb->cluster_size);
 	bpb->reserved_sectors = get_le16(bs->reserved_sectors);
 	if (bpb->reserved_sectors == 0)
-		return err_set(why, why_size, -EUCLEAN,
-			       "no reserved sectors: the boot sector itself is one");
+		return err_set(
+			why, why_size, -EUCLEAN,
+			"no reserved sectors: the boot sector itself is one");
 	bpb->fat_count = bs->fat_count;
 	if (bpb->fat_count == 0 || bpb->fat_count > 4)
 		return err_set(why, why_size, -EUCLEAN,
-			       "%u FAT copies (1 to 4 expected)", bpb->fat_count);
+			       "%u FAT copies (1 to 4 expected)",
+			       bpb->fat_count);
 	bpb->media = bs->media;
 	if (bpb->media != 0xf0 && bpb->media < 0xf8)
 		return err_set(why, why_size, -EUCLEAN,
@@ -89,7 +93,8 @@ static int decode_sizes(const struct fat_boot_disk *bs, uint64_t window_size,
 		return err_set(why, why_size, -EUCLEAN, "total sectors is 0");
 	if (bpb->total_sectors * bpb->sector_size > window_size)
 		return err_set(why, why_size, -EUCLEAN,
-			       "the file system claims %llu bytes but its partition holds %llu",
+			       "the file system claims %llu bytes but its "
+			       "partition holds %llu",
 			       (unsigned long long)(bpb->total_sectors *
 						    bpb->sector_size),
 			       (unsigned long long)window_size);
@@ -97,7 +102,8 @@ static int decode_sizes(const struct fat_boot_disk *bs, uint64_t window_size,
 	if (fat16 != 0) {
 		if (bpb->root_entries == 0)
 			return err_set(why, why_size, -EUCLEAN,
-				       "a FAT12/16 boot sector with no root directory entries");
+				       "a FAT12/16 boot sector with no root "
+				       "directory entries");
 		bpb->fat_sectors = (uint32_t)fat16;
 		return 0;
 	}
@@ -128,13 +134,15 @@ static int decode_layout(struct fat_bpb *bpb, char *why, size_t why_size)
 	meta_sectors = bpb->reserved_sectors + fat_region + root_sectors;
 	if (meta_sectors >= bpb->total_sectors)
 		return err_set(why, why_size, -EUCLEAN,
-			       "reserved sectors, FATs and root directory (%llu sectors) fill the whole volume (%llu)",
+			       "reserved sectors, FATs and root directory "
+			       "(%llu sectors) fill the whole volume (%llu)",
 			       (unsigned long long)meta_sectors,
 			       (unsigned long long)bpb->total_sectors);
 	data_sectors = bpb->total_sectors - meta_sectors;
 	if (data_sectors / bpb->sectors_per_cluster > 0x0ffffff5u)
 		return err_set(why, why_size, -EUCLEAN, "too many clusters");
-	bpb->cluster_count = (uint32_t)(data_sectors / bpb->sectors_per_cluster);
+	bpb->cluster_count =
+		(uint32_t)(data_sectors / bpb->sectors_per_cluster);
 	if (bpb->cluster_count == 0)
 		return err_set(why, why_size, -EUCLEAN, "no data clusters");
 	if (bpb->type != FAT32) {
@@ -144,17 +152,18 @@ static int decode_layout(struct fat_bpb *bpb, char *why, size_t why_size)
 			bpb->type = FAT16;
 		else
 			return err_set(why, why_size, -EUCLEAN,
-				       "%u clusters is too many for FAT16 and the boot sector is not FAT32",
+				       "%u clusters is too many for FAT16 and "
+				       "the boot sector is not FAT32",
 				       bpb->cluster_count);
 	}
 	needed = ((uint64_t)bpb->cluster_count + 2) * bpb->type / 8 +
 		 (bpb->type == FAT12);
 	bpb->fat_bytes = (uint64_t)bpb->fat_sectors * bpb->sector_size;
 	if (needed > bpb->fat_bytes)
-		return err_set(why, why_size, -EUCLEAN,
-			       "the FAT (%llu bytes) is too small for %u clusters",
-			       (unsigned long long)bpb->fat_bytes,
-			       bpb->cluster_count);
+		return err_set(
+			why, why_size, -EUCLEAN,
+			"the FAT (%llu bytes) is too small for %u clusters",
+			(unsigned long long)bpb->fat_bytes, bpb->cluster_count);
 	/* Only the part of the FAT that maps clusters is ever used. */
 	bpb->fat_bytes = needed;
 	bpb->fat_offset = (uint64_t)bpb->reserved_sectors * bpb->sector_size;
@@ -174,9 +183,10 @@ static int decode_fat32(const struct fat_boot_disk *bs, struct fat_bpb *bpb,
 	bpb->root_cluster = get_le32(bs->ext.fat32.root_cluster);
 	if (bpb->root_cluster < FAT_CLUSTER_FIRST ||
 	    bpb->root_cluster >= bpb->cluster_count + 2)
-		return err_set(why, why_size, -EUCLEAN,
-			       "the root directory cluster %u is outside the volume",
-			       bpb->root_cluster);
+		return err_set(
+			why, why_size, -EUCLEAN,
+			"the root directory cluster %u is outside the volume",
+			bpb->root_cluster);
 	if (flags & 0x80) {
 		bpb->mirror = false;
 		bpb->active_fat = flags & 0x0f;
@@ -226,10 +236,12 @@ int fat_bpb_decode(const struct fat_boot_disk *bs, uint64_t window_size,
 		ret = decode_fat32(bs, bpb, why, why_size);
 		if (ret)
 			return ret;
-		decode_extended(bpb, bs, &bs->ext.fat32.state, bs->ext.fat32.signature,
+		decode_extended(bpb, bs, &bs->ext.fat32.state,
+				bs->ext.fat32.signature,
 				bs->ext.fat32.volume_id, bs->ext.fat32.label);
 	} else {
-		decode_extended(bpb, bs, &bs->ext.fat16.state, bs->ext.fat16.signature,
+		decode_extended(bpb, bs, &bs->ext.fat16.state,
+				bs->ext.fat16.signature,
 				bs->ext.fat16.volume_id, bs->ext.fat16.label);
 	}
 	return 0;

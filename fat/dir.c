@@ -31,8 +31,8 @@ uint64_t fat_dir_slot_offset(struct fat_vol *vol, struct fat_node *dir,
 
 	if (dir->is_root && vol->bpb.type != FAT32)
 		return vol->bpb.root_offset + byte;
-	cluster = fat_map_lookup(&dir->map,
-				 (uint32_t)(byte / vol->bpb.cluster_size), NULL);
+	cluster = fat_map_lookup(
+		&dir->map, (uint32_t)(byte / vol->bpb.cluster_size), NULL);
 	return fat_cluster_offset(vol, cluster) + byte % vol->bpb.cluster_size;
 }
 
@@ -51,11 +51,13 @@ static int read_raw(struct fat_vol *vol, struct fat_node *node,
 			return ret;
 		bytes = (uint64_t)node->map.clusters * vol->bpb.cluster_size;
 		if (bytes == 0)
-			return fat_corrupt(vol, "directory '%s' has no clusters",
+			return fat_corrupt(vol,
+					   "directory '%s' has no clusters",
 					   fat_node_label(node));
 		if (bytes > (uint64_t)DIR_MAX_SLOTS * DIRENT_SIZE)
 			return fat_corrupt(vol,
-					   "directory '%s' is %llu bytes, over the 2 MiB limit",
+					   "directory '%s' is %llu bytes, over "
+					   "the 2 MiB limit",
 					   fat_node_label(node),
 					   (unsigned long long)bytes);
 	}
@@ -71,7 +73,8 @@ static int read_raw(struct fat_vol *vol, struct fat_node *node,
 	for (uint32_t i = 0; i < node->map.run_count; i++) {
 		const struct fat_run *run = &node->map.runs[i];
 
-		ret = fat_io_read(vol, fat_cluster_offset(vol, run->disk_cluster),
+		ret = fat_io_read(vol,
+				  fat_cluster_offset(vol, run->disk_cluster),
 				  dir->raw + (uint64_t)run->file_cluster *
 						     vol->bpb.cluster_size,
 				  (size_t)run->count * vol->bpb.cluster_size);
@@ -90,12 +93,13 @@ static int check_ancestry(struct fat_vol *vol, struct fat_node *node)
 		return fat_corrupt(vol, "directory '%s' has no clusters",
 				   node->name);
 	for (struct fat_node *a = node->parent; a; a = a->parent) {
-		uint32_t start = a->is_root ? vol->bpb.root_cluster
-					    : a->first_cluster;
+		uint32_t start =
+			a->is_root ? vol->bpb.root_cluster : a->first_cluster;
 
 		if (start == node->first_cluster)
 			return fat_corrupt(vol,
-					   "directory '%s' starts at cluster %u, as its ancestor '%s' does",
+					   "directory '%s' starts at cluster "
+					   "%u, as its ancestor '%s' does",
 					   node->name, start,
 					   a->is_root ? "/" : a->name);
 	}
@@ -122,8 +126,8 @@ void fat_node_from_dirent(struct fat_vol *vol, struct fat_node *node,
 
 struct lfn_state {
 	uint16_t units[LFN_MAX_SLOTS * LFN_CHARS];
-	int count;    /* slots in the sequence being read; 0: none */
-	int expect;   /* the order number the next slot must have */
+	int count;  /* slots in the sequence being read; 0: none */
+	int expect; /* the order number the next slot must have */
 	uint8_t checksum;
 };
 
@@ -206,7 +210,8 @@ static bool is_dot_entry(const struct fat_dirent_disk *de)
 	       memcmp(de->name, "..         ", 11) == 0;
 }
 
-static int parse(struct fat_vol *vol, struct fat_node *node, struct fat_dir *dir)
+static int parse(struct fat_vol *vol, struct fat_node *node,
+		 struct fat_dir *dir)
 {
 	struct lfn_state *st = calloc(1, sizeof(*st));
 
@@ -261,7 +266,8 @@ static int parse(struct fat_vol *vol, struct fat_node *node, struct fat_dir *dir
 				       sizeof(shortname));
 			if (!fat_name_safe(shortname)) {
 				rpifs_log(RPIFS_WARN,
-					  "fat: skipping an entry with an unusable name in '%s' (slot %u)",
+					  "fat: skipping an entry with an "
+					  "unusable name in '%s' (slot %u)",
 					  node->is_root ? "/" : node->name,
 					  slot);
 				continue;
@@ -358,8 +364,8 @@ int fat_readdir(struct fat_vol *vol, struct fat_node *dir, uint64_t *cookie,
 	return 0;
 }
 
-void fat_dir_mark_dirty(struct fat_vol *vol, struct fat_node *dir,
-			uint32_t off, uint32_t len)
+void fat_dir_mark_dirty(struct fat_vol *vol, struct fat_node *dir, uint32_t off,
+			uint32_t len)
 {
 	struct fat_dir *d = dir->dir;
 
@@ -405,8 +411,8 @@ void fat_dir_store_entry(struct fat_vol *vol, struct fat_node *node)
 }
 
 /* Write raw bytes [lo, hi) of a directory, one system call per run. */
-static int write_range(struct fat_vol *vol, struct fat_node *node,
-		       uint32_t lo, uint32_t hi)
+static int write_range(struct fat_vol *vol, struct fat_node *node, uint32_t lo,
+		       uint32_t hi)
 {
 	uint32_t cs = vol->bpb.cluster_size;
 
@@ -418,9 +424,9 @@ static int write_range(struct fat_vol *vol, struct fat_node *node,
 		uint32_t cluster = fat_map_lookup(&node->map, lo / cs, &left);
 		uint64_t run_end = (uint64_t)(lo / cs + left) * cs;
 		uint32_t len = (uint32_t)((run_end < hi ? run_end : hi) - lo);
-		int ret = fat_io_write(vol, fat_cluster_offset(vol, cluster) +
-						    lo % cs,
-				       node->dir->raw + lo, len);
+		int ret = fat_io_write(
+			vol, fat_cluster_offset(vol, cluster) + lo % cs,
+			node->dir->raw + lo, len);
 
 		if (ret)
 			return ret;
@@ -733,8 +739,8 @@ int fat_dir_alloc_slots(struct fat_vol *vol, struct fat_node *dir,
 static void put_lfn(struct fat_lfn_disk *l, const uint16_t *u, int n, int seq,
 		    bool last, uint8_t sum)
 {
-	le16_t *parts[3] = { l->name1, l->name2, l->name3 };
-	const int counts[3] = { 5, 6, 2 };
+	le16_t *parts[3] = {l->name1, l->name2, l->name3};
+	const int counts[3] = {5, 6, 2};
 	int i = (seq - 1) * LFN_CHARS;
 
 	memset(l, 0, sizeof(*l));
@@ -744,7 +750,9 @@ static void put_lfn(struct fat_lfn_disk *l, const uint16_t *u, int n, int seq,
 	/* The name, its NUL if it fits, then 0xffff padding. */
 	for (int p = 0; p < 3; p++)
 		for (int k = 0; k < counts[p]; k++, i++)
-			put_le16(&parts[p][k], i < n ? u[i] : i == n ? 0x0000 : 0xffff);
+			put_le16(&parts[p][k], i < n	? u[i]
+					       : i == n ? 0x0000
+							: 0xffff);
 }
 
 void fat_dir_add_entry(struct fat_vol *vol, struct fat_node *dir,
@@ -761,8 +769,9 @@ void fat_dir_add_entry(struct fat_vol *vol, struct fat_node *dir,
 
 		lfn = (uint32_t)((n + LFN_CHARS - 1) / LFN_CHARS);
 		for (uint32_t i = 0; i < lfn; i++)
-			put_lfn((struct fat_lfn_disk *)(d->raw + (size_t)(first + i) *
-								  DIRENT_SIZE),
+			put_lfn((struct fat_lfn_disk *)(d->raw +
+							(size_t)(first + i) *
+								DIRENT_SIZE),
 				u, n, (int)(lfn - i), i == 0, sum);
 	}
 	node->parent = dir;

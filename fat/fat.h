@@ -65,7 +65,8 @@ struct fat_info {
 	char label[12];
 	bool read_only;
 	bool damaged;	/* corruption was found; the volume is read-only */
-	bool was_dirty; /* the dirty flag was set at mount: not cleanly unmounted */
+	bool was_dirty; /* the dirty flag was set at mount: not cleanly
+			   unmounted */
 };
 
 struct fat_stat {

@@ -15,20 +15,20 @@
 /* ---- on disk ---------------------------------------------------------- */
 
 struct fat_boot_disk {
-	uint8_t jump[3];		/* 0x00 */
-	uint8_t oem_name[8];		/* 0x03 */
-	le16_t bytes_per_sector;	/* 0x0b */
-	uint8_t sectors_per_cluster;	/* 0x0d */
-	le16_t reserved_sectors;	/* 0x0e */
-	uint8_t fat_count;		/* 0x10 */
-	le16_t root_entries;		/* 0x11 */
-	le16_t total_sectors16;		/* 0x13 */
-	uint8_t media;			/* 0x15 */
-	le16_t fat_size16;		/* 0x16 */
-	le16_t sectors_per_track;	/* 0x18 */
-	le16_t heads;			/* 0x1a */
-	le32_t hidden_sectors;		/* 0x1c */
-	le32_t total_sectors32;		/* 0x20 */
+	uint8_t jump[3];	     /* 0x00 */
+	uint8_t oem_name[8];	     /* 0x03 */
+	le16_t bytes_per_sector;     /* 0x0b */
+	uint8_t sectors_per_cluster; /* 0x0d */
+	le16_t reserved_sectors;     /* 0x0e */
+	uint8_t fat_count;	     /* 0x10 */
+	le16_t root_entries;	     /* 0x11 */
+	le16_t total_sectors16;	     /* 0x13 */
+	uint8_t media;		     /* 0x15 */
+	le16_t fat_size16;	     /* 0x16 */
+	le16_t sectors_per_track;    /* 0x18 */
+	le16_t heads;		     /* 0x1a */
+	le32_t hidden_sectors;	     /* 0x1c */
+	le32_t total_sectors32;	     /* 0x20 */
 	union {
 		struct {
 			uint8_t drive;		/* 0x24 */
@@ -71,53 +71,53 @@ struct fat_fsinfo_disk {
 };
 static_assert(sizeof(struct fat_fsinfo_disk) == 512, "FSInfo layout");
 
-#define FSINFO_LEAD 0x41615252u
-#define FSINFO_STRUCT 0x61417272u
-#define FSINFO_TRAIL 0xaa550000u
+#define FSINFO_LEAD    0x41615252u
+#define FSINFO_STRUCT  0x61417272u
+#define FSINFO_TRAIL   0xaa550000u
 #define FSINFO_UNKNOWN 0xffffffffu
 
 /* The state byte's bit set while a read-write mount is active (Linux). */
 #define FAT_STATE_DIRTY 0x01
 
 struct fat_dirent_disk {
-	uint8_t name[11];  /* 0x00: 8.3, space padded */
-	uint8_t attr;	   /* 0x0b */
-	uint8_t lcase;	   /* 0x0c: NT case flags */
-	uint8_t ctime_cs;  /* 0x0d: creation time, 10 ms units 0..199 */
-	le16_t ctime;	   /* 0x0e */
-	le16_t cdate;	   /* 0x10 */
-	le16_t adate;	   /* 0x12 */
-	le16_t start_hi;   /* 0x14: high 16 bits of the first cluster (FAT32) */
-	le16_t mtime;	   /* 0x16 */
-	le16_t mdate;	   /* 0x18 */
-	le16_t start_lo;   /* 0x1a */
-	le32_t size;	   /* 0x1c */
+	uint8_t name[11]; /* 0x00: 8.3, space padded */
+	uint8_t attr;	  /* 0x0b */
+	uint8_t lcase;	  /* 0x0c: NT case flags */
+	uint8_t ctime_cs; /* 0x0d: creation time, 10 ms units 0..199 */
+	le16_t ctime;	  /* 0x0e */
+	le16_t cdate;	  /* 0x10 */
+	le16_t adate;	  /* 0x12 */
+	le16_t start_hi;  /* 0x14: high 16 bits of the first cluster (FAT32) */
+	le16_t mtime;	  /* 0x16 */
+	le16_t mdate;	  /* 0x18 */
+	le16_t start_lo;  /* 0x1a */
+	le32_t size;	  /* 0x1c */
 };
 static_assert(sizeof(struct fat_dirent_disk) == 32, "directory entry layout");
 
 struct fat_lfn_disk {
-	uint8_t order;	   /* 0x00: sequence 1..20, 0x40 on the last */
-	le16_t name1[5];   /* 0x01 */
-	uint8_t attr;	   /* 0x0b: FAT_ATTR_LFN */
-	uint8_t type;	   /* 0x0c: 0 */
-	uint8_t checksum;  /* 0x0d: of the 8.3 name */
-	le16_t name2[6];   /* 0x0e */
-	le16_t start;	   /* 0x1a: 0 */
-	le16_t name3[2];   /* 0x1c */
+	uint8_t order;	  /* 0x00: sequence 1..20, 0x40 on the last */
+	le16_t name1[5];  /* 0x01 */
+	uint8_t attr;	  /* 0x0b: FAT_ATTR_LFN */
+	uint8_t type;	  /* 0x0c: 0 */
+	uint8_t checksum; /* 0x0d: of the 8.3 name */
+	le16_t name2[6];  /* 0x0e */
+	le16_t start;	  /* 0x1a: 0 */
+	le16_t name3[2];  /* 0x1c */
 };
 static_assert(sizeof(struct fat_lfn_disk) == 32, "long name entry layout");
 
 #define DIRENT_SIZE 32u
 /* Directory slots in 512 bytes, the least a disk writes whole. */
 #define DIR_SECTOR_SLOTS (512u / DIRENT_SIZE)
-#define DIRENT_FREE 0xe5  /* first name byte of a deleted entry */
-#define DIRENT_END 0x00	  /* first name byte: this and all later are free */
-#define DIRENT_KANJI 0x05 /* stored for a leading 0xe5 */
-#define LFN_LAST 0x40
-#define LFN_CHARS 13
-#define LFN_MAX_SLOTS 20
-#define CASE_LOWER_BASE 0x08
-#define CASE_LOWER_EXT 0x10
+#define DIRENT_FREE	 0xe5 /* first name byte of a deleted entry */
+#define DIRENT_END	 0x00 /* first name byte: this and all later are free */
+#define DIRENT_KANJI	 0x05 /* stored for a leading 0xe5 */
+#define LFN_LAST	 0x40
+#define LFN_CHARS	 13
+#define LFN_MAX_SLOTS	 20
+#define CASE_LOWER_BASE	 0x08
+#define CASE_LOWER_EXT	 0x10
 
 /* A directory holds at most 65536 entries (2 MiB), as Linux enforces. */
 #define DIR_MAX_SLOTS 65536u
@@ -131,10 +131,10 @@ struct fat_bpb {
 	uint32_t cluster_size;
 	uint32_t reserved_sectors;
 	uint32_t fat_count;
-	uint32_t fat_sectors; /* per FAT */
+	uint32_t fat_sectors;  /* per FAT */
 	uint32_t root_entries; /* FAT12/16 */
 	uint64_t total_sectors;
-	uint32_t root_cluster; /* FAT32 */
+	uint32_t root_cluster;	/* FAT32 */
 	uint32_t fsinfo_sector; /* FAT32; 0 when there is none */
 	uint32_t backup_boot;	/* FAT32; 0 when there is none */
 	bool mirror;		/* every FAT copy is written */
@@ -147,8 +147,8 @@ struct fat_bpb {
 	uint64_t data_offset;	/* cluster 2 */
 	uint32_t cluster_count; /* clusters 2 .. cluster_count + 1 exist */
 	uint8_t media;
-	uint8_t state;		 /* the state byte as read */
-	uint32_t state_offset;	 /* its offset in the boot sector */
+	uint8_t state;	       /* the state byte as read */
+	uint32_t state_offset; /* its offset in the boot sector */
 	uint32_t volume_id;
 	char label[12];
 };
@@ -163,16 +163,16 @@ int fat_bpb_decode(const struct fat_boot_disk *bs, uint64_t window_size,
 
 /* ---- cluster numbers -------------------------------------------------- */
 
-#define FAT_CLUSTER_FREE 0u
+#define FAT_CLUSTER_FREE  0u
 #define FAT_CLUSTER_FIRST 2u
 
 /* What a FAT entry's value means for the type. */
 enum fat_entry_kind {
 	FAT_ENT_FREE,
-	FAT_ENT_NEXT,	  /* a valid next cluster */
-	FAT_ENT_EOC,	  /* end of chain */
-	FAT_ENT_BAD,	  /* marked bad */
-	FAT_ENT_INVALID,  /* reserved or out of range */
+	FAT_ENT_NEXT,	 /* a valid next cluster */
+	FAT_ENT_EOC,	 /* end of chain */
+	FAT_ENT_BAD,	 /* marked bad */
+	FAT_ENT_INVALID, /* reserved or out of range */
 };
 
 /* ---- the FAT table cache ---------------------------------------------- */
@@ -180,16 +180,16 @@ enum fat_entry_kind {
 #define FAT_CHUNK_SIZE 65536u
 
 struct fat_chunk {
-	uint8_t *data;	     /* NULL until read */
-	uint32_t dirty_lo;   /* dirty byte range within the chunk */
-	uint32_t dirty_hi;   /* (lo == hi: clean) */
+	uint8_t *data;	   /* NULL until read */
+	uint32_t dirty_lo; /* dirty byte range within the chunk */
+	uint32_t dirty_hi; /* (lo == hi: clean) */
 };
 
 struct fat_table {
 	struct fat_chunk *chunks;
 	uint32_t chunk_count;
 	uint32_t chunk_size;
-	uint32_t *dirty;     /* indexes of dirty chunks */
+	uint32_t *dirty; /* indexes of dirty chunks */
 	uint32_t dirty_count;
 	/*
 	 * Chains that an entry on the disk may still name (its removal not
@@ -222,12 +222,13 @@ struct fat_map {
 /* A loaded directory: its bytes and its children by 8.3 slot. */
 struct fat_dir {
 	uint8_t *raw;
-	uint32_t slots;		   /* raw holds slots * 32 bytes */
-	struct fat_node **child;   /* [slots]: the node whose 8.3 entry is there */
-	uint32_t entries;	   /* children, excluding . and .. */
-	uint32_t stale_from;	   /* slots from here were stale on disk and
-				      are zero only in memory (else: slots) */
-	uint32_t dirty_lo;	   /* dirty byte range of raw */
+	uint32_t slots; /* raw holds slots * 32 bytes */
+	struct fat_node *
+		*child;	     /* [slots]: the node whose 8.3 entry is there */
+	uint32_t entries;    /* children, excluding . and .. */
+	uint32_t stale_from; /* slots from here were stale on disk and
+				are zero only in memory (else: slots) */
+	uint32_t dirty_lo;   /* dirty byte range of raw */
 	uint32_t dirty_hi;
 	bool on_dirty_list;
 	struct fat_node *next_dirty;
@@ -238,12 +239,12 @@ struct fat_node {
 	uint32_t slot;		 /* index of the 8.3 entry in the parent */
 	uint8_t lfn_slots;	 /* long name entries just before it */
 	uint32_t refs;
-	uint64_t serial;	 /* unique while mounted: the inode number */
+	uint64_t serial; /* unique while mounted: the inode number */
 	bool is_root;
 	bool unlinked;
-	bool prealloc;		 /* its chain may run past its size */
-	char *name;		 /* UTF-8, as listed */
-	uint8_t sfn[11];	 /* the 8.3 name as stored */
+	bool prealloc;	 /* its chain may run past its size */
+	char *name;	 /* UTF-8, as listed */
+	uint8_t sfn[11]; /* the 8.3 name as stored */
 	uint8_t attr;
 	uint8_t lcase;
 	uint32_t first_cluster;
@@ -251,7 +252,7 @@ struct fat_node {
 	uint8_t ctime_cs;
 	uint16_t ctime, cdate, adate, mtime, mdate;
 	struct fat_map map;
-	struct fat_dir *dir;	 /* directories, once loaded */
+	struct fat_dir *dir; /* directories, once loaded */
 	void *priv;
 	struct fat_node *all_prev; /* every node of the volume */
 	struct fat_node *all_next;
@@ -278,17 +279,18 @@ struct fat_vol {
 	struct fat_bpb bpb;
 	bool read_only;
 	bool damaged;
-	bool mounting;	/* damage is reported by fat_mount's error, not logged */
+	bool mounting; /* damage is reported by fat_mount's error, not logged */
 	char damage[256]; /* what the first damage found was */
 	bool linked;	  /* the image file had a name at mount */
 	bool image_lost;  /* it was deleted or shrank since: told once */
 	bool was_dirty;
 	bool dirty_flag_set;
-	bool dirty_flag_due; /* read-write: set the flag before the first write */
+	bool dirty_flag_due; /* read-write: set the flag before the first write
+			      */
 	struct fat_table fat;
 	uint32_t free_count;
 	bool free_known;
-	uint32_t next_free;	/* allocation hint */
+	uint32_t next_free; /* allocation hint */
 	bool fsinfo_dirty;
 	struct fat_node *root;
 	struct fat_node *all_nodes;
@@ -331,7 +333,7 @@ uint64_t fat_cluster_offset(const struct fat_vol *vol, uint32_t cluster);
  */
 int fat_corrupt_at(struct fat_vol *vol, const char *file, int line,
 		   const char *fmt, ...) __attribute__((format(printf, 4, 5)));
-#define fat_corrupt(vol, ...) \
+#define fat_corrupt(vol, ...)                                                  \
 	fat_corrupt_at((vol), __FILE__, __LINE__, __VA_ARGS__)
 
 /*
@@ -401,8 +403,7 @@ void fat_sfn_format(const uint8_t sfn[11], uint8_t lcase, char *out,
 /* Case-insensitive comparison of two UTF-8 names. */
 bool fat_name_equal(const char *a, const char *b);
 /* UTF-16 to UTF-8; @return bytes written or -EILSEQ (lone surrogate). */
-int fat_utf16_to_utf8(const uint16_t *in, size_t n, char *out,
-		      size_t out_size);
+int fat_utf16_to_utf8(const uint16_t *in, size_t n, char *out, size_t out_size);
 /* UTF-8 to UTF-16; @return units written, -EILSEQ, or -ENAMETOOLONG. */
 int fat_utf8_to_utf16(const char *in, uint16_t *out, size_t out_max);
 /* Whether a name read from disk is safe to show (no '/', controls, . ..). */
@@ -437,8 +438,8 @@ void fat_dir_free(struct fat_dir *dir);
 /* Copy a node's fields into its 8.3 entry in the parent's buffer. */
 void fat_dir_store_entry(struct fat_vol *vol, struct fat_node *node);
 /* Mark bytes of a loaded directory as needing a write. */
-void fat_dir_mark_dirty(struct fat_vol *vol, struct fat_node *dir,
-			uint32_t off, uint32_t len);
+void fat_dir_mark_dirty(struct fat_vol *vol, struct fat_node *dir, uint32_t off,
+			uint32_t len);
 /* Write every dirty directory range. */
 int fat_dir_flush(struct fat_vol *vol);
 /* Write one directory's dirty range, if it has one. */

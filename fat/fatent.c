@@ -18,9 +18,10 @@ int fat_table_init(struct fat_vol *vol)
 	uint64_t bytes = vol->bpb.fat_bytes;
 
 	/* FAT12 entries straddle bytes: keep its (small) FAT in one chunk. */
-	t->chunk_size = vol->bpb.type == FAT12 ? (uint32_t)bytes
-					       : FAT_CHUNK_SIZE;
-	t->chunk_count = (uint32_t)((bytes + t->chunk_size - 1) / t->chunk_size);
+	t->chunk_size =
+		vol->bpb.type == FAT12 ? (uint32_t)bytes : FAT_CHUNK_SIZE;
+	t->chunk_count =
+		(uint32_t)((bytes + t->chunk_size - 1) / t->chunk_size);
 	t->chunks = calloc(t->chunk_count, sizeof(*t->chunks));
 	t->dirty = calloc(t->chunk_count, sizeof(*t->dirty));
 	t->dirty_count = 0;
@@ -57,7 +58,8 @@ static uint32_t chunk_len(const struct fat_vol *vol, uint32_t index)
 	uint64_t start = (uint64_t)index * vol->fat.chunk_size;
 	uint64_t left = vol->bpb.fat_bytes - start;
 
-	return left < vol->fat.chunk_size ? (uint32_t)left : vol->fat.chunk_size;
+	return left < vol->fat.chunk_size ? (uint32_t)left
+					  : vol->fat.chunk_size;
 }
 
 /* The cached bytes of chunk @index, read from the active copy if needed. */
@@ -246,7 +248,8 @@ int fat_table_flush(struct fat_vol *vol)
 		for (uint32_t copy = 0; copy < vol->bpb.fat_count; copy++) {
 			if (!vol->bpb.mirror && copy != vol->bpb.active_fat)
 				continue;
-			ret = fat_io_write(vol, fat_copy_offset(vol, copy) + base,
+			ret = fat_io_write(vol,
+					   fat_copy_offset(vol, copy) + base,
 					   c->data + c->dirty_lo, len);
 			if (ret)
 				return ret;
@@ -381,16 +384,14 @@ int fat_free_chain(struct fat_vol *vol, uint32_t first)
 		uint32_t next;
 
 		if (++steps > vol->bpb.cluster_count)
-			return fat_corrupt(vol,
-					   "the chain from cluster %u loops",
-					   first);
+			return fat_corrupt(
+				vol, "the chain from cluster %u loops", first);
 		ret = fat_ent_get(vol, c, &next);
 		if (ret)
 			return ret;
 		if (next == FAT_CLUSTER_FREE)
-			return fat_corrupt(vol,
-					   "cluster %u of a chain is marked free",
-					   c);
+			return fat_corrupt(
+				vol, "cluster %u of a chain is marked free", c);
 		ret = fat_ent_set(vol, c, FAT_CLUSTER_FREE);
 		if (ret)
 			return ret;

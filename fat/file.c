@@ -21,7 +21,8 @@ static int map_file(struct fat_vol *vol, struct fat_node *node)
 	       vol->bpb.cluster_size;
 	if (node->map.clusters < need)
 		return fat_corrupt(vol,
-				   "'%s' is %u bytes but its chain of %u clusters holds only %llu",
+				   "'%s' is %u bytes but its chain of %u "
+				   "clusters holds only %llu",
 				   node->name, node->size, node->map.clusters,
 				   (unsigned long long)node->map.clusters *
 					   vol->bpb.cluster_size);
@@ -63,7 +64,8 @@ ssize_t fat_read(struct fat_vol *vol, struct fat_node *node, void *buf,
 	while (done < size) {
 		uint64_t pos;
 		size_t len;
-		int ret = fat_map(vol, node, off + done, size - done, &pos, &len);
+		int ret =
+			fat_map(vol, node, off + done, size - done, &pos, &len);
 
 		if (ret)
 			return done ? (ssize_t)done : ret;
@@ -150,7 +152,8 @@ static int write_data(struct fat_vol *vol, struct fat_node *node,
 		uint64_t run, n, pos;
 		int ret;
 
-		cluster = fat_map_lookup(&node->map, (uint32_t)(off / cs), &left);
+		cluster =
+			fat_map_lookup(&node->map, (uint32_t)(off / cs), &left);
 		run = (uint64_t)left * cs - off % cs;
 		n = run < len ? run : len;
 		pos = fat_cluster_offset(vol, cluster) + off % cs;
@@ -202,7 +205,8 @@ static int64_t extend_chain(struct fat_vol *vol, struct fat_node *node,
 		if (!ret && i + 1 < got)
 			ret = fat_ent_get(vol, c, &next);
 		if (ret) {
-			map->valid = false; /* rebuilt from the FAT on next use */
+			map->valid =
+				false; /* rebuilt from the FAT on next use */
 			return ret;
 		}
 		c = next;

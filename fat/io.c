@@ -157,7 +157,8 @@ static int check_bounds(const struct fat_vol *vol, uint64_t off, uint64_t len)
 {
 	if (off > vol->win.size || len > vol->win.size - off) {
 		rpifs_log(RPIFS_ERR,
-			  "fat: I/O at %llu+%llu is outside the volume (%llu bytes)",
+			  "fat: I/O at %llu+%llu is outside the volume (%llu "
+			  "bytes)",
 			  (unsigned long long)off, (unsigned long long)len,
 			  (unsigned long long)vol->win.size);
 		return -EIO;
@@ -173,10 +174,13 @@ int fat_check_image(struct fat_vol *vol, uint64_t end)
 	    (uint64_t)st.st_size >= end)
 		return 0;
 	if (!vol->image_lost)
-		rpifs_log(RPIFS_ERR,
-			  "fat: the image file shrank to %llu bytes while mounted (the volume ends at %llu): reads past its end and writes fail (EIO); unmount",
-			  (unsigned long long)st.st_size,
-			  (unsigned long long)(vol->win.offset + vol->win.size));
+		rpifs_log(
+			RPIFS_ERR,
+			"fat: the image file shrank to %llu bytes while "
+			"mounted (the volume ends at %llu): reads past its end "
+			"and writes fail (EIO); unmount",
+			(unsigned long long)st.st_size,
+			(unsigned long long)(vol->win.offset + vol->win.size));
 	vol->image_lost = true;
 	return -EIO;
 }
@@ -192,8 +196,9 @@ static int check_image(struct fat_vol *vol)
 
 	if (vol->linked && fstat(vol->win.fd, &st) == 0 && st.st_nlink == 0) {
 		if (!vol->image_lost)
-			rpifs_log(RPIFS_ERR,
-				  "fat: the image file was deleted while mounted: writes fail (EIO) from now on; unmount");
+			rpifs_log(RPIFS_ERR, "fat: the image file was deleted "
+					     "while mounted: writes fail (EIO) "
+					     "from now on; unmount");
 		vol->image_lost = true;
 		return -EIO;
 	}
@@ -234,10 +239,13 @@ int fat_io_read(struct fat_vol *vol, uint64_t off, void *buf, size_t len)
 		}
 		if (n == 0) {
 			/* The image file shrank under us. */
-			if (fat_check_image(vol, vol->win.offset + off + 1) == 0)
+			if (fat_check_image(vol, vol->win.offset + off + 1) ==
+			    0)
 				rpifs_log(RPIFS_ERR,
-					  "fat: the image ends before offset %llu",
-					  (unsigned long long)(vol->win.offset + off));
+					  "fat: the image ends before offset "
+					  "%llu",
+					  (unsigned long long)(vol->win.offset +
+							       off));
 			return -EIO;
 		}
 		p += n;
@@ -269,8 +277,7 @@ static int dirty_first(struct fat_vol *vol)
 	return ret;
 }
 
-int fat_io_write(struct fat_vol *vol, uint64_t off, const void *buf,
-		 size_t len)
+int fat_io_write(struct fat_vol *vol, uint64_t off, const void *buf, size_t len)
 {
 	const uint8_t *p = buf;
 	int ret = fat_check_writable(vol);
@@ -369,7 +376,8 @@ int fat_corrupt_at(struct fat_vol *vol, const char *file, int line,
 			  msg, file, line,
 			  vol->damaged || vol->read_only
 				  ? ""
-				  : "; no more writes until it is repaired with fsck.fat");
+				  : "; no more writes until it is repaired "
+				    "with fsck.fat");
 	vol->damaged = true;
 	return -EUCLEAN;
 }

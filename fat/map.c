@@ -91,7 +91,8 @@ uint32_t fat_map_lookup(const struct fat_map *map, uint32_t index,
 	if (run_left)
 		*run_left = map->runs[lo].count -
 			    (index - map->runs[lo].file_cluster);
-	return map->runs[lo].disk_cluster + (index - map->runs[lo].file_cluster);
+	return map->runs[lo].disk_cluster +
+	       (index - map->runs[lo].file_cluster);
 }
 
 int fat_map_build(struct fat_vol *vol, struct fat_node *node)
@@ -110,14 +111,16 @@ int fat_map_build(struct fat_vol *vol, struct fat_node *node)
 		return 0;
 	}
 	if (fat_ent_kind(vol, c) != FAT_ENT_NEXT)
-		return fat_corrupt(vol, "'%s' starts at cluster %u, outside the volume",
-				   fat_node_label(node), c);
+		return fat_corrupt(
+			vol, "'%s' starts at cluster %u, outside the volume",
+			fat_node_label(node), c);
 	for (;;) {
 		uint32_t next;
 
 		if (map->clusters + run_len >= vol->bpb.cluster_count)
 			return fat_corrupt(vol,
-					   "the cluster chain of '%s' loops (seen at cluster %u)",
+					   "the cluster chain of '%s' loops "
+					   "(seen at cluster %u)",
 					   fat_node_label(node), c);
 		if (run_len && run_start + run_len == c) {
 			run_len++;
@@ -141,16 +144,20 @@ int fat_map_build(struct fat_vol *vol, struct fat_node *node)
 			break;
 		case FAT_ENT_FREE:
 			return fat_corrupt(vol,
-					   "the chain of '%s' reaches cluster %u, which is marked free",
+					   "the chain of '%s' reaches cluster "
+					   "%u, which is marked free",
 					   fat_node_label(node), c);
 		case FAT_ENT_BAD:
 			return fat_corrupt(vol,
-					   "the chain of '%s' reaches cluster %u, which points to a bad cluster",
+					   "the chain of '%s' reaches cluster "
+					   "%u, which points to a bad cluster",
 					   fat_node_label(node), c);
 		default:
-			return fat_corrupt(vol,
-					   "the chain of '%s' goes from cluster %u to %u, outside the volume",
-					   fat_node_label(node), c, next);
+			return fat_corrupt(
+				vol,
+				"the chain of '%s' goes from cluster %u to %u, "
+				"outside the volume",
+				fat_node_label(node), c, next);
 		}
 		break;
 	}

@@ -59,7 +59,8 @@ static int make_dir_cluster(struct fat_vol *vol, struct fat_node *parent,
 	for (int i = 0; i < 2; i++) {
 		uint32_t start = i == 0 ? first : dotdot_cluster(parent);
 
-		memcpy(dots[i].name, i == 0 ? ".          " : "..         ", 11);
+		memcpy(dots[i].name, i == 0 ? ".          " : "..         ",
+		       11);
 		dots[i].attr = FAT_ATTR_DIR;
 		put_le16(&dots[i].ctime, node->ctime);
 		put_le16(&dots[i].cdate, node->cdate);
@@ -74,7 +75,8 @@ static int make_dir_cluster(struct fat_vol *vol, struct fat_node *parent,
 	ret = fat_io_write(vol, fat_cluster_offset(vol, first), dots,
 			   sizeof(dots));
 	if (!ret)
-		ret = fat_io_zero(vol, fat_cluster_offset(vol, first) + sizeof(dots),
+		ret = fat_io_zero(vol,
+				  fat_cluster_offset(vol, first) + sizeof(dots),
 				  cs - sizeof(dots));
 	if (!ret)
 		ret = fat_table_flush(vol);
@@ -306,7 +308,8 @@ int fat_rename(struct fat_vol *vol, struct fat_node *old_dir,
 	if ((node->attr & FAT_ATTR_DIR) && is_within(new_dir, node))
 		return -EINVAL;
 	if ((node->attr & FAT_ATTR_DIR) && old_dir != new_dir) {
-		/* Its ".." changes: have it in memory before changing anything. */
+		/* Its ".." changes: have it in memory before changing anything.
+		 */
 		ret = fat_dir_load(vol, node);
 		if (ret)
 			return ret;
@@ -321,9 +324,11 @@ int fat_rename(struct fat_vol *vol, struct fat_node *old_dir,
 	if (target) {
 		if (flags & FAT_RENAME_NOREPLACE)
 			return -EEXIST;
-		if ((target->attr & FAT_ATTR_DIR) && !(node->attr & FAT_ATTR_DIR))
+		if ((target->attr & FAT_ATTR_DIR) &&
+		    !(node->attr & FAT_ATTR_DIR))
 			return -EISDIR;
-		if (!(target->attr & FAT_ATTR_DIR) && (node->attr & FAT_ATTR_DIR))
+		if (!(target->attr & FAT_ATTR_DIR) &&
+		    (node->attr & FAT_ATTR_DIR))
 			return -ENOTDIR;
 		if (target->attr & FAT_ATTR_DIR) {
 			ret = fat_dir_load(vol, target);
@@ -476,7 +481,8 @@ int fat_set_attr(struct fat_vol *vol, struct fat_node *node, uint8_t attr,
 	if (node->is_root)
 		return 0;
 	fat_trace_call("chattr", node, NULL, NULL, NULL);
-	mask &= FAT_ATTR_RO | FAT_ATTR_HIDDEN | FAT_ATTR_SYSTEM | FAT_ATTR_ARCHIVE;
+	mask &= FAT_ATTR_RO | FAT_ATTR_HIDDEN | FAT_ATTR_SYSTEM |
+		FAT_ATTR_ARCHIVE;
 	node->attr = (uint8_t)((node->attr & ~mask) | (attr & mask));
 	fat_touch_ctime(node);
 	fat_dir_store_entry(vol, node);

@@ -72,7 +72,8 @@ void fat_node_put(struct fat_vol *vol, struct fat_node *node)
 		ret = fat_free_chain_later(vol, node->first_cluster);
 		if (ret)
 			rpifs_log(RPIFS_WARN,
-				  "fat: could not free the clusters of removed '%s': %s",
+				  "fat: could not free the clusters of removed "
+				  "'%s': %s",
 				  node->name, strerror(-ret));
 	}
 	fat_node_free(vol, node);

@@ -64,8 +64,8 @@ static bool convert_part(const uint16_t *in, size_t len, uint8_t *out,
 	return lossless;
 }
 
-static bool is_entry_of(const struct fat_node *node,
-			const struct fat_node *dir, uint32_t slot)
+static bool is_entry_of(const struct fat_node *node, const struct fat_node *dir,
+			uint32_t slot)
 {
 	return node && node->parent == dir && slot == node->slot;
 }
@@ -83,7 +83,8 @@ static bool sfn_taken(struct fat_node *dir, const uint8_t sfn[11],
 			break;
 		if (e[0] == DIRENT_FREE || (e[11] & 0x3f) == FAT_ATTR_LFN)
 			continue;
-		if (is_entry_of(skip[0], dir, s) || is_entry_of(skip[1], dir, s))
+		if (is_entry_of(skip[0], dir, s) ||
+		    is_entry_of(skip[1], dir, s))
 			continue;
 		if (memcmp(e, sfn, 11) == 0)
 			return true;
@@ -108,11 +109,11 @@ int fat_sfn_make(struct fat_node *dir, const char *name, uint8_t sfn[11],
 		 uint8_t *lcase, bool *needs_lfn, const struct fat_node *skip1,
 		 const struct fat_node *skip2)
 {
-	const struct fat_node *const skip[2] = { skip1, skip2 };
+	const struct fat_node *const skip[2] = {skip1, skip2};
 	uint16_t u[256];
 	int n = fat_utf8_to_utf16(name, u, 255);
 	size_t start = 0, dot, base_len, ext_len;
-	struct part_case bc = { 0 }, ec = { 0 };
+	struct part_case bc = {0}, ec = {0};
 	uint8_t basis[8];
 	bool lossless;
 	uint32_t hash = 0;
@@ -160,7 +161,8 @@ int fat_sfn_make(struct fat_node *dir, const char *name, uint8_t sfn[11],
 		start++;
 	memset(&bc, 0, sizeof(bc));
 	memset(&ec, 0, sizeof(ec));
-	lossless = convert_part(u + start, base_len - start, basis, 8, &bc, true);
+	lossless =
+		convert_part(u + start, base_len - start, basis, 8, &bc, true);
 	lossless &= convert_part(u + dot + 1, ext_len, sfn + 8, 3, &ec, true) &&
 		    start == 0;
 	if (basis[0] == ' ')
@@ -187,7 +189,8 @@ int fat_sfn_make(struct fat_node *dir, const char *name, uint8_t sfn[11],
 
 		memcpy(mixed, basis, 8);
 		snprintf(tail, sizeof(tail), "%04X~%d",
-			 (unsigned)((hash + (uint32_t)(i / 10) * 40503u) & 0xffff),
+			 (unsigned)((hash + (uint32_t)(i / 10) * 40503u) &
+				    0xffff),
 			 i % 10 ? i % 10 : 1);
 		put_tail(sfn, mixed, 2, tail);
 		if (!sfn_taken(dir, sfn, skip))

@@ -86,5 +86,6 @@ void fat_time_from_timespec(const struct timespec *ts, uint16_t *date,
 			   tm.tm_mday);
 	*time = (uint16_t)(tm.tm_hour << 11 | tm.tm_min << 5 | tm.tm_sec / 2);
 	if (cs)
-		*cs = (uint8_t)((tm.tm_sec & 1) * 100 + ts->tv_nsec / 10000000L);
+		*cs = (uint8_t)((tm.tm_sec & 1) * 100 +
+				ts->tv_nsec / 10000000L);
 }

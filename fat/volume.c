@@ -21,7 +21,8 @@ static void read_fsinfo(struct fat_vol *vol)
 	vol->next_free = FAT_CLUSTER_FIRST;
 	if (vol->bpb.type != FAT32 || vol->bpb.fsinfo_sector == 0)
 		return;
-	if (fat_io_read(vol, (uint64_t)vol->bpb.fsinfo_sector * vol->bpb.sector_size,
+	if (fat_io_read(vol,
+			(uint64_t)vol->bpb.fsinfo_sector * vol->bpb.sector_size,
 			&fsi, sizeof(fsi)))
 		return;
 	if (get_le32(fsi.lead_signature) != FSINFO_LEAD ||
@@ -88,7 +89,8 @@ static int mount_root(struct fat_vol *vol)
 		return -ENOMEM;
 	root->is_root = true;
 	root->attr = FAT_ATTR_DIR;
-	root->first_cluster = vol->bpb.type == FAT32 ? vol->bpb.root_cluster : 0;
+	root->first_cluster =
+		vol->bpb.type == FAT32 ? vol->bpb.root_cluster : 0;
 	root->refs = 1; /* the volume's own */
 	memcpy(root->sfn, "/          ", 11);
 	vol->root = root;
@@ -165,7 +167,9 @@ int fat_mount(struct fat_vol **volp, const struct fat_window *win,
 	fat_io_note_image(vol);
 	if (!vol->read_only && fat_io_reserve_metadata(vol) == -ENOSPC) {
 		snprintf(why, sizeof(why),
-			 "the disk holding the image is full (its FAT needs %llu KiB allocated); free some space, or mount read-only",
+			 "the disk holding the image is full (its FAT needs "
+			 "%llu KiB allocated); free some space, or mount "
+			 "read-only",
 			 (unsigned long long)(vol->bpb.data_offset / 1024));
 		ret = -ENOSPC;
 		goto fail;

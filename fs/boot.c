@@ -51,7 +51,8 @@ void rfs_boot_stat(struct rfs *fs, struct fat_node *node, struct stat *st)
 	st->st_blocks = blocks_of(fst.size, cluster_size);
 	st->st_blksize = cluster_size;
 	if (!fst.is_dir)
-		st->st_blocks = (blkcnt_t)((uint64_t)fst.clusters * cluster_size / 512);
+		st->st_blocks =
+			(blkcnt_t)((uint64_t)fst.clusters * cluster_size / 512);
 	/*
 	 * Link counts as Linux's vfat gives them: a directory 2 and one per
 	 * subdirectory, a file 1, and 0 once removed while still open.
@@ -110,8 +111,8 @@ static int boot_getattr(struct rfs *fs, struct rfs_inode *inode,
 	return 0;
 }
 
-static int boot_lookup(struct rfs *fs, struct rfs_inode *dir,
-		       const char *name, struct fuse_entry_param *e)
+static int boot_lookup(struct rfs *fs, struct rfs_inode *dir, const char *name,
+		       struct fuse_entry_param *e)
 {
 	struct fat_node *d = node_of(fs, dir), *node;
 	int ret;
@@ -233,7 +234,8 @@ static void read_ahead(struct rfs *fs, struct rfs_file *file, uint64_t end)
 		size_t len;
 
 		if (fat_map(fs->vol, file->fat, from, (size_t)(until - from),
-			    &pos, &len) != 0 || len == 0)
+			    &pos, &len) != 0 ||
+		    len == 0)
 			break;
 		(void)posix_fadvise(fs->win.fd, (off_t)pos, (off_t)len,
 				    POSIX_FADV_WILLNEED);

@@ -13,8 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-static void notify_entry(struct rfs *fs, struct fat_node *dir,
-			 const char *name)
+static void notify_entry(struct rfs *fs, struct fat_node *dir, const char *name)
 {
 	struct rfs_inode *inode = fat_node_priv(dir);
 
@@ -48,8 +47,8 @@ static const char *files_partuuid(void *ctx, unsigned number)
 
 void rfs_boot_files(struct rfs *fs, struct boot_files *files)
 {
-	*files = (struct boot_files){ fs, files_read, files_exists,
-				      files_partuuid };
+	*files = (struct boot_files){fs, files_read, files_exists,
+				     files_partuuid};
 }
 
 int rfs_boot_config(struct rfs *fs, struct boot_config *cfg)

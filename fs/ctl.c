@@ -20,30 +20,57 @@
 #include <unistd.h>
 
 #define TEMP_INO_BASE (1ull << 40)
-#define RUN_MAX 256
+#define RUN_MAX	      256
 
 static const struct ctl_desc descs[] = {
-	{ .name = "userconf", .kind = &rfs_ctl_value_kind, .mode = 0600,
-	  .max = VALUE_SMALL_MAX, .secret = true, .read = value_userconf_read,
-	  .stat = value_userconf_stat, .precheck = value_userconf_precheck,
-	  .commit = value_userconf_commit },
-	{ .name = "cmdline", .kind = &rfs_ctl_value_kind, .mode = 0644,
-	  .max = VALUE_SMALL_MAX, .read = value_cmdline_read,
-	  .stat = value_cmdline_stat, .precheck = value_cmdline_precheck,
-	  .commit = value_cmdline_commit },
-	{ .name = "kernel", .kind = &rfs_ctl_value_kind, .mode = 0644,
-	  .max = VALUE_BLOB_MAX, .file = value_kernel_file,
-	  .stat = value_kernel_stat, .commit = value_kernel_commit },
-	{ .name = "dtb", .kind = &rfs_ctl_value_kind, .mode = 0644,
-	  .max = VALUE_BLOB_MAX, .file = value_dtb_file,
-	  .stat = value_dtb_stat, .commit = value_dtb_commit },
-	{ .name = "status", .kind = &rfs_ctl_text_kind, .mode = 0444,
-	  .read = status_text, .stat = status_stat },
-	{ .name = "run", .kind = &rfs_ctl_run_kind, .mode = 0644,
-	  .max = RUN_MAX, .read = run_state_text, .stat = run_state_stat,
-	  .command = run_command },
-	{ .name = "console", .kind = &rfs_ctl_text_kind, .mode = 0444,
-	  .open_fd = run_console_open, .stat = run_console_stat },
+	{.name = "userconf",
+	 .kind = &rfs_ctl_value_kind,
+	 .mode = 0600,
+	 .max = VALUE_SMALL_MAX,
+	 .secret = true,
+	 .read = value_userconf_read,
+	 .stat = value_userconf_stat,
+	 .precheck = value_userconf_precheck,
+	 .commit = value_userconf_commit},
+	{.name = "cmdline",
+	 .kind = &rfs_ctl_value_kind,
+	 .mode = 0644,
+	 .max = VALUE_SMALL_MAX,
+	 .read = value_cmdline_read,
+	 .stat = value_cmdline_stat,
+	 .precheck = value_cmdline_precheck,
+	 .commit = value_cmdline_commit},
+	{.name = "kernel",
+	 .kind = &rfs_ctl_value_kind,
+	 .mode = 0644,
+	 .max = VALUE_BLOB_MAX,
+	 .file = value_kernel_file,
+	 .stat = value_kernel_stat,
+	 .commit = value_kernel_commit},
+	{.name = "dtb",
+	 .kind = &rfs_ctl_value_kind,
+	 .mode = 0644,
+	 .max = VALUE_BLOB_MAX,
+	 .file = value_dtb_file,
+	 .stat = value_dtb_stat,
+	 .commit = value_dtb_commit},
+	{.name = "status",
+	 .kind = &rfs_ctl_text_kind,
+	 .mode = 0444,
+	 .read = status_text,
+	 .stat = status_stat},
+	{.name = "run",
+	 .kind = &rfs_ctl_run_kind,
+	 .mode = 0644,
+	 .max = RUN_MAX,
+	 .read = run_state_text,
+	 .stat = run_state_stat,
+	 .command = run_command},
+	{.name = "console",
+	 .kind = &rfs_ctl_text_kind,
+	 .mode = 0444,
+	 .open_fd = run_console_open,
+	 .stat = run_console_stat},
 };
 
 #define DESC_COUNT (sizeof(descs) / sizeof(descs[0]))
@@ -185,8 +212,7 @@ int ctl_getattr_node(struct rfs *fs, struct ctl_node *node, struct stat *st)
 	return 0;
 }
 
-int ctl_entry(struct rfs *fs, struct ctl_node *node,
-	      struct fuse_entry_param *e)
+int ctl_entry(struct rfs *fs, struct ctl_node *node, struct fuse_entry_param *e)
 {
 	struct rfs_inode *inode = node->inode;
 	struct stat st;
@@ -229,8 +255,8 @@ int ctl_value_bytes(struct rfs *fs, const struct ctl_desc *desc,
 		return ret;
 	fat_node_stat(fs->vol, fat, &st);
 	ret = buf_truncate(out, st.size, (size_t)-1);
-	if (!ret && fat_read(fs->vol, fat, out->data, st.size, 0) !=
-			    (ssize_t)st.size)
+	if (!ret &&
+	    fat_read(fs->vol, fat, out->data, st.size, 0) != (ssize_t)st.size)
 		ret = -EIO;
 	fat_node_put(fs->vol, fat);
 	return ret;
@@ -313,8 +339,7 @@ void ctl_handle_close(struct rfs *fs, struct ctl_handle *h)
 
 /* ---- the kinds' operations ---- */
 
-static int ctl_getattr(struct rfs *fs, struct rfs_inode *inode,
-		       struct stat *st)
+static int ctl_getattr(struct rfs *fs, struct rfs_inode *inode, struct stat *st)
 {
 	return ctl_getattr_node(fs, inode->ctl, st);
 }
@@ -349,7 +374,9 @@ static int ctl_read(struct rfs *fs, struct rfs_file *file, size_t size,
 	if (off < 0)
 		return -EINVAL;
 	if (h->log_fd < 0 && !h->fat) {
-		size_t len = (uint64_t)off >= h->buf.len ? 0 : h->buf.len - (size_t)off;
+		size_t len = (uint64_t)off >= h->buf.len
+				     ? 0
+				     : h->buf.len - (size_t)off;
 
 		return rfs_bufvec_mem(h->buf.data + (len ? off : 0),
 				      len < size ? len : size, bufvp);
@@ -392,8 +419,10 @@ static ssize_t value_write(struct rfs *fs, struct rfs_file *file,
 	if (ret == 0 && h->desc->precheck && h->desc->precheck(&h->buf) != 0)
 		ret = -EINVAL;
 	if (ret == -EFBIG)
-		rpifs_log(RPIFS_WARN, "%s: more than the %zu bytes it takes; nothing changed",
-			  h->desc->name, h->desc->max);
+		rpifs_log(
+			RPIFS_WARN,
+			"%s: more than the %zu bytes it takes; nothing changed",
+			h->desc->name, h->desc->max);
 	if (ret) {
 		h->failed = true;
 		return ret;
@@ -436,8 +465,8 @@ static void value_release(struct rfs *fs, struct rfs_file *file)
 		int ret = commit(fs, h);
 
 		if (ret)
-			rpifs_log(RPIFS_WARN, "%s: not changed: %s", h->desc->name,
-				  strerror(-ret));
+			rpifs_log(RPIFS_WARN, "%s: not changed: %s",
+				  h->desc->name, strerror(-ret));
 	}
 	ctl_handle_close(fs, h);
 	free(file);
@@ -453,7 +482,7 @@ static void text_release(struct rfs *fs, struct rfs_file *file)
 static int truncate_value(struct rfs *fs, const struct ctl_desc *d,
 			  uint64_t size)
 {
-	struct buf value = { .secret = d->secret };
+	struct buf value = {.secret = d->secret};
 	int ret = ctl_value_bytes(fs, d, &value);
 
 	if (ret == -ENOENT)
@@ -535,7 +564,8 @@ static int run_words(struct rfs *fs, struct ctl_handle *h, const char *buf,
 				h->buf.len = 0;
 			break;
 		}
-		snprintf(word, sizeof(word), "%.*s", (int)(end - start), p + start);
+		snprintf(word, sizeof(word), "%.*s", (int)(end - start),
+			 p + start);
 		memmove(h->buf.data, p + end, len - end);
 		h->buf.len = len - end;
 		ret = h->desc->command(fs, word);
@@ -545,8 +575,8 @@ static int run_words(struct rfs *fs, struct ctl_handle *h, const char *buf,
 	return ret;
 }
 
-static ssize_t run_write(struct rfs *fs, struct rfs_file *file,
-			 const char *buf, size_t size, off_t off)
+static ssize_t run_write(struct rfs *fs, struct rfs_file *file, const char *buf,
+			 size_t size, off_t off)
 {
 	int ret;
 

@@ -20,8 +20,8 @@ struct ctl_desc {
 	const char *name;
 	const struct rfs_kind *kind;
 	mode_t mode;
-	size_t max;	/* the largest value taken */
-	bool secret;	/* wipe its buffers (a password passes through) */
+	size_t max;  /* the largest value taken */
+	bool secret; /* wipe its buffers (a password passes through) */
 	/* The current value as bytes (also what an appending writer starts
 	   from). -ENOENT: none. */
 	int (*read)(struct rfs *fs, struct buf *out);
@@ -42,7 +42,7 @@ struct ctl_desc {
 struct ctl_node {
 	const struct ctl_desc *desc; /* NULL: a temporary file */
 	const struct rfs_kind *kind;
-	char *name;		 /* temporary files */
+	char *name; /* temporary files */
 	uint64_t ino;
 	unsigned refs;		 /* the root's, the inode's, open handles' */
 	bool attached;		 /* listed in the root */
@@ -57,14 +57,14 @@ struct ctl_node {
 struct ctl_handle {
 	struct ctl_node *node;
 	const struct ctl_desc *desc; /* what the node was when opened */
-	struct buf buf;		/* the snapshot, then the writes */
-	struct fat_node *fat;	/* kernel and dtb readers: the file itself */
-	uint64_t fat_gen;	/* the volume generation of @fat */
-	int log_fd;		/* console readers: the boot's log, or -1 */
+	struct buf buf;		     /* the snapshot, then the writes */
+	struct fat_node *fat; /* kernel and dtb readers: the file itself */
+	uint64_t fat_gen;     /* the volume generation of @fat */
+	int log_fd;	      /* console readers: the boot's log, or -1 */
 	int flags;
-	bool dirty;		/* changed since the last commit */
-	bool written;		/* by write or ftruncate, not only O_TRUNC */
-	bool failed;		/* a write was refused: commit nothing */
+	bool dirty;   /* changed since the last commit */
+	bool written; /* by write or ftruncate, not only O_TRUNC */
+	bool failed;  /* a write was refused: commit nothing */
 };
 
 unsigned ctl_count(void);

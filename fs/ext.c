@@ -7,8 +7,8 @@
  * New files belong to the owner of their directory when the image's owner
  * (or the host's root) makes them, so that a key copied into /home/pi/.ssh
  * is pi's and a unit copied into /etc/systemd/system is root's; else (and
- * with -o new_owner=caller) to their maker. A file whose last name goes while it is open lives on until it
- * is closed.
+ * with -o new_owner=caller) to their maker. A file whose last name goes while
+ * it is open lives on until it is closed.
  */
 #include "ext.h"
 
@@ -21,7 +21,7 @@
 
 /* Nobody else writes root/ while mounted: the kernel may cache long. */
 #define EXT_CACHE_TIMEOUT 86400.0
-#define MAP_RUNS 64
+#define MAP_RUNS	  64
 
 /* ---- the table of inodes by number (chained, grown by doubling) ---- */
 
@@ -44,7 +44,8 @@ static struct rfs_inode *map_find(struct rfs *fs, uint64_t ino)
 
 static int map_grow(struct rfs *fs)
 {
-	size_t old_size = fs->ext_map_size, size = old_size ? old_size * 2 : 256;
+	size_t old_size = fs->ext_map_size,
+	       size = old_size ? old_size * 2 : 256;
 	struct rfs_inode **old = fs->ext_map;
 	struct rfs_inode **fresh = calloc(size, sizeof(*fresh));
 
@@ -84,7 +85,8 @@ static void map_remove(struct rfs *fs, struct rfs_inode *inode)
 
 	if (!fs->ext_map_size)
 		return;
-	for (pp = &fs->ext_map[bucket_of(fs, inode->ext)]; *pp; pp = &(*pp)->ext_next) {
+	for (pp = &fs->ext_map[bucket_of(fs, inode->ext)]; *pp;
+	     pp = &(*pp)->ext_next) {
 		if (*pp == inode) {
 			*pp = inode->ext_next;
 			fs->ext_map_used--;
@@ -153,8 +155,7 @@ static void orphaned(struct rfs *fs, uint64_t ino)
 		ext4_free(fs->ext, ino);
 }
 
-static int ext_getattr(struct rfs *fs, struct rfs_inode *inode,
-		       struct stat *st)
+static int ext_getattr(struct rfs *fs, struct rfs_inode *inode, struct stat *st)
 {
 	uint64_t ino;
 	int ret = ino_of(fs, inode, &ino);
@@ -208,7 +209,7 @@ static int list_entry(void *ctx, const char *name, size_t len, uint64_t ino,
 static int ext_readdir(struct rfs *fs, struct rfs_inode *dir,
 		       struct rfs_dirbuf *db, off_t off)
 {
-	struct listing l = { fs, db, 0 };
+	struct listing l = {fs, db, 0};
 	uint64_t d;
 	int ret = ino_of(fs, dir, &d);
 
@@ -236,7 +237,7 @@ static int ext_open(struct rfs *fs, struct rfs_inode *inode, int flags,
 	if ((flags & O_ACCMODE) != O_RDONLY && ext4_is_read_only(fs->ext))
 		return -EROFS;
 	if ((flags & O_TRUNC) && (flags & O_ACCMODE) != O_RDONLY) {
-		struct ext4_setattr sa = { .what = EXT4_SET_SIZE, .size = 0 };
+		struct ext4_setattr sa = {.what = EXT4_SET_SIZE, .size = 0};
 
 		ret = ext4_setattr(fs->ext, ino, &sa);
 		if (ret)
@@ -277,10 +278,12 @@ static int ext_read(struct rfs *fs, struct rfs_file *file, size_t size,
 	if (n == -ENOTSUP) {
 		/* Inline data: the file lives in its inode; copy it. */
 		char *buf = malloc(size ? size : 1);
-		ssize_t got = buf ? ext4_read(fs->ext, ino, buf, size, (uint64_t)off)
-				  : -ENOMEM;
+		ssize_t got =
+			buf ? ext4_read(fs->ext, ino, buf, size, (uint64_t)off)
+			    : -ENOMEM;
 
-		ret = got < 0 ? (int)got : rfs_bufvec_mem(buf, (size_t)got, bufvp);
+		ret = got < 0 ? (int)got
+			      : rfs_bufvec_mem(buf, (size_t)got, bufvp);
 		free(buf);
 		return ret;
 	}
@@ -293,8 +296,8 @@ static int ext_read(struct rfs *fs, struct rfs_file *file, size_t size,
 	bv->count = (size_t)n;
 	for (int i = 0; i < n; i++) {
 		if (runs[i].zeros)
-			bv->buf[i] = (struct fuse_buf){ .size = runs[i].len,
-							.mem = (void *)zeros };
+			bv->buf[i] = (struct fuse_buf){.size = runs[i].len,
+						       .mem = (void *)zeros};
 		else
 			bv->buf[i] = (struct fuse_buf){
 				.size = runs[i].len,
@@ -308,15 +311,16 @@ static int ext_read(struct rfs *fs, struct rfs_file *file, size_t size,
 	return 0;
 }
 
-static ssize_t ext_write(struct rfs *fs, struct rfs_file *file,
-			 const char *buf, size_t size, off_t off)
+static ssize_t ext_write(struct rfs *fs, struct rfs_file *file, const char *buf,
+			 size_t size, off_t off)
 {
 	uint64_t ino;
 	int ret = ino_of(fs, file->inode, &ino);
 
 	if (ret)
 		return ret;
-	return off < 0 ? -EINVAL : ext4_write(fs->ext, ino, buf, size, (uint64_t)off);
+	return off < 0 ? -EINVAL
+		       : ext4_write(fs->ext, ino, buf, size, (uint64_t)off);
 }
 
 static int ext_fsync(struct rfs *fs, struct rfs_inode *inode,
@@ -332,7 +336,7 @@ static int ext_setattr(struct rfs *fs, struct rfs_inode *inode,
 		       struct rfs_file *file, const struct stat *attr,
 		       int to_set)
 {
-	struct ext4_setattr sa = { 0 };
+	struct ext4_setattr sa = {0};
 	uint64_t ino;
 	int ret = ino_of(fs, inode, &ino);
 
@@ -407,8 +411,8 @@ static int make(struct rfs *fs, struct rfs_inode *dir, const char *name,
 static int ext_mknod(struct rfs *fs, struct rfs_inode *dir, const char *name,
 		     mode_t mode, dev_t rdev, struct fuse_entry_param *e)
 {
-	struct ext4_new n = { .mode = mode, .rdev = rdev,
-			      .umask = fs->caller.umask };
+	struct ext4_new n = {
+		.mode = mode, .rdev = rdev, .umask = fs->caller.umask};
 
 	if ((mode & S_IFMT) == 0)
 		n.mode |= S_IFREG;
@@ -418,7 +422,7 @@ static int ext_mknod(struct rfs *fs, struct rfs_inode *dir, const char *name,
 static int ext_symlink(struct rfs *fs, struct rfs_inode *dir, const char *name,
 		       const char *target, struct fuse_entry_param *e)
 {
-	struct ext4_new n = { .mode = S_IFLNK | 0777, .target = target };
+	struct ext4_new n = {.mode = S_IFLNK | 0777, .target = target};
 
 	return make(fs, dir, name, &n, e);
 }
@@ -516,8 +520,8 @@ static ssize_t ext_getxattr(struct rfs *fs, struct rfs_inode *inode,
 	return ret ? ret : ext4_getxattr(fs->ext, ino, name, buf, size);
 }
 
-static ssize_t ext_listxattr(struct rfs *fs, struct rfs_inode *inode,
-			     char *buf, size_t size)
+static ssize_t ext_listxattr(struct rfs *fs, struct rfs_inode *inode, char *buf,
+			     size_t size)
 {
 	uint64_t ino;
 	int ret = ino_of(fs, inode, &ino);

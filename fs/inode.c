@@ -55,8 +55,8 @@ void rfs_forget(struct rfs *fs, struct rfs_inode *inode, uint64_t nlookup)
 {
 	if (inode == &fs->root)
 		return;
-	inode->nlookup = nlookup < inode->nlookup ? inode->nlookup - nlookup
-						  : 0;
+	inode->nlookup =
+		nlookup < inode->nlookup ? inode->nlookup - nlookup : 0;
 	if (inode->nlookup > 0)
 		return;
 	if (inode->kind->forget)

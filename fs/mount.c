@@ -34,7 +34,7 @@ static void fuse_log_to_rpifs(enum fuse_log_level level, const char *fmt,
 	len = strlen(msg);
 	while (len > 0 && msg[len - 1] == '\n')
 		msg[--len] = '\0';
-	rpifs_log(level <= FUSE_LOG_ERR	    ? RPIFS_ERR
+	rpifs_log(level <= FUSE_LOG_ERR	      ? RPIFS_ERR
 		  : level <= FUSE_LOG_WARNING ? RPIFS_WARN
 		  : level <= FUSE_LOG_INFO    ? RPIFS_INFO
 					      : RPIFS_DEBUG,
@@ -70,7 +70,8 @@ static int lock_image(struct rfs *fs)
 		return 0;
 	if (ret == -EBUSY && mounts_find(NULL, fs->image_path, &m))
 		rpifs_log(RPIFS_ERR,
-			  "%s is already mounted at %s: unmount it first (rpifs umount %s)",
+			  "%s is already mounted at %s: unmount it first "
+			  "(rpifs umount %s)",
 			  fs->image_path, m.mountpoint, m.mountpoint);
 	else
 		rpifs_log(RPIFS_ERR, "%s", err);
@@ -99,7 +100,8 @@ static int mount_boot(struct rfs *fs)
 	}
 	if (ret) {
 		rpifs_log(RPIFS_ERR,
-			  "the boot partition (%u) of %s is not a usable FAT file system: %s%s",
+			  "the boot partition (%u) of %s is not a usable FAT "
+			  "file system: %s%s",
 			  boot->number, fs->image_path, err,
 			  ret == -EUCLEAN ? "; check it with fsck.fat" : "");
 		return 1;
@@ -107,7 +109,8 @@ static int mount_boot(struct rfs *fs)
 	fat_get_info(fs->vol, &info);
 	if (info.was_dirty)
 		rpifs_log(RPIFS_WARN,
-			  "the boot partition of %s was not cleanly unmounted; fsck.fat -n can check it",
+			  "the boot partition of %s was not cleanly unmounted; "
+			  "fsck.fat -n can check it",
 			  fs->image_path);
 	return 0;
 }
@@ -118,7 +121,8 @@ static int open_image(struct rfs *fs)
 	char err[512];
 
 	if (part_open(fs->image_path,
-		      PART_OPEN_QUICK | (fs->opt.read_only ? PART_OPEN_RDONLY : 0),
+		      PART_OPEN_QUICK |
+			      (fs->opt.read_only ? PART_OPEN_RDONLY : 0),
 		      &fs->img, err, sizeof(err))) {
 		rpifs_log(RPIFS_ERR, "%s", err);
 		return 1;
@@ -182,12 +186,15 @@ static void explain_mount_failure(struct rfs *fs)
 {
 	if (access("/dev/fuse", F_OK) != 0)
 		rpifs_log(RPIFS_ERR,
-			  "cannot mount on %s: there is no /dev/fuse; load the module (modprobe fuse) or, in a container, pass the device in",
+			  "cannot mount on %s: there is no /dev/fuse; load the "
+			  "module (modprobe fuse) or, in a container, pass the "
+			  "device in",
 			  fs->mountpoint);
 	else if (access("/dev/fuse", R_OK | W_OK) != 0)
 		explain_fuse_device(fs, errno);
 	else
-		rpifs_log(RPIFS_ERR, "cannot mount on %s (see the message above)",
+		rpifs_log(RPIFS_ERR,
+			  "cannot mount on %s (see the message above)",
 			  fs->mountpoint);
 }
 
@@ -230,7 +237,9 @@ static int serve(struct rfs *fs, struct fuse_args *args)
 	}
 	/* Threads only now: fuse_daemonize forked. */
 	if (run_init(fs) != 0)
-		rpifs_log(RPIFS_ERR, "the launcher did not start: booting is not possible");
+		rpifs_log(
+			RPIFS_ERR,
+			"the launcher did not start: booting is not possible");
 
 	cfg = fuse_loop_cfg_create();
 	if (!cfg)
@@ -269,9 +278,9 @@ static int resolve_paths(struct rfs *fs)
 	fs->image_path = strdup(path);
 	if (!realpath(fs->opt.dir, path)) {
 		rpifs_log(RPIFS_ERR, "%s: %s", fs->opt.dir,
-			  errno == ENOENT
-				  ? "no such directory: create it first (mkdir -p DIR)"
-				  : strerror(errno));
+			  errno == ENOENT ? "no such directory: create it "
+					    "first (mkdir -p DIR)"
+					  : strerror(errno));
 		return 1;
 	}
 	fs->mountpoint = strdup(path);
@@ -281,14 +290,16 @@ static int resolve_paths(struct rfs *fs)
 	}
 	if (stat(fs->mountpoint, &st) == 0 && !S_ISDIR(st.st_mode)) {
 		rpifs_log(RPIFS_ERR,
-			  "%s is not a directory: mount on an empty directory (mkdir DIR)",
+			  "%s is not a directory: mount on an empty directory "
+			  "(mkdir DIR)",
 			  fs->mountpoint);
 		return 1;
 	}
 	if (mounts_find(fs->mountpoint, NULL, &m) &&
 	    strcmp(m.fstype, RPIFS_FSTYPE) == 0) {
 		rpifs_log(RPIFS_ERR,
-			  "%s is already an rpifs mount (of %s): unmount it first (rpifs umount %s)",
+			  "%s is already an rpifs mount (of %s): unmount it "
+			  "first (rpifs umount %s)",
 			  fs->mountpoint, m.source, fs->mountpoint);
 		return 1;
 	}
@@ -305,9 +316,10 @@ static void shut(struct rfs *fs, int *ret)
 		int err = fat_unmount(fs->vol);
 
 		if (err) {
-			rpifs_log(RPIFS_ERR,
-				  "flushing the boot partition of %s failed: %s",
-				  fs->image_path, strerror(-err));
+			rpifs_log(
+				RPIFS_ERR,
+				"flushing the boot partition of %s failed: %s",
+				fs->image_path, strerror(-err));
 			*ret = 1;
 		}
 	}
@@ -328,7 +340,8 @@ int rfs_mount_main(int argc, char **argv)
 	ret = rfs_options_parse(argc, argv, &fs->opt, &args);
 	if (ret || fs->opt.help) {
 		if (fs->opt.help)
-			printf(RFS_MOUNT_USAGE "\n(rpifs --help lists the options)\n");
+			printf(RFS_MOUNT_USAGE
+			       "\n(rpifs --help lists the options)\n");
 		goto out;
 	}
 	ret = 1;

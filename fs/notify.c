@@ -64,8 +64,9 @@ void rfs_notify_send(struct rfs *fs)
 							 list[i].name,
 							 strlen(list[i].name));
 		else if (fs->se)
-			fuse_lowlevel_notify_inval_inode(fs->se, list[i].ino,
-							 list[i].attr_only ? -1 : 0, 0);
+			fuse_lowlevel_notify_inval_inode(
+				fs->se, list[i].ino, list[i].attr_only ? -1 : 0,
+				0);
 		free(list[i].name);
 	}
 	free(list);

@@ -120,8 +120,7 @@ static void reply_entry_or_err(fuse_req_t req, int ret,
 
 /* Attributes as the kernel is to see them: no write bits while a guest
    owns the node, so that editors say "read-only" before they try. */
-static void shown(struct rfs *fs, const struct rfs_kind *kind,
-		  struct stat *st)
+static void shown(struct rfs *fs, const struct rfs_kind *kind, struct stat *st)
 {
 	if (kind->guest_owned && rfs_guest_running(fs))
 		st->st_mode &= ~(mode_t)0222;
@@ -189,7 +188,8 @@ static void op_forget_multi(fuse_req_t req, size_t count,
 	struct rfs *fs = begin(req);
 
 	for (size_t i = 0; i < count; i++)
-		rfs_forget(fs, rfs_inode(fs, forgets[i].ino), forgets[i].nlookup);
+		rfs_forget(fs, rfs_inode(fs, forgets[i].ino),
+			   forgets[i].nlookup);
 	end(fs);
 	fuse_reply_none(req);
 }
@@ -250,7 +250,7 @@ static void op_opendir(fuse_req_t req, fuse_ino_t ino,
 static void do_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		       bool plus)
 {
-	struct rfs_dirbuf db = { .req = req, .plus = plus, .size = size };
+	struct rfs_dirbuf db = {.req = req, .plus = plus, .size = size};
 	struct rfs_inode *inode;
 	struct rfs *fs;
 	int ret;
@@ -320,8 +320,8 @@ static int open_file(struct rfs *fs, struct rfs_inode *inode, int flags,
 	if (!ret && !created)
 		ret = may(fs, inode, mask);
 	if (!ret)
-		ret = inode->kind->open(fs, inode, created ? flags & ~O_TRUNC : flags,
-					filep);
+		ret = inode->kind->open(
+			fs, inode, created ? flags & ~O_TRUNC : flags, filep);
 	if (!ret)
 		inode->opens++;
 	return ret;
@@ -396,8 +396,9 @@ static void op_write(fuse_req_t req, fuse_ino_t ino, const char *buf,
 
 	(void)ino;
 	if (!n)
-		n = file->kind->write ? file->kind->write(fs, file, buf, size, off)
-				      : -EBADF;
+		n = file->kind->write
+			    ? file->kind->write(fs, file, buf, size, off)
+			    : -EBADF;
 	end(fs);
 	if (n < 0)
 		fuse_reply_err(req, (int)-n);
@@ -524,7 +525,8 @@ static void op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr,
 		ret = may_setattr(fs, inode, attr, to_set, file != NULL);
 	if (!ret)
 		ret = inode->kind->setattr
-			      ? inode->kind->setattr(fs, inode, file, attr, to_set)
+			      ? inode->kind->setattr(fs, inode, file, attr,
+						     to_set)
 			      : -EPERM;
 	if (!ret)
 		ret = getattr(fs, inode, &st);
@@ -640,7 +642,8 @@ static void op_rmdir(fuse_req_t req, fuse_ino_t parent, const char *name)
  * into the mount's memory (EPERM: mv stops, the file stays), and else
  * EXDEV tells mv to copy (into boot/ or root/, which keep it).
  */
-static int rename_between(const struct rfs_kind *from, const struct rfs_kind *to)
+static int rename_between(const struct rfs_kind *from,
+			  const struct rfs_kind *to)
 {
 	return from->guest_owned && !to->guest_owned ? -EPERM : -EXDEV;
 }
@@ -660,7 +663,8 @@ static void op_rename(fuse_req_t req, fuse_ino_t parent, const char *name,
 		ret = -ENOTDIR;
 	else if (!(ret = may_change(fs, from)) && !(ret = may_change(fs, to)) &&
 		 !(ret = sticky(fs, from, name)) &&
-		 !(ret = (flags & RENAME_EXCHANGE) ? sticky(fs, to, newname) : 0))
+		 !(ret = (flags & RENAME_EXCHANGE) ? sticky(fs, to, newname)
+						   : 0))
 		ret = from->kind->rename(fs, from, name, to, newname, flags);
 	end(fs);
 	fuse_reply_err(req, -ret);
@@ -708,8 +712,9 @@ static void op_readlink(fuse_req_t req, fuse_ino_t ino)
 	struct rfs *fs = begin(req);
 	struct rfs_inode *inode = rfs_inode(fs, ino);
 	char *target = NULL;
-	int ret = inode->kind->readlink ? inode->kind->readlink(fs, inode, &target)
-					: -EINVAL;
+	int ret = inode->kind->readlink
+			  ? inode->kind->readlink(fs, inode, &target)
+			  : -EINVAL;
 
 	end(fs);
 	if (ret)
@@ -761,8 +766,9 @@ static void op_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name,
 	struct rfs_inode *inode = rfs_inode(fs, ino);
 	char *buf = size ? malloc(size) : NULL;
 	ssize_t n = size && !buf ? -ENOMEM
-		    : !inode->kind->getxattr ? -ENOTSUP
-					     : may_xattr(fs, inode, name, false);
+		    : !inode->kind->getxattr
+			    ? -ENOTSUP
+			    : may_xattr(fs, inode, name, false);
 
 	if (!n)
 		n = inode->kind->getxattr(fs, inode, name, buf, size);
@@ -795,7 +801,8 @@ static void op_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name,
 	if (!ret)
 		ret = may_xattr(fs, inode, name, true);
 	if (!ret)
-		ret = inode->kind->setxattr(fs, inode, name, value, size, flags);
+		ret = inode->kind->setxattr(fs, inode, name, value, size,
+					    flags);
 	end(fs);
 	fuse_reply_err(req, -ret);
 }

@@ -38,7 +38,10 @@ enum {
 	KEY_GUESTFWD,
 };
 
-#define RFS_OPT(t, field, v) { t, offsetof(struct rfs_options, field), v }
+#define RFS_OPT(t, field, v)                                                   \
+	{                                                                      \
+		t, offsetof(struct rfs_options, field), v                      \
+	}
 
 static const struct fuse_opt table[] = {
 	RFS_OPT("snapshot", snapshot, 1),
@@ -81,11 +84,12 @@ static const struct fuse_opt table[] = {
 static bool fuse_knows(const char *opt)
 {
 	static const char *const exact[] = {
-		"allow_other", "allow_root", "auto_unmount",
-		"dev", "nodev", "suid", "nosuid", "exec", "noexec", "async",
-		"sync", "dirsync", "atime", "noatime", "nodiratime", "relatime",
-		"norelatime", "strictatime", "nostrictatime", "lazytime",
-		"nolazytime", "blkdev",
+		"allow_other", "allow_root",  "auto_unmount",  "dev",
+		"nodev",       "suid",	      "nosuid",	       "exec",
+		"noexec",      "async",	      "sync",	       "dirsync",
+		"atime",       "noatime",     "nodiratime",    "relatime",
+		"norelatime",  "strictatime", "nostrictatime", "lazytime",
+		"nolazytime",  "blkdev",
 	};
 	static const char *const prefixes[] = {
 		"max_read=", "fsname=", "subtype=", "x-", "comment=",
@@ -121,7 +125,9 @@ static int positional(struct rfs_options *opt, const char *arg)
 	char **slot = !opt->image ? &opt->image : !opt->dir ? &opt->dir : NULL;
 
 	if (!slot) {
-		rpifs_log(RPIFS_ERR, "mount: one IMAGE and one DIR, not '%s' too (" RFS_MOUNT_USAGE ")",
+		rpifs_log(RPIFS_ERR,
+			  "mount: one IMAGE and one DIR, not '%s' too "
+			  "(" RFS_MOUNT_USAGE ")",
 			  arg);
 		return -1;
 	}
@@ -132,8 +138,8 @@ static int positional(struct rfs_options *opt, const char *arg)
 /* ---- the guest's network: net=, ssh=, hostfwd=, guestfwd= ---- */
 
 /* A forward rule, appended to @list. @return 0 or -1 with a message. */
-static int net_forward(struct net_forward *list, unsigned *count,
-		       bool guestfwd, const char *arg)
+static int net_forward(struct net_forward *list, unsigned *count, bool guestfwd,
+		       const char *arg)
 {
 	const char *spec = strchr(arg, '=') + 1;
 	char err[256];
@@ -143,7 +149,8 @@ static int net_forward(struct net_forward *list, unsigned *count,
 			  NET_MAX_FORWARDS, guestfwd ? "guestfwd" : "hostfwd");
 		return -1;
 	}
-	if (net_forward_parse(spec, guestfwd, &list[*count], err, sizeof(err))) {
+	if (net_forward_parse(spec, guestfwd, &list[*count], err,
+			      sizeof(err))) {
 		rpifs_log(RPIFS_ERR, "%.*s%s", (int)(spec - arg), arg, err);
 		return -1;
 	}
@@ -160,15 +167,19 @@ static int net_option(struct net_config *net, int key, const char *arg)
 	switch (key) {
 	case KEY_NET:
 		if (net_mode_parse(value, &net->mode)) {
-			rpifs_log(RPIFS_ERR, "%s: give net=user, net=restricted or net=none",
-				  arg);
+			rpifs_log(
+				RPIFS_ERR,
+				"%s: give net=user, net=restricted or net=none",
+				arg);
 			return -1;
 		}
 		return 0;
 	case KEY_HOSTFWD:
-		return net_forward(net->hostfwd, &net->hostfwd_count, false, arg);
+		return net_forward(net->hostfwd, &net->hostfwd_count, false,
+				   arg);
 	case KEY_GUESTFWD:
-		return net_forward(net->guestfwd, &net->guestfwd_count, true, arg);
+		return net_forward(net->guestfwd, &net->guestfwd_count, true,
+				   arg);
 	default: /* KEY_SSH */
 		net->ssh_auto = strcmp(value, "auto") == 0;
 		net->ssh_port = 0;
@@ -178,7 +189,8 @@ static int net_option(struct net_config *net, int key, const char *arg)
 		n = strtoul(value, &end, 10);
 		if (!*value || *end || errno || n == 0 || n > 65535 ||
 		    value[0] == '-') {
-			rpifs_log(RPIFS_ERR, "%s: give ssh=PORT (1 to 65535) or ssh=auto",
+			rpifs_log(RPIFS_ERR,
+				  "%s: give ssh=PORT (1 to 65535) or ssh=auto",
 				  arg);
 			return -1;
 		}
@@ -202,13 +214,16 @@ static int process(void *data, const char *arg, int key,
 		return positional(opt, arg) ? -1 : 0;
 	case FUSE_OPT_KEY_OPT:
 		if (arg[0] == '-') {
-			rpifs_log(RPIFS_ERR, "mount: unknown option %s (" RFS_MOUNT_USAGE ")",
+			rpifs_log(RPIFS_ERR,
+				  "mount: unknown option %s (" RFS_MOUNT_USAGE
+				  ")",
 				  arg);
 			return -1;
 		}
 		if (!fuse_knows(arg)) {
 			rpifs_log(RPIFS_ERR,
-				  "-o %s: not an option rpifs or FUSE knows (see rpifs --help)",
+				  "-o %s: not an option rpifs or FUSE knows "
+				  "(see rpifs --help)",
 				  arg);
 			return -1;
 		}
@@ -231,7 +246,8 @@ static int process(void *data, const char *arg, int key,
 		return 0;
 	case KEY_REFUSED:
 		rpifs_log(RPIFS_ERR,
-			  "-o %s: rpifs checks permissions itself (root/'s owners are the guest's); leave it out",
+			  "-o %s: rpifs checks permissions itself (root/'s "
+			  "owners are the guest's); leave it out",
 			  arg);
 		return -1;
 	case KEY_NEW_OWNER:
@@ -240,7 +256,8 @@ static int process(void *data, const char *arg, int key,
 		} else if (strcmp(arg, "new_owner=caller") == 0) {
 			opt->new_owner_caller = 1;
 		} else {
-			rpifs_log(RPIFS_ERR, "%s: give new_owner=dir or new_owner=caller",
+			rpifs_log(RPIFS_ERR,
+				  "%s: give new_owner=dir or new_owner=caller",
 				  arg);
 			return -1;
 		}
@@ -253,13 +270,15 @@ static int process(void *data, const char *arg, int key,
 		} else if (strcmp(arg, "root=off") == 0) {
 			opt->root = RFS_ROOT_OFF;
 		} else {
-			rpifs_log(RPIFS_ERR, "%s: give root=rw, root=ro or root=off", arg);
+			rpifs_log(RPIFS_ERR,
+				  "%s: give root=rw, root=ro or root=off", arg);
 			return -1;
 		}
 		return 0;
 	case KEY_UMASK:
 		if (sscanf(arg, "umask=%o", &mask) != 1 || mask > 0777) {
-			rpifs_log(RPIFS_ERR, "%s: give an octal mask such as umask=022",
+			rpifs_log(RPIFS_ERR,
+				  "%s: give an octal mask such as umask=022",
 				  arg);
 			return -1;
 		}
@@ -292,7 +311,9 @@ static int process(void *data, const char *arg, int key,
 			return -1;
 		if (n == 0) {
 			rpifs_log(RPIFS_ERR,
-				  "%s: give the seconds a stop waits for the guest to shut down (1 to 3600; rpifs stop --force cuts the power at once)",
+				  "%s: give the seconds a stop waits for the "
+				  "guest to shut down (1 to 3600; rpifs stop "
+				  "--force cuts the power at once)",
 				  arg);
 			return -1;
 		}

@@ -16,27 +16,27 @@
 struct fuse_args;
 
 enum rfs_root_mode {
-	RFS_ROOT_RW,	/* the default */
+	RFS_ROOT_RW, /* the default */
 	RFS_ROOT_RO,
-	RFS_ROOT_OFF,	/* no root/ */
+	RFS_ROOT_OFF, /* no root/ */
 };
 
 struct rfs_options {
-	char *image;	   /* the arguments, as given */
+	char *image; /* the arguments, as given */
 	char *dir;
-	enum board board;  /* -o machine=, else raspi4b */
+	enum board board; /* -o machine=, else raspi4b */
 	bool board_explicit;
 	unsigned stop_timeout; /* s an orderly stop waits (0: the default) */
 	enum rfs_root_mode root;
-	int new_owner_caller;	/* root/: new files are their maker's */
+	int new_owner_caller; /* root/: new files are their maker's */
 	uid_t uid;
 	gid_t gid;
 	unsigned fmask;
 	unsigned dmask;
 	/* ints: fuse_opt stores int-sized values */
-	int quiet;	   /* chmod/chown that FAT cannot store succeed */
+	int quiet; /* chmod/chown that FAT cannot store succeed */
 	int read_only;
-	int snapshot;	   /* boots discard the guest's writes */
+	int snapshot; /* boots discard the guest's writes */
 	int foreground;
 	int debug;
 	int help;

@@ -49,7 +49,8 @@ struct rfs_kind {
 	bool guest_ids;
 	/* How long the kernel may cache this kind's attributes and names. */
 	double timeout;
-	int (*getattr)(struct rfs *fs, struct rfs_inode *inode, struct stat *st);
+	int (*getattr)(struct rfs *fs, struct rfs_inode *inode,
+		       struct stat *st);
 	int (*lookup)(struct rfs *fs, struct rfs_inode *dir, const char *name,
 		      struct fuse_entry_param *e);
 	int (*readdir)(struct rfs *fs, struct rfs_inode *dir,
@@ -90,8 +91,8 @@ struct rfs_kind {
 	/* Extended attributes; sizes as getxattr(2) and listxattr(2). */
 	ssize_t (*getxattr)(struct rfs *fs, struct rfs_inode *inode,
 			    const char *name, void *buf, size_t size);
-	ssize_t (*listxattr)(struct rfs *fs, struct rfs_inode *inode,
-			     char *buf, size_t size);
+	ssize_t (*listxattr)(struct rfs *fs, struct rfs_inode *inode, char *buf,
+			     size_t size);
 	int (*setxattr)(struct rfs *fs, struct rfs_inode *inode,
 			const char *name, const void *value, size_t size,
 			int flags);
@@ -105,14 +106,14 @@ struct rfs_kind {
 
 struct rfs_inode {
 	const struct rfs_kind *kind;
-	uint64_t nlookup;	  /* the kernel's references */
-	uint64_t gen;		  /* the volume generation of @fat or @ext */
-	struct fat_node *fat;	  /* boot/ */
-	struct ctl_node *ctl;	  /* control and temporary files */
-	uint64_t ext;		  /* root/: the ext4 inode number */
+	uint64_t nlookup;	    /* the kernel's references */
+	uint64_t gen;		    /* the volume generation of @fat or @ext */
+	struct fat_node *fat;	    /* boot/ */
+	struct ctl_node *ctl;	    /* control and temporary files */
+	uint64_t ext;		    /* root/: the ext4 inode number */
 	struct rfs_inode *ext_next; /* root/: the next in its bucket */
-	unsigned opens;		  /* open files of it */
-	bool orphan;		  /* root/: no names left; freed when unused */
+	unsigned opens;		    /* open files of it */
+	bool orphan; /* root/: no names left; freed when unused */
 	struct rfs_inode *prev, *next; /* every inode the kernel knows */
 };
 
@@ -120,7 +121,7 @@ struct rfs_inode {
 struct rfs_file {
 	const struct rfs_kind *kind; /* what the node was when opened */
 	struct rfs_inode *inode;
-	struct fat_node *fat;	  /* referenced while open */
+	struct fat_node *fat; /* referenced while open */
 	uint64_t gen;
 	/* Sequential reads: where the last read ended, and how far the
 	 * image's page cache has been asked to read ahead. */
@@ -141,7 +142,7 @@ struct rfs_notify {
 	fuse_ino_t parent; /* entry: parent and name; inode: parent == 0 */
 	fuse_ino_t ino;
 	char *name;
-	bool attr_only;	   /* an inode's attributes, not its data */
+	bool attr_only; /* an inode's attributes, not its data */
 };
 
 /* Who asks: the request's credentials, groups read when needed. */
@@ -149,16 +150,16 @@ struct rfs_caller {
 	fuse_req_t req;
 	uid_t uid;
 	gid_t gid;
-	mode_t umask;		/* applied by each kind: the mount asks the
-				   kernel not to (default ACLs replace it) */
-	int group_count;	/* -1: not read yet */
+	mode_t umask;	 /* applied by each kind: the mount asks the
+			    kernel not to (default ACLs replace it) */
+	int group_count; /* -1: not read yet */
 	gid_t groups[64];
 };
 
 struct ext4_vol;
 
 struct rfs {
-	pthread_mutex_t lock; /* held around every operation */
+	pthread_mutex_t lock;	  /* held around every operation */
 	struct rfs_caller caller; /* of the request under the lock */
 	uid_t owner_uid;	  /* the mounting user: the image's owner */
 	struct rfs_options opt;
@@ -171,8 +172,8 @@ struct rfs {
 	struct ext4_vol *ext;
 	struct ext4_window ext_win;
 	const struct part_entry *root_part;
-	uint64_t ext_gen;	/* as vol_gen, for root/ */
-	char root_note[512];	/* why root/ is missing or read-only */
+	uint64_t ext_gen;	    /* as vol_gen, for root/ */
+	char root_note[512];	    /* why root/ is missing or read-only */
 	struct rfs_inode **ext_map; /* ext4 inode number -> inode */
 	size_t ext_map_size, ext_map_used;
 	struct fuse_session *se;
@@ -184,17 +185,17 @@ struct rfs {
 	 * changed it); nodes of an older generation are stale.
 	 */
 	uint64_t vol_gen;
-	enum board board;	/* the board the next boot uses */
+	enum board board; /* the board the next boot uses */
 	struct launcher *launcher;
-	char state_dir[4096];	/* $XDG_STATE_HOME/rpifs/IMAGE-KEY */
+	char state_dir[4096]; /* $XDG_STATE_HOME/rpifs/IMAGE-KEY */
 	bool unmounting;
-	bool told_read_only;	/* logged why writes fail while it runs */
+	bool told_read_only; /* logged why writes fail while it runs */
 	/* Control files: the current node of each, and temporary files. */
-	struct ctl_node **ctl;	/* by control number (ctl.c) */
+	struct ctl_node **ctl; /* by control number (ctl.c) */
 	struct ctl_node *temps;
 	size_t temp_bytes;
 	uint64_t next_temp_ino;
-	size_t status_len;	/* of the status text last built */
+	size_t status_len; /* of the status text last built */
 	/* Kernel cache invalidations to send once the lock is released. */
 	struct rfs_notify *notify;
 	size_t notify_count;

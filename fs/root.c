@@ -58,8 +58,8 @@ static int boot_entry(struct rfs *fs, struct fuse_entry_param *e)
 	return rfs_boot_entry(fs, root, e);
 }
 
-static int root_lookup(struct rfs *fs, struct rfs_inode *dir,
-		       const char *name, struct fuse_entry_param *e)
+static int root_lookup(struct rfs *fs, struct rfs_inode *dir, const char *name,
+		       struct fuse_entry_param *e)
 {
 	const struct ctl_desc *desc = ctl_desc_of(name);
 	struct ctl_node *node;
@@ -157,7 +157,8 @@ static int root_readdir(struct rfs *fs, struct rfs_inode *dir,
 			e.attr.st_mode = S_IFDIR;
 			e.attr.st_ino = FUSE_ROOT_ID;
 		} else {
-			int what = entry_at(fs, (unsigned)(off - 2), &name, &node);
+			int what =
+				entry_at(fs, (unsigned)(off - 2), &name, &node);
 
 			if (what <= 0)
 				return what;
@@ -198,10 +199,12 @@ static int root_unlink(struct rfs *fs, struct rfs_inode *dir, const char *name)
 	if (is_dir_name(fs, name))
 		return -EISDIR;
 	if (desc && desc->secret && desc->commit) {
-		/* Removing userconf removes the user, as writing nothing does. */
-		struct buf none = { 0 };
+		/* Removing userconf removes the user, as writing nothing does.
+		 */
+		struct buf none = {0};
 
-		return run_check_writable(fs) ? -EROFS : desc->commit(fs, &none);
+		return run_check_writable(fs) ? -EROFS
+					      : desc->commit(fs, &none);
 	}
 	if (desc)
 		return -EPERM;
@@ -233,7 +236,7 @@ static int commit_over(struct rfs *fs, struct ctl_node *node,
 	if (ret)
 		return ret;
 	rpifs_log_clear_last();
-	node->refs++;	     /* the root's, as the control file */
+	node->refs++;	      /* the root's, as the control file */
 	ctl_detach(fs, node); /* out of the temporary files ... */
 	if (target)
 		ctl_detach(fs, target);
@@ -248,7 +251,7 @@ static int commit_over(struct rfs *fs, struct ctl_node *node,
 static int control_away(struct rfs *fs, struct ctl_node *node)
 {
 	const struct ctl_desc *src = node->desc;
-	struct buf value = { .secret = src->secret };
+	struct buf value = {.secret = src->secret};
 	int ret = ctl_value_bytes(fs, src, &value);
 
 	if (ret == -ENOENT)
@@ -313,8 +316,9 @@ static int root_rename(struct rfs *fs, struct rfs_inode *dir, const char *from,
 static int root_statfs(struct rfs *fs, struct rfs_inode *inode,
 		       struct statvfs *st)
 {
-	struct rfs_inode boot = { .kind = &rfs_boot_kind, .fat = fat_root(fs->vol),
-				  .gen = fs->vol_gen };
+	struct rfs_inode boot = {.kind = &rfs_boot_kind,
+				 .fat = fat_root(fs->vol),
+				 .gen = fs->vol_gen};
 
 	(void)inode;
 	return rfs_boot_kind.statfs(fs, &boot, st);

@@ -26,7 +26,8 @@ static const struct part_entry *choose(struct rfs *fs)
 	const struct part_entry *root;
 
 	if (rfs_boot_config(fs, &cfg) == 0)
-		rfs_fat_read_file(fs, cfg.cmdline, &cmdline, &len, CMDLINE_MAX * 2);
+		rfs_fat_read_file(fs, cfg.cmdline, &cmdline, &len,
+				  CMDLINE_MAX * 2);
 	root = part_root(fs->img, cmdline);
 	free(cmdline);
 	return root;
@@ -37,11 +38,13 @@ static void advise(struct rfs *fs, const struct ext4_info *info, char *out,
 		   size_t size)
 {
 	if (info->errors)
-		snprintf(out, size, "check it with rpifs fsck '%s' after rpifs umount",
+		snprintf(out, size,
+			 "check it with rpifs fsck '%s' after rpifs umount",
 			 fs->image_path);
 	else if (info->needs_recovery)
 		snprintf(out, size,
-			 "boot the image once (rpifs run, then rpifs stop) and its kernel replays it");
+			 "boot the image once (rpifs run, then rpifs stop) and "
+			 "its kernel replays it");
 	else
 		out[0] = '\0';
 }
@@ -53,11 +56,12 @@ static int mount_root(struct rfs *fs, bool quiet)
 	char err[400], fix[200];
 	int ret;
 
-	ret = ext4_mount(&fs->ext, &fs->ext_win, rw ? 0 : EXT4_MOUNT_RDONLY, err,
-			 sizeof(err));
+	ret = ext4_mount(&fs->ext, &fs->ext_win, rw ? 0 : EXT4_MOUNT_RDONLY,
+			 err, sizeof(err));
 	if (ret) {
 		snprintf(fs->root_note, sizeof(fs->root_note),
-			 "partition %u is not shown: %s", fs->root_part->number, err);
+			 "partition %u is not shown: %s", fs->root_part->number,
+			 err);
 		rpifs_log(RPIFS_WARN, "root/: %s", fs->root_note);
 		return ret;
 	}
@@ -65,18 +69,22 @@ static int mount_root(struct rfs *fs, bool quiet)
 	fs->root_note[0] = '\0';
 	if (info.why_read_only[0]) {
 		advise(fs, &info, fix, sizeof(fix));
-		snprintf(fs->root_note, sizeof(fs->root_note), "read-only: %.250s%s%s",
-			 info.why_read_only, fix[0] ? "; " : "", fix);
+		snprintf(fs->root_note, sizeof(fs->root_note),
+			 "read-only: %.250s%s%s", info.why_read_only,
+			 fix[0] ? "; " : "", fix);
 	} else if (!rw && info.needs_recovery) {
 		snprintf(fs->root_note, sizeof(fs->root_note),
-			 "its journal was not replayed (a read-only mount writes nothing): what the guest wrote last may be missing; mount read-write to replay it");
+			 "its journal was not replayed (a read-only mount "
+			 "writes nothing): what the guest wrote last may be "
+			 "missing; mount read-write to replay it");
 	}
 	if (fs->root_note[0] && !quiet)
 		rpifs_log(RPIFS_WARN, "root/ (partition %u): %s",
 			  fs->root_part->number, fs->root_note);
 	if (info.replayed)
 		rpifs_log(RPIFS_INFO,
-			  "root/ (partition %u): replayed %u journal transactions a power cut left",
+			  "root/ (partition %u): replayed %u journal "
+			  "transactions a power cut left",
 			  fs->root_part->number, info.replayed);
 	return 0;
 }
@@ -94,11 +102,13 @@ void rfs_root_open(struct rfs *fs)
 	if (strncmp(fs->root_part->fstype, "ext", 3) != 0) {
 		if (fs->root_part->fstype[0])
 			snprintf(fs->root_note, sizeof(fs->root_note),
-				 "partition %u is not shown: it holds %s, not ext2/3/4",
+				 "partition %u is not shown: it holds %s, not "
+				 "ext2/3/4",
 				 fs->root_part->number, fs->root_part->fstype);
 		else
 			snprintf(fs->root_note, sizeof(fs->root_note),
-				 "partition %u is not shown: no file system found on it",
+				 "partition %u is not shown: no file system "
+				 "found on it",
 				 fs->root_part->number);
 		return;
 	}
@@ -116,7 +126,8 @@ int rfs_root_close(struct rfs *fs)
 
 	fs->ext = NULL;
 	if (ret)
-		rpifs_log(RPIFS_ERR, "writing the root file system of %s failed: %s",
+		rpifs_log(RPIFS_ERR,
+			  "writing the root file system of %s failed: %s",
 			  fs->image_path, strerror(-ret));
 	return ret;
 }
@@ -153,7 +164,8 @@ void rfs_root_reload(struct rfs *fs)
 		return;
 	ext4_unmount(fs->ext);
 	fs->ext = NULL;
-	/* Inodes of before the boot are stale: the guest may have reused them. */
+	/* Inodes of before the boot are stale: the guest may have reused them.
+	 */
 	fs->ext_gen++;
 	rfs_ext_forget_all(fs);
 	rfs_notify_queue(fs, FUSE_ROOT_ID, 0, "root");

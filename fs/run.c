@@ -34,16 +34,21 @@ static void reload(struct rfs *fs)
 	int ret;
 
 	ret = fat_mount(&fresh, &fs->win,
-			fs->opt.read_only ? FAT_MOUNT_RDONLY : 0, err, sizeof(err));
+			fs->opt.read_only ? FAT_MOUNT_RDONLY : 0, err,
+			sizeof(err));
 	if (ret && !fs->opt.read_only) {
-		rpifs_log(RPIFS_ERR,
-			  "the boot partition is damaged after the guest ran (%s): mounting it read-only; repair it with fsck.fat",
-			  err);
-		ret = fat_mount(&fresh, &fs->win, FAT_MOUNT_RDONLY, err, sizeof(err));
+		rpifs_log(
+			RPIFS_ERR,
+			"the boot partition is damaged after the guest ran "
+			"(%s): mounting it read-only; repair it with fsck.fat",
+			err);
+		ret = fat_mount(&fresh, &fs->win, FAT_MOUNT_RDONLY, err,
+				sizeof(err));
 	}
 	if (ret) {
 		rpifs_log(RPIFS_ERR,
-			  "cannot read the boot partition after the guest ran: %s; showing it as it was before",
+			  "cannot read the boot partition after the guest ran: "
+			  "%s; showing it as it was before",
 			  err);
 		return;
 	}
@@ -87,7 +92,7 @@ static void on_exited(void *ctx, int status)
 
 int run_init(struct rfs *fs)
 {
-	struct launch_ops ops = { fs, on_running, on_exited };
+	struct launch_ops ops = {fs, on_running, on_exited};
 
 	fs->launcher = launch_create(fs->state_dir, &ops);
 	return fs->launcher ? 0 : -ENOMEM;
@@ -113,7 +118,8 @@ int run_check_writable(struct rfs *fs)
 		return 0;
 	if (!fs->told_read_only) {
 		rpifs_log(RPIFS_WARN,
-			  "the guest is running: boot/ and the control files are read-only until it stops (echo stop > run)");
+			  "the guest is running: boot/ and the control files "
+			  "are read-only until it stops (echo stop > run)");
 		fs->told_read_only = true;
 	}
 	return -EROFS;
@@ -133,7 +139,8 @@ void run_state_line(struct rfs *fs, char *buf, size_t size)
 	localtime_r(&b.started.tv_sec, &tm);
 	strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%S", &tm);
 	if (b.state == LAUNCH_RUNNING)
-		snprintf(buf, size, "running pid %d since %s\n", (int)b.pid, when);
+		snprintf(buf, size, "running pid %d since %s\n", (int)b.pid,
+			 when);
 	else if (b.state != LAUNCH_STOPPED)
 		snprintf(buf, size, "%s\n", launch_state_name(b.state));
 	else if (!b.ran)
@@ -170,7 +177,8 @@ int run_command(struct rfs *fs, const char *word)
 	if (strcmp(word, "stop") == 0 || strcmp(word, "kill") == 0)
 		return run_stop(fs, word[0] == 'k');
 	rpifs_log(RPIFS_WARN,
-		  "run: \"%s\": write start, stop (the guest shuts down) or kill (the power is cut)",
+		  "run: \"%s\": write start, stop (the guest shuts down) or "
+		  "kill (the power is cut)",
 		  word);
 	return -EINVAL;
 }
@@ -220,10 +228,12 @@ static int grow_to_pow2(struct rfs *fs, struct boot_plan *plan)
 	}
 	part_format_size(from, a, sizeof(a));
 	part_format_size(to, b, sizeof(b));
-	rpifs_log(RPIFS_INFO, "grew %s from %s to %s: QEMU needs a power of two",
+	rpifs_log(RPIFS_INFO,
+		  "grew %s from %s to %s: QEMU needs a power of two",
 		  fs->image_path, a, b);
 	boot_plan_note(plan,
-		       "grew the image from %s to %s, sparse (QEMU's SD cards are a power of two)",
+		       "grew the image from %s to %s, sparse (QEMU's SD cards "
+		       "are a power of two)",
 		       a, b);
 	return 0;
 }
@@ -241,8 +251,8 @@ static int choose_board(struct rfs *fs, enum board *board, bool *fell_back)
 	}
 	*fell_back = *board != fs->board;
 	if (*fell_back) {
-		rpifs_log(RPIFS_WARN,
-			  "this QEMU has no raspi4b (QEMU 9 has): booting raspi3b");
+		rpifs_log(RPIFS_WARN, "this QEMU has no raspi4b (QEMU 9 has): "
+				      "booting raspi3b");
 		fs->board = *board;
 	}
 	return 0;
@@ -265,13 +275,15 @@ static int launch(struct rfs *fs, const struct boot_plan *plan)
 	int ret = rfs_root_freeze(fs);
 
 	if (ret) {
-		rpifs_log(RPIFS_ERR, "cannot boot: writing the root file system: %s",
+		rpifs_log(RPIFS_ERR,
+			  "cannot boot: writing the root file system: %s",
 			  strerror(-ret));
 		return ret;
 	}
 	ret = fat_freeze(fs->vol);
 	if (ret) {
-		rpifs_log(RPIFS_ERR, "cannot boot: flushing the boot partition: %s",
+		rpifs_log(RPIFS_ERR,
+			  "cannot boot: flushing the boot partition: %s",
 			  strerror(-ret));
 		rfs_root_reload(fs);
 		return ret;
@@ -314,11 +326,13 @@ int run_start(struct rfs *fs)
 		return ret == -ENOENT || ret == -EINVAL ? ret : -EIO;
 	}
 	if (fell_back)
-		boot_plan_note(&plan,
-			       "raspi3b: this QEMU has no raspi4b (QEMU 9 and newer have)");
+		boot_plan_note(&plan, "raspi3b: this QEMU has no raspi4b (QEMU "
+				      "9 and newer have)");
 	if (rfs_snapshot(fs))
-		boot_plan_note(&plan, "%s: the guest's writes are discarded when it stops",
-			       fs->opt.snapshot ? "-o snapshot" : "read-only mount");
+		boot_plan_note(
+			&plan,
+			"%s: the guest's writes are discarded when it stops",
+			fs->opt.snapshot ? "-o snapshot" : "read-only mount");
 	else
 		ret = grow_to_pow2(fs, &plan);
 	if (!ret)
@@ -330,7 +344,8 @@ int run_start(struct rfs *fs)
 		rpifs_log(RPIFS_INFO, "booting %s on %s", fs->image_path,
 			  board_name(board));
 		if (plan.cmdline.no_root)
-			rpifs_log(RPIFS_WARN, "booting anyway: %s", CMDLINE_NO_ROOT);
+			rpifs_log(RPIFS_WARN, "booting anyway: %s",
+				  CMDLINE_NO_ROOT);
 	}
 	boot_plan_free(&plan);
 	return ret;

@@ -50,13 +50,16 @@ static void status_run(struct rfs *fs, struct buf *out)
 			nl = strchr(p, '\n');
 			if (!nl)
 				break;
-			buf_printf(out, "boot adjustment: %.*s\n", (int)(nl - p), p);
+			buf_printf(out, "boot adjustment: %.*s\n",
+				   (int)(nl - p), p);
 		}
 	}
 	if (st.console_socket[0])
 		buf_printf(out, "console socket: %s\n", st.console_socket);
 	buf_printf(out,
-		   "stop: the guest's init (ctrl-alt-delete) for up to %u s, then SysRq sync, read-only remount, power off; kill: the power at once\n",
+		   "stop: the guest's init (ctrl-alt-delete) for up to %u s, "
+		   "then SysRq sync, read-only remount, power off; kill: the "
+		   "power at once\n",
 		   fs->opt.stop_timeout ? fs->opt.stop_timeout
 					: LAUNCH_STOP_TIMEOUT_S);
 	launch_status_free(&st);
@@ -94,7 +97,8 @@ static void status_cmdline(struct rfs *fs, struct buf *out,
 	buf_printf(out, "cmdline file: %s\n", cfg->cmdline);
 	ret = rfs_fat_read_file(fs, cfg->cmdline, &cmd, &len, CMDLINE_MAX * 2);
 	if (ret == -ENOENT) {
-		buf_printf(out, "cmdline: none (%s is missing)\n", cfg->cmdline);
+		buf_printf(out, "cmdline: none (%s is missing)\n",
+			   cfg->cmdline);
 		return;
 	}
 	if (ret) {
@@ -114,7 +118,8 @@ static void status_cmdline(struct rfs *fs, struct buf *out,
 	if (root)
 		buf_printf(out, "root partition: %u, %s, PARTUUID %s\n",
 			   root->number,
-			   root->fstype[0] ? root->fstype : "no file system found",
+			   root->fstype[0] ? root->fstype
+					   : "no file system found",
 			   root->partuuid);
 	free(cmd);
 }
@@ -136,7 +141,8 @@ static void status_boot_files(struct rfs *fs, struct buf *out,
 		buf_printf(out, "initramfs: none\n");
 	for (int i = 0; i < cfg->initramfs_count; i++)
 		describe_file(fs, out, "initramfs", cfg->initramfs[i],
-			      cfg->initramfs_auto ? ", by auto_initramfs=1" : "");
+			      cfg->initramfs_auto ? ", by auto_initramfs=1"
+						  : "");
 	status_cmdline(fs, out, cfg);
 }
 
@@ -145,19 +151,24 @@ static void status_user(struct rfs *fs, struct buf *out)
 	char *userconf = NULL, user[64];
 	size_t len;
 
-	if (rfs_fat_read_file(fs, "userconf.txt", &userconf, &len, USERCONF_MAX) == 0) {
+	if (rfs_fat_read_file(fs, "userconf.txt", &userconf, &len,
+			      USERCONF_MAX) == 0) {
 		userconf_user(userconf, user, sizeof(user));
-		buf_printf(out, "user: %s (userconf.txt; created at the next first boot)\n",
+		buf_printf(out,
+			   "user: %s (userconf.txt; created at the next first "
+			   "boot)\n",
 			   user);
 		explicit_bzero(userconf, len);
 		free(userconf);
 	} else {
-		buf_printf(out, "user: not set here (write user:password to userconf)\n");
+		buf_printf(out, "user: not set here (write user:password to "
+				"userconf)\n");
 	}
 	buf_printf(out, "ssh: %s\n",
 		   rfs_fat_exists(fs, "ssh") || rfs_fat_exists(fs, "ssh.txt")
 			   ? "enabled (boot/ssh)"
-			   : "not enabled (touch boot/ssh enables sshd on Raspberry Pi OS)");
+			   : "not enabled (touch boot/ssh enables sshd on "
+			     "Raspberry Pi OS)");
 }
 
 /*
@@ -182,16 +193,21 @@ static void status_network(struct rfs *fs, struct buf *out)
 	net_describe(net, port, out);
 	buf_printf(out, "\n");
 	if (port)
-		buf_printf(out, "ssh port: 127.0.0.1:%u -> guest port 22 (usb-net)\n",
-			   port);
+		buf_printf(
+			out,
+			"ssh port: 127.0.0.1:%u -> guest port 22 (usb-net)\n",
+			port);
 	else if (net->ssh_auto)
-		buf_printf(out, "ssh port: auto (a free one at each boot, shown here while the guest runs)\n");
+		buf_printf(out, "ssh port: auto (a free one at each boot, "
+				"shown here while the guest runs)\n");
 	else if (net->mode == NET_NONE)
 		buf_printf(out, "ssh port: none (net=none: no network)\n");
 	else
-		buf_printf(out, "ssh port: none (mount with -o ssh=PORT or ssh=auto)\n");
+		buf_printf(out, "ssh port: none (mount with -o ssh=PORT or "
+				"ssh=auto)\n");
 	if (port || net->ssh_auto)
-		buf_printf(out, "ssh known hosts: %s/known_hosts\n", fs->state_dir);
+		buf_printf(out, "ssh known hosts: %s/known_hosts\n",
+			   fs->state_dir);
 }
 
 /*
@@ -208,23 +224,29 @@ int status_text(struct rfs *fs, struct buf *out)
 	int ret;
 
 	out->len = 0;
-	/* config.txt first: damage met reading it shows in the partition's line. */
+	/* config.txt first: damage met reading it shows in the partition's
+	 * line. */
 	ret = rfs_boot_config(fs, &cfg);
 	fat_get_info(fs->vol, &info);
 	part_format_size(fs->img->size, size, sizeof(size));
 	buf_printf(out, "machine: %s\n", board_name(fs->board));
 	status_run(fs, out);
 	buf_printf(out, "image: %s (%s%s)\n", fs->image_path, size,
-		   fs->opt.read_only ? ", read-only: boots discard the guest's writes"
-		   : fs->opt.snapshot ? "; -o snapshot: boots discard the guest's writes"
-				      : "");
-	buf_printf(out, "boot partition: %u, FAT%d, PARTUUID %s%s\n", boot->number,
-		   info.type, boot->partuuid,
-		   info.damaged ? ", damaged: read-only until fsck.fat repairs it" : "");
+		   fs->opt.read_only
+			   ? ", read-only: boots discard the guest's writes"
+		   : fs->opt.snapshot
+			   ? "; -o snapshot: boots discard the guest's writes"
+			   : "");
+	buf_printf(out, "boot partition: %u, FAT%d, PARTUUID %s%s\n",
+		   boot->number, info.type, boot->partuuid,
+		   info.damaged
+			   ? ", damaged: read-only until fsck.fat repairs it"
+			   : "");
 	if (ret == 0)
 		status_boot_files(fs, out, &cfg);
 	else
-		buf_printf(out, "config.txt: unreadable (%s)\n", strerror(-ret));
+		buf_printf(out, "config.txt: unreadable (%s)\n",
+			   strerror(-ret));
 	rfs_root_status(fs, out);
 	status_user(fs, out);
 	status_network(fs, out);

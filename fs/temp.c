@@ -79,7 +79,8 @@ int temp_fill(struct rfs *fs, struct ctl_node *node, const struct buf *value)
 
 	node->data.secret = value->secret;
 	if (!ret)
-		ret = temp_write(fs, node, value->data ? value->data : (uint8_t *)"",
+		ret = temp_write(fs, node,
+				 value->data ? value->data : (uint8_t *)"",
 				 value->len, 0);
 	return ret;
 }
@@ -138,8 +139,8 @@ static int temp_read(struct rfs *fs, struct rfs_file *file, size_t size,
 	if (off < 0)
 		return -EINVAL;
 	len = (uint64_t)off >= b->len ? 0 : b->len - (size_t)off;
-	return rfs_bufvec_mem(len ? b->data + off : NULL, len < size ? len : size,
-			      bufvp);
+	return rfs_bufvec_mem(len ? b->data + off : NULL,
+			      len < size ? len : size, bufvp);
 }
 
 static ssize_t temp_write_op(struct rfs *fs, struct rfs_file *file,

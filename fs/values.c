@@ -17,13 +17,13 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define USERCONF_PATH "userconf.txt"
+#define USERCONF_PATH  "userconf.txt"
 #define USER_DATA_PATH "user-data"
-#define FDT_MAGIC 0xd00dfeedu
+#define FDT_MAGIC      0xd00dfeedu
 
 enum which { CMDLINE, KERNEL, DTB };
 
-static const char *const what[] = { "cmdline", "kernel", "dtb" };
+static const char *const what[] = {"cmdline", "kernel", "dtb"};
 
 /* The boot partition path config.txt selects for @w. */
 static int path_of(struct rfs *fs, enum which w, char *path, size_t size)
@@ -34,16 +34,18 @@ static int path_of(struct rfs *fs, enum which w, char *path, size_t size)
 	if (ret)
 		return ret;
 	snprintf(path, size, "%s",
-		 w == CMDLINE ? cfg.cmdline : w == KERNEL ? cfg.kernel
-							  : cfg.device_tree);
+		 w == CMDLINE  ? cfg.cmdline
+		 : w == KERNEL ? cfg.kernel
+			       : cfg.device_tree);
 	return 0;
 }
 
 static int missing(enum which w, const char *path)
 {
-	rpifs_log(RPIFS_WARN,
-		  "%s: config.txt selects %s, which is not on the boot partition",
-		  what[w], path);
+	rpifs_log(
+		RPIFS_WARN,
+		"%s: config.txt selects %s, which is not on the boot partition",
+		what[w], path);
 	return -ENOENT;
 }
 
@@ -98,8 +100,7 @@ int value_userconf_read(struct rfs *fs, struct buf *out)
 	return ret == -ENOENT ? 0 : ret; /* no user set: empty */
 }
 
-void value_userconf_stat(struct rfs *fs, uint64_t *size,
-			 struct timespec *mtime)
+void value_userconf_stat(struct rfs *fs, uint64_t *size, struct timespec *mtime)
 {
 	file_stat(fs, USERCONF_PATH, size, mtime);
 }
@@ -133,7 +134,8 @@ static int update_user_data(struct rfs *fs, const char *line)
 	ret = userconf_cloud_init(old, len, line ? user : NULL, hash, &new);
 	if (ret == -ENOTSUP) {
 		rpifs_log(RPIFS_WARN,
-			  "userconf: user-data has an inline users: list, which rpifs does not edit; add the user there");
+			  "userconf: user-data has an inline users: list, "
+			  "which rpifs does not edit; add the user there");
 		ret = 0;
 	} else if (ret == 0 && strcmp(old, new) != 0) {
 		ret = rfs_fat_replace(fs, USER_DATA_PATH, new, strlen(new));
@@ -188,8 +190,8 @@ void value_cmdline_stat(struct rfs *fs, uint64_t *size, struct timespec *mtime)
 
 static int more_than_one_line(void)
 {
-	rpifs_log(RPIFS_WARN,
-		  "cmdline: more than one line; the kernel command line is one line");
+	rpifs_log(RPIFS_WARN, "cmdline: more than one line; the kernel command "
+			      "line is one line");
 	return -EINVAL;
 }
 
@@ -280,7 +282,9 @@ void value_kernel_stat(struct rfs *fs, uint64_t *size, struct timespec *mtime)
 int value_kernel_commit(struct rfs *fs, const struct buf *value)
 {
 	if (value->len == 0) {
-		rpifs_log(RPIFS_WARN, "kernel: an empty kernel cannot boot; nothing changed");
+		rpifs_log(
+			RPIFS_WARN,
+			"kernel: an empty kernel cannot boot; nothing changed");
 		return -EINVAL;
 	}
 	return replace_selected(fs, KERNEL, value);
@@ -299,8 +303,8 @@ void value_dtb_stat(struct rfs *fs, uint64_t *size, struct timespec *mtime)
 int value_dtb_commit(struct rfs *fs, const struct buf *value)
 {
 	if (value->len < 40 || load_be32(value->data) != FDT_MAGIC) {
-		rpifs_log(RPIFS_WARN,
-			  "dtb: not a device tree blob (no d00dfeed magic); nothing changed");
+		rpifs_log(RPIFS_WARN, "dtb: not a device tree blob (no "
+				      "d00dfeed magic); nothing changed");
 		return -EINVAL;
 	}
 	return replace_selected(fs, DTB, value);

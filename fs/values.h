@@ -13,7 +13,7 @@
 #include "../common/buf.h"
 
 #define VALUE_SMALL_MAX (64 * 1024)
-#define VALUE_BLOB_MAX (256u * 1024 * 1024)
+#define VALUE_BLOB_MAX	(256u * 1024 * 1024)
 
 int value_userconf_read(struct rfs *fs, struct buf *out);
 void value_userconf_stat(struct rfs *fs, uint64_t *size,
@@ -22,8 +22,7 @@ int value_userconf_precheck(const struct buf *value);
 int value_userconf_commit(struct rfs *fs, const struct buf *value);
 
 int value_cmdline_read(struct rfs *fs, struct buf *out);
-void value_cmdline_stat(struct rfs *fs, uint64_t *size,
-			struct timespec *mtime);
+void value_cmdline_stat(struct rfs *fs, uint64_t *size, struct timespec *mtime);
 int value_cmdline_precheck(const struct buf *value);
 int value_cmdline_commit(struct rfs *fs, const struct buf *value);
 

@@ -25,7 +25,8 @@ void console_drop_all(struct launcher *l)
 void console_broadcast(struct launcher *l, const char *buf, size_t len)
 {
 	for (int i = 0; i < l->viewer_count;) {
-		ssize_t n = send(l->viewers[i], buf, len, MSG_DONTWAIT | MSG_NOSIGNAL);
+		ssize_t n = send(l->viewers[i], buf, len,
+				 MSG_DONTWAIT | MSG_NOSIGNAL);
 
 		/* A viewer that cannot keep up misses output, nobody waits. */
 		if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK) {
@@ -38,7 +39,8 @@ void console_broadcast(struct launcher *l, const char *buf, size_t len)
 
 void console_accept(struct launcher *l)
 {
-	int fd = accept4(l->listen_fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
+	int fd =
+		accept4(l->listen_fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
 
 	if (fd < 0)
 		return;

@@ -36,17 +36,17 @@ enum stop_step {
 struct stop {
 	enum stop_step step;
 	bool forced;
-	unsigned timeout_s;	/* the init step's bound */
-	int key;		/* SysRq: the key in flight, in "7suo" */
-	int sends;		/* of that key, or of ctrl-alt-delete */
-	bool key_seen;		/* its "sysrq:" line came */
+	unsigned timeout_s; /* the init step's bound */
+	int key;	    /* SysRq: the key in flight, in "7suo" */
+	int sends;	    /* of that key, or of ctrl-alt-delete */
+	bool key_seen;	    /* its "sysrq:" line came */
 	bool synced;
 	bool remounted;
-	bool break_pending;	/* a BREAK asked of QMP; its key goes next */
+	bool break_pending; /* a BREAK asked of QMP; its key goes next */
 	struct timespec began;
-	struct timespec next;	/* the step's next action */
-	struct timespec bound;	/* the step's end */
-	char line[256];		/* the guest's line being read */
+	struct timespec next;  /* the step's next action */
+	struct timespec bound; /* the step's end */
+	char line[256];	       /* the guest's line being read */
 	size_t line_len;
 };
 
@@ -71,13 +71,13 @@ struct launcher {
 	unsigned ssh_port;
 	unsigned stop_timeout_s;
 	char last_stop[256];	/* how the last boot ended */
-	char overlay[PATH_MAX];	/* a snapshot's overlay, deleted at its end */
+	char overlay[PATH_MAX]; /* a snapshot's overlay, deleted at its end */
 	char run_dir[PATH_MAX];
 	char console_log[PATH_MAX];
 	char console_socket[PATH_MAX];
 	char *argv_text;
 	char *notes;
-	char **spawn_argv;	/* handed to the thread to start */
+	char **spawn_argv; /* handed to the thread to start */
 	char spawn_out[PATH_MAX];
 	int spawn_result;
 	bool spawn_done;
@@ -93,8 +93,8 @@ struct launcher {
 	int viewers[MAX_VIEWERS];
 	int viewer_count;
 	struct stop stop;
-	bool guest_spoke;	/* the guest printed something */
-	bool panicked;		/* it printed a kernel panic */
+	bool guest_spoke;	  /* the guest printed something */
+	bool panicked;		  /* it printed a kernel panic */
 	char shutdown_reason[32]; /* QMP's SHUTDOWN event */
 	bool quitting;
 	char serial_path[PATH_MAX];

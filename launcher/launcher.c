@@ -61,14 +61,16 @@ struct launcher *launch_create(const char *state_dir,
 	snprintf(l->state_dir, sizeof(l->state_dir), "%s", state_dir);
 	/* Sockets in a private folder with a short path (sun_path). */
 	snprintf(l->sock_dir, sizeof(l->sock_dir), "%s/rpifs-XXXXXX",
-		 runtime && runtime[0] && strlen(runtime) < 60 ? runtime : "/tmp");
+		 runtime && runtime[0] && strlen(runtime) < 60 ? runtime
+							       : "/tmp");
 	if (pipe2(l->cmd, O_CLOEXEC) < 0 || !mkdtemp(l->sock_dir)) {
 		rpifs_log(RPIFS_ERR, "launcher: %s", strerror(errno));
 		free(l);
 		return NULL;
 	}
 	chmod(l->sock_dir, 0700);
-	runs_path(l->serial_path, sizeof(l->serial_path), l->sock_dir, "serial");
+	runs_path(l->serial_path, sizeof(l->serial_path), l->sock_dir,
+		  "serial");
 	runs_path(l->qmp_path, sizeof(l->qmp_path), l->sock_dir, "qmp");
 	runs_path(l->console_socket, sizeof(l->console_socket), l->sock_dir,
 		  "console");
@@ -100,7 +102,9 @@ int launch_board(struct launcher *l, enum board wanted, bool explicit,
 	if (!ret && wanted == BOARD_RASPI4B && !l->qemu.raspi4b) {
 		if (explicit) {
 			snprintf(err, err_size,
-				 "QEMU %s has no raspi4b (that came in QEMU 9): install QEMU 9 or newer, or mount with -o machine=raspi3b",
+				 "QEMU %s has no raspi4b (that came in QEMU "
+				 "9): install QEMU 9 or newer, or mount with "
+				 "-o machine=raspi3b",
 				 l->qemu.version);
 			ret = -ENOEXEC;
 		} else {
@@ -108,7 +112,8 @@ int launch_board(struct launcher *l, enum board wanted, bool explicit,
 		}
 	}
 	if (!ret && *board == BOARD_RASPI3B && !l->qemu.raspi3b) {
-		snprintf(err, err_size, "QEMU %s has no raspi3b", l->qemu.version);
+		snprintf(err, err_size, "QEMU %s has no raspi3b",
+			 l->qemu.version);
 		ret = -ENOEXEC;
 	}
 	pthread_mutex_unlock(&l->mu);
@@ -119,7 +124,8 @@ int launch_board(struct launcher *l, enum board wanted, bool explicit,
 static char *quote_argv(char **argv)
 {
 	static const char plain_chars[] =
-		"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_=.,:/+@%";
+		"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
+		"-_=.,:/+@%";
 	size_t len = 1;
 	char *out, *o;
 
@@ -172,11 +178,11 @@ static int claim(struct launcher *l, char *err, size_t err_size)
 struct run_files {
 	char dir[PATH_MAX];
 	char kernel[PATH_MAX];
-	char dtb[PATH_MAX];	/* as QEMU gets it */
+	char dtb[PATH_MAX]; /* as QEMU gets it */
 	char initramfs[PATH_MAX];
 	char console_log[PATH_MAX];
 	char qemu_log[PATH_MAX];
-	char overlay[PATH_MAX];	/* "" when the guest writes the image */
+	char overlay[PATH_MAX]; /* "" when the guest writes the image */
 };
 
 /*
@@ -207,9 +213,9 @@ static int write_run_folder(struct launcher *l, const struct boot_plan *p,
 				     p->kernel_len)) ||
 	    (ret = runs_write(d, "dtb", p->dtb_image, p->dtb_image_len)) ||
 	    (ret = runs_write(d, "dtb-qemu", p->dtb, p->dtb_len)) ||
-	    (p->initramfs && (ret = runs_write_shared(l->state_dir, d,
-						      "initramfs", p->initramfs,
-						      p->initramfs_len))) ||
+	    (p->initramfs &&
+	     (ret = runs_write_shared(l->state_dir, d, "initramfs",
+				      p->initramfs, p->initramfs_len))) ||
 	    (ret = runs_write(d, "cmdline", p->cmdline.line,
 			      strlen(p->cmdline.line))) ||
 	    (ret = runs_write(d, "cmdline.image", p->cmdline_image,
@@ -237,7 +243,8 @@ static int snapshot_overlay(struct launcher *l,
 	if (!req->snapshot || !req->card_size || stat(req->image, &st) != 0 ||
 	    (uint64_t)st.st_size == req->card_size)
 		return 0;
-	ret = runs_path(f->overlay, sizeof(f->overlay), f->dir, "overlay.qcow2");
+	ret = runs_path(f->overlay, sizeof(f->overlay), f->dir,
+			"overlay.qcow2");
 	if (!ret)
 		ret = qemu_overlay(&l->qemu, req->image, req->card_size,
 				   f->overlay, err, err_size);
@@ -251,7 +258,7 @@ static void console_header(const struct launch_request *req,
 			   const struct run_files *f)
 {
 	const struct boot_plan *p = req->plan;
-	struct buf header = { 0 };
+	struct buf header = {0};
 
 	buf_printf(&header, "[rpifs] booting %s on %s\r\n", req->name,
 		   board_name(p->board));
@@ -264,7 +271,9 @@ static void console_header(const struct launch_request *req,
 		at += len + 1;
 	}
 	if (f->overlay[0])
-		buf_printf(&header, "[rpifs] the guest's writes go to %s, deleted when it stops\r\n",
+		buf_printf(&header,
+			   "[rpifs] the guest's writes go to %s, deleted when "
+			   "it stops\r\n",
 			   f->overlay);
 	if (header.len)
 		runs_write(f->dir, "console.log", header.data, header.len);
@@ -274,7 +283,7 @@ static void console_header(const struct launch_request *req,
 /* The argument vector, one argument a line, for the record. */
 static void write_argv(const struct run_files *f, char **argv)
 {
-	struct buf lines = { 0 };
+	struct buf lines = {0};
 
 	for (size_t i = 0; argv[i]; i++)
 		buf_printf(&lines, "%s\n", argv[i]);
@@ -307,14 +316,16 @@ static void record(struct launcher *l, const struct launch_request *req,
 		   char **argv_text)
 {
 	const struct buf *notes = &req->plan->notes;
-	struct buf all = { 0 };
+	struct buf all = {0};
 	char *text = NULL;
 
 	buf_printf(&all, "%.*s", (int)notes->len,
 		   notes->len ? (const char *)notes->data : "");
 	if (f->overlay[0])
-		buf_printf(&all, "the guest's writes go to %s, deleted when it stops\n",
-			   f->overlay);
+		buf_printf(
+			&all,
+			"the guest's writes go to %s, deleted when it stops\n",
+			f->overlay);
 	text = all.len ? strndup((const char *)all.data, all.len) : strdup("");
 	buf_free(&all);
 	pthread_mutex_lock(&l->mu);
@@ -479,7 +490,8 @@ void launch_status(struct launcher *l, struct launch_status *st)
 	snprintf(st->qemu_version, sizeof(st->qemu_version), "%s",
 		 l->qemu_known ? l->qemu.version : "");
 	snprintf(st->run_dir, sizeof(st->run_dir), "%s", l->run_dir);
-	snprintf(st->console_log, sizeof(st->console_log), "%s", l->console_log);
+	snprintf(st->console_log, sizeof(st->console_log), "%s",
+		 l->console_log);
 	snprintf(st->console_socket, sizeof(st->console_socket), "%s",
 		 l->listen_fd >= 0 ? l->console_socket : "");
 	st->argv_text = l->argv_text ? strdup(l->argv_text) : NULL;

@@ -34,10 +34,10 @@ struct launch_ops {
 
 struct launch_request {
 	const struct boot_plan *plan; /* board, files, command line, notes */
-	const char *name;	 /* for ps and the status: the image's name */
-	const char *image;	 /* the image file, as QEMU's SD card */
-	bool snapshot;		 /* discard the guest's writes */
-	uint64_t card_size;	 /* the SD card QEMU needs (a power of two) */
+	const char *name;   /* for ps and the status: the image's name */
+	const char *image;  /* the image file, as QEMU's SD card */
+	bool snapshot;	    /* discard the guest's writes */
+	uint64_t card_size; /* the SD card QEMU needs (a power of two) */
 	const struct net_config *net; /* NULL: no network */
 	unsigned stop_timeout_s; /* the orderly stop's bound (0: the default) */
 };
@@ -54,13 +54,13 @@ struct launch_status {
 	int exit_status;	 /* wait status of the last boot */
 	unsigned ssh_port;	 /* the boot's ssh forward, ssh=auto's pick */
 	unsigned stop_timeout_s;
-	char last_stop[256];	 /* how the last boot ended ("" before) */
+	char last_stop[256]; /* how the last boot ended ("" before) */
 	char qemu_version[64];
 	char run_dir[PATH_MAX];
 	char console_log[PATH_MAX];
 	char console_socket[PATH_MAX];
-	char *argv_text;	 /* malloc'd: the argument vector, quoted */
-	char *notes;		 /* malloc'd: every adjustment of the boot */
+	char *argv_text; /* malloc'd: the argument vector, quoted */
+	char *notes;	 /* malloc'd: every adjustment of the boot */
 };
 
 /*
@@ -126,15 +126,14 @@ int runs_new(const char *state_dir, unsigned keep, char *dir, size_t size,
 /* DIR/NAME into @out. @return 0 or -ENAMETOOLONG. */
 int runs_path(char *out, size_t size, const char *dir, const char *name);
 /* Write a file in a run folder. @return 0 or -errno. */
-int runs_write(const char *dir, const char *name, const void *data,
-	       size_t len);
+int runs_write(const char *dir, const char *name, const void *data, size_t len);
 /*
  * The same, as a hard link to one shared copy of the same bytes under
  * the state folders' blobs/ (the kernel and initramfs of boot after boot,
  * and of other images: never written again, tens of MiB each).
  */
-int runs_write_shared(const char *state_dir, const char *dir,
-		      const char *name, const void *data, size_t len);
+int runs_write_shared(const char *state_dir, const char *dir, const char *name,
+		      const void *data, size_t len);
 
 /* Where every image's state folder is: $XDG_STATE_HOME/rpifs. */
 void runs_base(char *out, size_t size);
@@ -148,11 +147,11 @@ void runs_forget_gone(void);
 /* What rpifs runs lists: one state folder. */
 struct runs_entry {
 	char state_dir[PATH_MAX];
-	char image[PATH_MAX];	/* "" when the folder does not say */
-	bool gone;		/* its image is no longer there */
+	char image[PATH_MAX]; /* "" when the folder does not say */
+	bool gone;	      /* its image is no longer there */
 	unsigned runs;
-	char newest[64];	/* the newest run's folder name (its time) */
-	uint64_t bytes;		/* on disk, the shared blobs not counted */
+	char newest[64]; /* the newest run's folder name (its time) */
+	uint64_t bytes;	 /* on disk, the shared blobs not counted */
 };
 /* Every state folder (malloc'd list), and the bytes of the blobs. */
 int runs_scan(struct runs_entry **list, size_t *count, uint64_t *blob_bytes);

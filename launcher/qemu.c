@@ -17,8 +17,9 @@
 #include <unistd.h>
 
 #define QEMU_BINARY "qemu-system-aarch64"
-#define INSTALL_HINT \
-	"install QEMU 9 or newer (Debian: apt-get install qemu-system-arm, on bookworm from bookworm-backports)"
+#define INSTALL_HINT                                                           \
+	"install QEMU 9 or newer (Debian: apt-get install qemu-system-arm, "   \
+	"on bookworm from bookworm-backports)"
 
 static bool find_in_path(const char *name, char *out, size_t size)
 {
@@ -60,7 +61,8 @@ static bool has_machine(const char *help, const char *name)
 	size_t len = strlen(name);
 
 	for (const char *p = help; (p = strstr(p, name)); p += len)
-		if ((p == help || p[-1] == '\n') && (p[len] == ' ' || p[len] == '\n'))
+		if ((p == help || p[-1] == '\n') &&
+		    (p[len] == ' ' || p[len] == '\n'))
 			return true;
 	return false;
 }
@@ -75,20 +77,22 @@ int qemu_probe(struct qemu_info *q, char *err, size_t err_size)
 	if (env && env[0]) {
 		snprintf(q->path, sizeof(q->path), "%s", env);
 		if (access(q->path, X_OK) != 0) {
-			snprintf(err, err_size, "RPIFS_QEMU=%s cannot be run: %s",
-				 env, strerror(errno));
+			snprintf(err, err_size,
+				 "RPIFS_QEMU=%s cannot be run: %s", env,
+				 strerror(errno));
 			return -ENOENT;
 		}
 	} else if (!find_in_path(QEMU_BINARY, q->path, sizeof(q->path))) {
-		snprintf(err, err_size, QEMU_BINARY " is not installed: " INSTALL_HINT);
+		snprintf(err, err_size,
+			 QEMU_BINARY " is not installed: " INSTALL_HINT);
 		return -ENOENT;
 	}
 	{
-		char *argv[] = { q->path, (char *)"-version", NULL };
+		char *argv[] = {q->path, (char *)"-version", NULL};
 
 		if (capture(argv, out, sizeof(out)) != 0) {
-			snprintf(err, err_size, "%s -version failed: " INSTALL_HINT,
-				 q->path);
+			snprintf(err, err_size,
+				 "%s -version failed: " INSTALL_HINT, q->path);
 			return -ENOEXEC;
 		}
 	}
@@ -100,10 +104,12 @@ int qemu_probe(struct qemu_info *q, char *err, size_t err_size)
 		q->major = atoi(v);
 	}
 	{
-		char *argv[] = { q->path, (char *)"-machine", (char *)"help", NULL };
+		char *argv[] = {q->path, (char *)"-machine", (char *)"help",
+				NULL};
 
 		if (capture(argv, out, sizeof(out)) != 0) {
-			snprintf(err, err_size, "%s -machine help failed", q->path);
+			snprintf(err, err_size, "%s -machine help failed",
+				 q->path);
 			return -ENOEXEC;
 		}
 	}
@@ -123,11 +129,24 @@ int qemu_overlay(const struct qemu_info *q, const char *image, uint64_t size,
 {
 	char tool[PATH_MAX + 16], bytes[32], out[2048];
 	const char *slash = strrchr(q->path, '/');
-	char *argv[] = { tool, (char *)"create", (char *)"-q", (char *)"-f",
-			 (char *)"qcow2", (char *)"-F", (char *)"raw",
-			 (char *)"-b", (char *)image, (char *)path, bytes, NULL };
-	struct spawn s = { .argv = argv, .in = SPAWN_NULL, .out = SPAWN_CAPTURE,
-			   .err = SPAWN_CAPTURE, .buf = out, .size = sizeof(out) };
+	char *argv[] = {tool,
+			(char *)"create",
+			(char *)"-q",
+			(char *)"-f",
+			(char *)"qcow2",
+			(char *)"-F",
+			(char *)"raw",
+			(char *)"-b",
+			(char *)image,
+			(char *)path,
+			bytes,
+			NULL};
+	struct spawn s = {.argv = argv,
+			  .in = SPAWN_NULL,
+			  .out = SPAWN_CAPTURE,
+			  .err = SPAWN_CAPTURE,
+			  .buf = out,
+			  .size = sizeof(out)};
 	int status;
 
 	/* The qemu-img of the same QEMU, when it has one. */
@@ -139,9 +158,12 @@ int qemu_overlay(const struct qemu_info *q, const char *image, uint64_t size,
 	status = spawn_run(&s);
 	if (status == 127)
 		return err_set(err, err_size, -ENOENT,
-			       "qemu-img is not installed, and this image is not a power of two in size: install qemu-utils (or rpifs resize the image)");
+			       "qemu-img is not installed, and this image is "
+			       "not a power of two in size: install qemu-utils "
+			       "(or rpifs resize the image)");
 	if (status != 0)
-		return err_set(err, err_size, -EIO, "qemu-img create failed: %.300s",
+		return err_set(err, err_size, -EIO,
+			       "qemu-img create failed: %.300s",
 			       out[0] ? out : "no message");
 	return 0;
 }
@@ -204,7 +226,7 @@ static char *comma_escape(const char *in)
 
 char **qemu_argv(const struct qemu_info *q, const struct qemu_config *c)
 {
-	struct args a = { 0 };
+	struct args a = {0};
 
 	add(&a, "%s", q->path);
 	add(&a, "-name");
@@ -243,7 +265,9 @@ char **qemu_argv(const struct qemu_info *q, const struct qemu_config *c)
 		    c->format ? c->format : "raw",
 		    c->snapshot ? ",snapshot=on" : "");
 		add(&a, "-chardev");
-		add(&a, "socket,id=serial0,path=%s,server=on,wait=off,logfile=%s,logappend=on",
+		add(&a,
+		    "socket,id=serial0,path=%s,server=on,wait=off,logfile=%s,"
+		    "logappend=on",
 		    serial ? serial : "", log ? log : "");
 		add(&a, "-serial");
 		add(&a, "chardev:serial0");

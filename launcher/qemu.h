@@ -32,14 +32,14 @@ int qemu_probe(struct qemu_info *q, char *err, size_t err_size);
 
 struct qemu_config {
 	enum board board;
-	const char *name;	  /* shown in ps: "rpifs:IMAGE" */
+	const char *name; /* shown in ps: "rpifs:IMAGE" */
 	const char *kernel;
 	const char *dtb;
-	const char *initrd;	  /* NULL: none */
+	const char *initrd; /* NULL: none */
 	const char *append;
 	const char *image;
-	const char *format;	  /* "raw" (the image) or "qcow2" (an overlay) */
-	bool snapshot;		  /* discard the guest's writes */
+	const char *format; /* "raw" (the image) or "qcow2" (an overlay) */
+	bool snapshot;	    /* discard the guest's writes */
 	const char *serial_socket;
 	const char *serial_log;
 	const char *qmp_socket;

@@ -78,8 +78,9 @@ static void prune(const char *runs, unsigned keep, char *prev, size_t size)
 		if (de->d_name[0] == '.')
 			continue;
 		if (n == cap) {
-			char **bigger = realloc(names, (cap = cap ? cap * 2 : 16) *
-							       sizeof(*names));
+			char **bigger =
+				realloc(names, (cap = cap ? cap * 2 : 16) *
+						       sizeof(*names));
 
 			if (!bigger)
 				break;
@@ -148,8 +149,7 @@ int runs_path(char *out, size_t size, const char *dir, const char *name)
 	return n < 0 || (size_t)n >= size ? -ENAMETOOLONG : 0;
 }
 
-int runs_write(const char *dir, const char *name, const void *data,
-	       size_t len)
+int runs_write(const char *dir, const char *name, const void *data, size_t len)
 {
 	char path[PATH_MAX];
 	const char *p = data;
@@ -190,7 +190,8 @@ static bool same_bytes(const char *path, const void *data, size_t len)
 		return false;
 	if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && len > 0 &&
 	    (uint64_t)st.st_size == len) {
-		map = mmap(NULL, len, PROT_READ, MAP_PRIVATE | MAP_POPULATE, fd, 0);
+		map = mmap(NULL, len, PROT_READ, MAP_PRIVATE | MAP_POPULATE, fd,
+			   0);
 		if (map != MAP_FAILED) {
 			same = memcmp(map, data, len) == 0;
 			munmap(map, len);
@@ -199,7 +200,6 @@ static bool same_bytes(const char *path, const void *data, size_t len)
 	close(fd);
 	return same;
 }
-
 
 void runs_base(char *out, size_t size)
 {
@@ -279,7 +279,8 @@ int runs_write_shared(const char *state_dir, const char *dir, const char *name,
 		return runs_write(dir, name, data, len);
 	if (!same_bytes(blob, data, len)) {
 		/* Written whole, then put in place: never half a kernel. */
-		snprintf(tmp, sizeof(tmp), "%s/.new-%s-%d", blobs, key, (int)getpid());
+		snprintf(tmp, sizeof(tmp), "%s/.new-%s-%d", blobs, key,
+			 (int)getpid());
 		if (runs_write(blobs, tmp + strlen(blobs) + 1, data, len) ||
 		    rename(tmp, blob) != 0) {
 			unlink(tmp);
@@ -303,7 +304,8 @@ static uint64_t prune_blobs(const char *base)
 	snprintf(blobs, sizeof(blobs), "%s/blobs", base);
 	d = opendir(blobs);
 	while (d && (de = readdir(d))) {
-		if (de->d_name[0] == '.' && strncmp(de->d_name, ".new-", 5) != 0)
+		if (de->d_name[0] == '.' &&
+		    strncmp(de->d_name, ".new-", 5) != 0)
 			continue;
 		snprintf(path, sizeof(path), "%s/%s", blobs, de->d_name);
 		if (lstat(path, &st) == 0 && S_ISREG(st.st_mode) &&
@@ -335,7 +337,7 @@ static uint64_t seen_bytes;
 static struct seen {
 	dev_t dev;
 	ino_t ino;
-} *seen;
+} * seen;
 static size_t seen_count, seen_cap;
 
 /* Disk use under a folder, each file once however many links it has. */
@@ -350,14 +352,15 @@ static int count_entry(const char *path, const struct stat *st, int flag,
 		if (seen[i].dev == st->st_dev && seen[i].ino == st->st_ino)
 			return 0;
 	if (seen_count == seen_cap) {
-		struct seen *bigger = realloc(seen, (seen_cap = seen_cap ? seen_cap * 2 : 64) *
-							    sizeof(*seen));
+		struct seen *bigger = realloc(
+			seen, (seen_cap = seen_cap ? seen_cap * 2 : 64) *
+				      sizeof(*seen));
 
 		if (!bigger)
 			return 0;
 		seen = bigger;
 	}
-	seen[seen_count++] = (struct seen){ st->st_dev, st->st_ino };
+	seen[seen_count++] = (struct seen){st->st_dev, st->st_ino};
 	seen_bytes += (uint64_t)st->st_blocks * 512;
 	return 0;
 }

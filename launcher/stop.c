@@ -27,11 +27,11 @@
 #include <string.h>
 #include <sys/socket.h>
 
-#define KEY_EVERY_MS 5000
-#define KEY_SENDS 4
-#define SYSRQ_LINE_MS 3000
-#define SYSRQ_DONE_MS 10000
-#define POWER_OFF_MS 5000
+#define KEY_EVERY_MS	5000
+#define KEY_SENDS	4
+#define SYSRQ_LINE_MS	3000
+#define SYSRQ_DONE_MS	10000
+#define POWER_OFF_MS	5000
 #define SIGNAL_GRACE_MS 5000
 
 static const char sysrq_keys[] = "7suo";
@@ -100,8 +100,9 @@ static void send_sysrq(struct launcher *l)
 	s->break_pending = true;
 	s->key_seen = false;
 	s->sends++;
-	qmp_send(l, "{\"execute\": \"chardev-send-break\", "
-		    "\"arguments\": {\"id\": \"serial0\"}, \"id\": \"sysrq\"}\n");
+	qmp_send(l,
+		 "{\"execute\": \"chardev-send-break\", "
+		 "\"arguments\": {\"id\": \"serial0\"}, \"id\": \"sysrq\"}\n");
 	at(&s->next, SYSRQ_LINE_MS);
 }
 
@@ -110,7 +111,8 @@ static void begin_sysrq(struct launcher *l)
 	struct stop *s = &l->stop;
 
 	rpifs_log(RPIFS_INFO,
-		  "launcher: the guest did not shut down within %u s of ctrl-alt-delete: SysRq sync, read-only remount, power off",
+		  "launcher: the guest did not shut down within %u s of "
+		  "ctrl-alt-delete: SysRq sync, read-only remount, power off",
 		  s->timeout_s);
 	s->step = STOP_SYSRQ;
 	s->key = 0;
@@ -177,7 +179,8 @@ static void sysrq_line(struct launcher *l, const char *line)
 			return;
 		}
 		rpifs_log(RPIFS_WARN,
-			  "launcher: the guest's kernel has SysRq %c disabled: cutting the power",
+			  "launcher: the guest's kernel has SysRq %c disabled: "
+			  "cutting the power",
 			  sysrq_keys[s->key]);
 		power_cut(l);
 		return;
@@ -246,7 +249,9 @@ static void sysrq_tick(struct launcher *l)
 		at(&s->next, SYSRQ_DONE_MS);
 		return;
 	}
-	rpifs_log(RPIFS_WARN, "launcher: SysRq %c got no answer from the guest: cutting the power",
+	rpifs_log(RPIFS_WARN,
+		  "launcher: SysRq %c got no answer from the guest: cutting "
+		  "the power",
 		  key);
 	power_cut(l);
 }
@@ -270,9 +275,11 @@ void stop_tick(struct launcher *l)
 	case STOP_CUT:
 	case STOP_TERM:
 		if (ms_left(&s->bound) <= 0) {
-			rpifs_log(RPIFS_WARN, "launcher: QEMU did not stop; sending %s",
+			rpifs_log(RPIFS_WARN,
+				  "launcher: QEMU did not stop; sending %s",
 				  s->step == STOP_CUT ? "SIGTERM" : "SIGKILL");
-			send_signal(l, s->step == STOP_CUT ? STOP_TERM : STOP_KILL);
+			send_signal(l, s->step == STOP_CUT ? STOP_TERM
+							   : STOP_KILL);
 		}
 		break;
 	default:
@@ -333,12 +340,14 @@ void stop_describe(const struct launcher *l, char *out, size_t size)
 		return;
 	case STOP_INIT:
 		snprintf(out, size,
-			 "orderly: the guest's init shut it down after ctrl-alt-delete, in %.1f s",
+			 "orderly: the guest's init shut it down after "
+			 "ctrl-alt-delete, in %.1f s",
 			 took);
 		return;
 	case STOP_SYSRQ:
 		snprintf(out, size,
-			 "emergency: no shutdown within %u s, so SysRq sync, read-only remount and power off, in %.1f s",
+			 "emergency: no shutdown within %u s, so SysRq sync, "
+			 "read-only remount and power off, in %.1f s",
 			 s->timeout_s, took);
 		return;
 	default:
@@ -346,17 +355,19 @@ void stop_describe(const struct launcher *l, char *out, size_t size)
 	}
 	if (s->remounted)
 		snprintf(out, size,
-			 "emergency: SysRq sync and read-only remount, then a power cut, in %.1f s",
+			 "emergency: SysRq sync and read-only remount, then a "
+			 "power cut, in %.1f s",
 			 took);
 	else if (s->synced)
 		snprintf(out, size,
-			 "emergency: SysRq sync (no read-only remount), then a power cut, in %.1f s",
+			 "emergency: SysRq sync (no read-only remount), then a "
+			 "power cut, in %.1f s",
 			 took);
 	else
 		snprintf(out, size, "power cut%s%s%s, in %.1f s",
 			 s->forced ? " (forced)" : "",
 			 l->panicked ? ": the guest's kernel had panicked" : "",
-			 s->step == STOP_KILL   ? ": QEMU killed with SIGKILL"
+			 s->step == STOP_KILL	? ": QEMU killed with SIGKILL"
 			 : s->step == STOP_TERM ? ": QEMU ended with SIGTERM"
 						: "",
 			 took);

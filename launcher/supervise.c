@@ -40,7 +40,8 @@ static void do_spawn(struct launcher *l)
 	if (!ret) {
 		l->pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
 		if (l->pidfd < 0)
-			rpifs_log(RPIFS_WARN, "launcher: no pidfd (%s): polling QEMU",
+			rpifs_log(RPIFS_WARN,
+				  "launcher: no pidfd (%s): polling QEMU",
 				  strerror(errno));
 		l->qmp_ready = false;
 		l->qmp_len = 0;
@@ -74,8 +75,8 @@ static void note_end(struct launcher *l, int status, char *msg, size_t size)
 	FILE *log;
 
 	stop_describe(l, how, sizeof(how));
-	snprintf(msg, size, "[rpifs: the guest stopped: %s (QEMU %s %d)]\r\n", how,
-		 WIFEXITED(status) ? "exit status" : "signal",
+	snprintf(msg, size, "[rpifs: the guest stopped: %s (QEMU %s %d)]\r\n",
+		 how, WIFEXITED(status) ? "exit status" : "signal",
 		 WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status));
 	pthread_mutex_lock(&l->mu);
 	snprintf(l->last_stop, sizeof(l->last_stop), "%s", how);
@@ -126,7 +127,7 @@ static void reap(struct launcher *l)
  */
 static void probe_when_idle(struct launcher *l)
 {
-	struct pollfd first = { .fd = l->cmd[0], .events = POLLIN };
+	struct pollfd first = {.fd = l->cmd[0], .events = POLLIN};
 	char err[512];
 
 	if (poll(&first, 1, PROBE_DELAY_MS) != 0)
@@ -176,27 +177,34 @@ void *launch_supervise(void *arg)
 	probe_when_idle(l);
 	for (;;) {
 		struct pollfd p[4 + MAX_VIEWERS];
-		int n = 0, i_cmd, i_pid = -1, i_ser = -1, i_qmp = -1, i_lis = -1,
-		    first_viewer;
+		int n = 0, i_cmd, i_pid = -1, i_ser = -1, i_qmp = -1,
+		    i_lis = -1, first_viewer;
 
-		p[i_cmd = n++] = (struct pollfd){ .fd = l->cmd[0], .events = POLLIN };
+		p[i_cmd = n++] =
+			(struct pollfd){.fd = l->cmd[0], .events = POLLIN};
 		if (l->pidfd >= 0)
-			p[i_pid = n++] = (struct pollfd){ .fd = l->pidfd, .events = POLLIN };
+			p[i_pid = n++] = (struct pollfd){.fd = l->pidfd,
+							 .events = POLLIN};
 		if (l->serial >= 0)
-			p[i_ser = n++] = (struct pollfd){ .fd = l->serial, .events = POLLIN };
+			p[i_ser = n++] = (struct pollfd){.fd = l->serial,
+							 .events = POLLIN};
 		if (l->qmp >= 0)
-			p[i_qmp = n++] = (struct pollfd){ .fd = l->qmp, .events = POLLIN };
+			p[i_qmp = n++] =
+				(struct pollfd){.fd = l->qmp, .events = POLLIN};
 		if (l->listen_fd >= 0)
-			p[i_lis = n++] = (struct pollfd){ .fd = l->listen_fd, .events = POLLIN };
+			p[i_lis = n++] = (struct pollfd){.fd = l->listen_fd,
+							 .events = POLLIN};
 		first_viewer = n;
 		for (int v = 0; v < l->viewer_count; v++)
-			p[n++] = (struct pollfd){ .fd = l->viewers[v], .events = POLLIN };
+			p[n++] = (struct pollfd){.fd = l->viewers[v],
+						 .events = POLLIN};
 		if (poll(p, (nfds_t)n, timeout_ms(l)) < 0 && errno != EINTR)
 			continue;
 
 		if (p[i_cmd].revents & POLLIN)
 			command(l);
-		if (l->pid > 0 && (l->pidfd < 0 || (i_pid >= 0 && p[i_pid].revents)))
+		if (l->pid > 0 &&
+		    (l->pidfd < 0 || (i_pid >= 0 && p[i_pid].revents)))
 			reap(l);
 		if (l->pid > 0 && l->serial < 0)
 			l->serial = unix_connect(l->serial_path, true);

@@ -21,7 +21,7 @@
 
 void part_format_size(uint64_t bytes, char *buf, size_t size)
 {
-	static const char *const unit[] = { "B", "KiB", "MiB", "GiB", "TiB" };
+	static const char *const unit[] = {"B", "KiB", "MiB", "GiB", "TiB"};
 	double v = (double)bytes;
 	int u = 0;
 
@@ -40,21 +40,36 @@ void part_format_size(uint64_t bytes, char *buf, size_t size)
 static const char *mbr_type_name(unsigned type)
 {
 	switch (type) {
-	case 0x01: return "FAT12";
-	case 0x04: return "FAT16 <32M";
-	case 0x05: return "Extended";
-	case 0x06: return "FAT16";
-	case 0x07: return "NTFS/exFAT";
-	case 0x0b: return "W95 FAT32";
-	case 0x0c: return "W95 FAT32 (LBA)";
-	case 0x0e: return "W95 FAT16 (LBA)";
-	case 0x0f: return "W95 Ext'd (LBA)";
-	case 0x82: return "Linux swap";
-	case 0x83: return "Linux";
-	case 0x8e: return "Linux LVM";
-	case 0xee: return "GPT";
-	case 0xef: return "EFI (FAT-12/16/32)";
-	default: return "";
+	case 0x01:
+		return "FAT12";
+	case 0x04:
+		return "FAT16 <32M";
+	case 0x05:
+		return "Extended";
+	case 0x06:
+		return "FAT16";
+	case 0x07:
+		return "NTFS/exFAT";
+	case 0x0b:
+		return "W95 FAT32";
+	case 0x0c:
+		return "W95 FAT32 (LBA)";
+	case 0x0e:
+		return "W95 FAT16 (LBA)";
+	case 0x0f:
+		return "W95 Ext'd (LBA)";
+	case 0x82:
+		return "Linux swap";
+	case 0x83:
+		return "Linux";
+	case 0x8e:
+		return "Linux LVM";
+	case 0xee:
+		return "GPT";
+	case 0xef:
+		return "EFI (FAT-12/16/32)";
+	default:
+		return "";
 	}
 }
 
@@ -63,11 +78,12 @@ static const char *gpt_type_name(const char *guid)
 	static const struct {
 		const char *guid, *name;
 	} names[] = {
-		{ "c12a7328-f81f-11d2-ba4b-00a0c93ec93b", "EFI System" },
-		{ "ebd0a0a2-b9e5-4433-87c0-68b6b72699c7", "Microsoft basic data" },
-		{ "0fc63daf-8483-4772-8e79-3d69d8477de4", "Linux filesystem" },
-		{ "b921b045-1df0-41c3-af44-4c6f280d3fae", "Linux root (ARM-64)" },
-		{ "0657fd6d-a4ab-43c4-84e5-0933c84b4f4f", "Linux swap" },
+		{"c12a7328-f81f-11d2-ba4b-00a0c93ec93b", "EFI System"},
+		{"ebd0a0a2-b9e5-4433-87c0-68b6b72699c7",
+		 "Microsoft basic data"},
+		{"0fc63daf-8483-4772-8e79-3d69d8477de4", "Linux filesystem"},
+		{"b921b045-1df0-41c3-af44-4c6f280d3fae", "Linux root (ARM-64)"},
+		{"0657fd6d-a4ab-43c4-84e5-0933c84b4f4f", "Linux swap"},
 	};
 
 	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
@@ -79,7 +95,13 @@ static const char *gpt_type_name(const char *guid)
 static bool type_is_fat(const struct part_entry *e)
 {
 	static const char *const fat_types[] = {
-		"0x01", "0x04", "0x06", "0x0b", "0x0c", "0x0e", "0xef",
+		"0x01",
+		"0x04",
+		"0x06",
+		"0x0b",
+		"0x0c",
+		"0x0e",
+		"0xef",
 		"c12a7328-f81f-11d2-ba4b-00a0c93ec93b",
 		"ebd0a0a2-b9e5-4433-87c0-68b6b72699c7",
 	};
@@ -95,11 +117,14 @@ static bool type_is_fat(const struct part_entry *e)
 /* What a file that is not a disk image probably is, to say what to do. */
 static const char *compressed_kind(int fd)
 {
-	unsigned char m[6] = { 0 };
+	unsigned char m[6] = {0};
 
 	if (pread(fd, m, sizeof(m), 0) < (ssize_t)sizeof(m))
 		return NULL;
-	if (memcmp(m, "\xfd" "7zXZ\0", 6) == 0)
+	if (memcmp(m,
+		   "\xfd"
+		   "7zXZ\0",
+		   6) == 0)
 		return "xz (unpack it first: xz -dk FILE)";
 	if (m[0] == 0x1f && m[1] == 0x8b)
 		return "gzip (unpack it first: gunzip -k FILE)";
@@ -112,8 +137,7 @@ static const char *compressed_kind(int fd)
 	return NULL;
 }
 
-static void copy_value(blkid_probe pr, const char *name, char *out,
-		       size_t size)
+static void copy_value(blkid_probe pr, const char *name, char *out, size_t size)
 {
 	const char *v = NULL;
 
@@ -129,8 +153,8 @@ static void copy_value(blkid_probe pr, const char *name, char *out,
  */
 static void probe_content(int fd, struct part_entry *e, bool quick)
 {
-	static char *const pi_types[] = { (char *)"vfat", (char *)"ext4",
-					  (char *)"ext3", (char *)"ext2", NULL };
+	static char *const pi_types[] = {(char *)"vfat", (char *)"ext4",
+					 (char *)"ext3", (char *)"ext2", NULL};
 
 	blkid_probe pr = blkid_new_probe();
 
@@ -139,20 +163,20 @@ static void probe_content(int fd, struct part_entry *e, bool quick)
 	if (blkid_probe_set_device(pr, fd, (blkid_loff_t)e->start,
 				   (blkid_loff_t)e->size) == 0) {
 		blkid_probe_enable_superblocks(pr, 1);
-		blkid_probe_set_superblocks_flags(pr, BLKID_SUBLKS_TYPE |
-							      BLKID_SUBLKS_LABEL |
-							      BLKID_SUBLKS_UUID);
+		blkid_probe_set_superblocks_flags(
+			pr, BLKID_SUBLKS_TYPE | BLKID_SUBLKS_LABEL |
+				    BLKID_SUBLKS_UUID);
 		/*
 		 * File systems only: RAID and crypto signatures are not what
 		 * a Pi OS partition holds, and probing for them reads the
 		 * partition's end too (a cold mount waited for that).
 		 */
 		if (quick)
-			blkid_probe_filter_superblocks_type(pr, BLKID_FLTR_ONLYIN,
-							    (char **)pi_types);
+			blkid_probe_filter_superblocks_type(
+				pr, BLKID_FLTR_ONLYIN, (char **)pi_types);
 		else
-			blkid_probe_filter_superblocks_usage(pr, BLKID_FLTR_ONLYIN,
-							     BLKID_USAGE_FILESYSTEM);
+			blkid_probe_filter_superblocks_usage(
+				pr, BLKID_FLTR_ONLYIN, BLKID_USAGE_FILESYSTEM);
 		if (blkid_do_safeprobe(pr) == 0) {
 			copy_value(pr, "TYPE", e->fstype, sizeof(e->fstype));
 			copy_value(pr, "LABEL", e->label, sizeof(e->label));
@@ -205,7 +229,7 @@ static int read_table(struct part_image *img, bool quick, char *err,
 		return err_set(err, err_size, -ENOMEM, "out of memory");
 	if (blkid_probe_set_device(pr, img->fd, 0, 0) != 0) {
 		ret = err_set(err, err_size, -EIO, "%s: cannot probe: %s",
-			   img->path, strerror(errno));
+			      img->path, strerror(errno));
 		goto out;
 	}
 	blkid_probe_enable_superblocks(pr, 0);
@@ -218,11 +242,15 @@ static int read_table(struct part_image *img, bool quick, char *err,
 
 		if (kind)
 			ret = err_set(err, err_size, -EINVAL,
-				   "%s is compressed with %s", img->path, kind);
+				      "%s is compressed with %s", img->path,
+				      kind);
 		else
-			ret = err_set(err, err_size, -EINVAL,
-				   "%s has no partition table: it is not a disk image (rpifs needs a whole Raspberry Pi OS image, not one partition)",
-				   img->path);
+			ret = err_set(
+				err, err_size, -EINVAL,
+				"%s has no partition table: it is not a disk "
+				"image (rpifs needs a whole Raspberry Pi OS "
+				"image, not one partition)",
+				img->path);
 		goto out;
 	}
 	v = blkid_parttable_get_type(table);
@@ -234,8 +262,9 @@ static int read_table(struct part_image *img, bool quick, char *err,
 	n = blkid_partlist_numof_partitions(list);
 	if (n <= 0) {
 		ret = err_set(err, err_size, -EINVAL,
-			   "%s has an empty partition table: it holds no Raspberry Pi OS",
-			   img->path);
+			      "%s has an empty partition table: it holds no "
+			      "Raspberry Pi OS",
+			      img->path);
 		goto out;
 	}
 	img->parts = calloc((size_t)n, sizeof(*img->parts));
@@ -274,15 +303,16 @@ static int overlapping(const struct part_image *img)
 
 		if ((int)i == img->boot || is_container(e) || e->size == 0)
 			continue;
-		if (e->start < b->start + b->size && b->start < e->start + e->size)
+		if (e->start < b->start + b->size &&
+		    b->start < e->start + e->size)
 			return (int)i;
 	}
 	return -1;
 }
 
 /* Open the file (read-only when it must be) and learn its size. */
-static int open_file(struct part_image *img, const char *path,
-		     unsigned flags, char *err, size_t err_size)
+static int open_file(struct part_image *img, const char *path, unsigned flags,
+		     char *err, size_t err_size)
 {
 	struct stat st;
 	int e;
@@ -305,11 +335,11 @@ static int open_file(struct part_image *img, const char *path,
 			       "%s is a directory, not a disk image", path);
 	if (img->fd < 0)
 		return err_set(err, err_size, -e,
-			       "cannot open %s: %s; check its permissions", path,
-			       strerror(e));
+			       "cannot open %s: %s; check its permissions",
+			       path, strerror(e));
 	if (fstat(img->fd, &st) < 0)
-		return err_set(err, err_size, -errno, "cannot stat %s: %s", path,
-			       strerror(errno));
+		return err_set(err, err_size, -errno, "cannot stat %s: %s",
+			       path, strerror(errno));
 	if (S_ISBLK(st.st_mode)) {
 		uint64_t bytes = 0;
 
@@ -323,7 +353,8 @@ static int open_file(struct part_image *img, const char *path,
 		img->size = (uint64_t)st.st_size;
 	} else {
 		return err_set(err, err_size, -EINVAL,
-			       "%s is not a regular file or a block device", path);
+			       "%s is not a regular file or a block device",
+			       path);
 	}
 	if (img->size < 1024) {
 		const char *kind = compressed_kind(img->fd);
@@ -356,7 +387,9 @@ static int choose_boot(struct part_image *img, unsigned flags, char *err,
 					 sizeof(size_a));
 			part_format_size(img->size, size_b, sizeof(size_b));
 			return err_set(err, err_size, -ERANGE,
-				       "partition %u of %s ends at %s but the file holds only %s: the image is truncated; copy or download it again",
+				       "partition %u of %s ends at %s but the "
+				       "file holds only %s: the image is "
+				       "truncated; copy or download it again",
 				       e->number, img->path, size_a, size_b);
 		}
 		if (img->boot < 0 && strcmp(e->fstype, "vfat") == 0)
@@ -367,7 +400,8 @@ static int choose_boot(struct part_image *img, unsigned flags, char *err,
 			img->boot = (int)i;
 	if (img->boot < 0 && !(flags & PART_OPEN_LENIENT))
 		return err_set(err, err_size, -ENODEV,
-			       "%s has no FAT partition: a Raspberry Pi OS image has its boot files on one",
+			       "%s has no FAT partition: a Raspberry Pi OS "
+			       "image has its boot files on one",
 			       img->path);
 	return 0;
 }
@@ -380,10 +414,13 @@ static int check_overlap(const struct part_image *img, char *err,
 
 	if (other < 0)
 		return 0;
-	return err_set(err, err_size, -EUCLEAN,
-		       "partitions %u and %u of %s overlap: writing to the boot partition would damage the other; fix the partition table (sfdisk), or mount with -o ro to read it",
-		       img->parts[img->boot].number, img->parts[other].number,
-		       img->path);
+	return err_set(
+		err, err_size, -EUCLEAN,
+		"partitions %u and %u of %s overlap: writing to the boot "
+		"partition would damage the other; fix the partition table "
+		"(sfdisk), or mount with -o ro to read it",
+		img->parts[img->boot].number, img->parts[other].number,
+		img->path);
 }
 
 int part_open(const char *path, unsigned flags, struct part_image **imgp,
@@ -454,7 +491,8 @@ static bool is_linux(const struct part_entry *e)
 {
 	return strncmp(e->fstype, "ext", 3) == 0 ||
 	       strcmp(e->type, "0x83") == 0 ||
-	       strcasecmp(e->type, "0fc63daf-8483-4772-8e79-3d69d8477de4") == 0 ||
+	       strcasecmp(e->type, "0fc63daf-8483-4772-8e79-3d69d8477de4") ==
+		       0 ||
 	       strcasecmp(e->type, "b921b045-1df0-41c3-af44-4c6f280d3fae") == 0;
 }
 
@@ -490,8 +528,7 @@ uint64_t part_pow2_ceil(uint64_t size)
 	return p;
 }
 
-int part_grow(struct part_image *img, uint64_t size, char *err,
-	      size_t err_size)
+int part_grow(struct part_image *img, uint64_t size, char *err, size_t err_size)
 {
 	char from[32], to[32];
 
@@ -501,16 +538,17 @@ int part_grow(struct part_image *img, uint64_t size, char *err,
 	part_format_size(size, to, sizeof(to));
 	if (img->is_block_device)
 		return err_set(err, err_size, -ENOTTY,
-			    "%s is a %s block device and cannot grow to %s",
-			    img->path, from, to);
+			       "%s is a %s block device and cannot grow to %s",
+			       img->path, from, to);
 	if (img->read_only)
 		return err_set(err, err_size, -EROFS,
-			    "%s is %s and read-only: it cannot grow to %s; make it writable or grow it with rpifs resize",
-			    img->path, from, to);
+			       "%s is %s and read-only: it cannot grow to %s; "
+			       "make it writable or grow it with rpifs resize",
+			       img->path, from, to);
 	if (ftruncate(img->fd, (off_t)size) < 0)
 		return err_set(err, err_size, -errno,
-			    "cannot grow %s from %s to %s: %s", img->path, from,
-			    to, strerror(errno));
+			       "cannot grow %s from %s to %s: %s", img->path,
+			       from, to, strerror(errno));
 	img->size = size;
 	return 0;
 }

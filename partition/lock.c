@@ -12,10 +12,10 @@
 #include <string.h>
 #include <unistd.h>
 
-#define QEMU_PERM_BASE 100
+#define QEMU_PERM_BASE	 100
 #define QEMU_SHARED_BASE 200
-#define QEMU_PERM_BITS 4 /* consistent read, write, write unchanged, resize */
-#define QEMU_PERM_WRITE 1
+#define QEMU_PERM_BITS	 4 /* consistent read, write, write unchanged, resize */
+#define QEMU_PERM_WRITE	 1
 #define RPIFS_MOUNT_BYTE 300
 
 static int ofd_lock(int fd, short type, off_t byte, bool wait)
@@ -55,7 +55,8 @@ int part_lock_mount(struct part_image *img, char *err, size_t err_size)
 	ret = ofd_lock(img->fd, mount_type, RPIFS_MOUNT_BYTE, false);
 	if (ret == -EAGAIN || ret == -EACCES) {
 		snprintf(err, err_size,
-			 "%s is already mounted by rpifs: unmount it first (rpifs umount DIR)",
+			 "%s is already mounted by rpifs: unmount it first "
+			 "(rpifs umount DIR)",
 			 img->path);
 		return -EBUSY;
 	}
@@ -70,7 +71,8 @@ int part_lock_mount(struct part_image *img, char *err, size_t err_size)
 		ret = ofd_held(img->fd, QEMU_SHARED_BASE + QEMU_PERM_WRITE);
 	if (ret > 0) {
 		snprintf(err, err_size,
-			 "%s is in use by another program (a QEMU?): stop it first",
+			 "%s is in use by another program (a QEMU?): stop it "
+			 "first",
 			 img->path);
 		ret = -ETXTBSY;
 		goto fail;
@@ -88,7 +90,8 @@ int part_lock_mount(struct part_image *img, char *err, size_t err_size)
 		ret = part_lock_share(img, false);
 	if (ret) {
 		snprintf(err, err_size,
-			 "%s is in use by another program (a QEMU?): stop it first",
+			 "%s is in use by another program (a QEMU?): stop it "
+			 "first",
 			 img->path);
 		ret = -ETXTBSY;
 		goto fail;

@@ -12,16 +12,16 @@
 #include <stdint.h>
 
 struct part_entry {
-	unsigned number;     /* as the kernel numbers it: 1, 2, ... */
-	uint64_t start;	     /* bytes from the start of the image */
-	uint64_t size;	     /* bytes */
-	char type[40];	     /* MBR "0x0c", GPT type GUID */
-	char type_name[32];  /* "W95 FAT32 (LBA)", "Linux", ... or "" */
-	char partuuid[40];   /* "5eedc0de-02" or a GPT partition GUID */
-	char fstype[16];     /* what its content probes as: "vfat", "ext4" */
+	unsigned number;    /* as the kernel numbers it: 1, 2, ... */
+	uint64_t start;	    /* bytes from the start of the image */
+	uint64_t size;	    /* bytes */
+	char type[40];	    /* MBR "0x0c", GPT type GUID */
+	char type_name[32]; /* "W95 FAT32 (LBA)", "Linux", ... or "" */
+	char partuuid[40];  /* "5eedc0de-02" or a GPT partition GUID */
+	char fstype[16];    /* what its content probes as: "vfat", "ext4" */
 	char label[64];
 	char uuid[40];
-	bool past_end;	     /* extends past the end of the file */
+	bool past_end; /* extends past the end of the file */
 };
 
 struct part_image {
@@ -31,11 +31,11 @@ struct part_image {
 	bool forced_read_only; /* read-only because the file or its fs is */
 	bool is_block_device;
 	uint64_t size;
-	char table[8];	      /* "dos" or "gpt" */
-	char disk_id[40];     /* MBR: 8 hex digits; GPT: the disk GUID */
+	char table[8];	  /* "dos" or "gpt" */
+	char disk_id[40]; /* MBR: 8 hex digits; GPT: the disk GUID */
 	struct part_entry *parts;
 	unsigned count;
-	int boot;	      /* index in parts of the FAT boot partition */
+	int boot; /* index in parts of the FAT boot partition */
 };
 
 enum {
@@ -110,7 +110,8 @@ const struct part_entry *part_last(const struct part_image *img);
  * @return 0 with its number and new size, or -errno with @err.
  */
 int part_grow_root(struct part_image *img, uint64_t image_size,
-		   unsigned *number, uint64_t *size, char *err, size_t err_size);
+		   unsigned *number, uint64_t *size, char *err,
+		   size_t err_size);
 /* Release the mount locks taken by part_lock_mount(). */
 void part_unlock(struct part_image *img);
 

@@ -55,21 +55,21 @@
 
 /* The MBR, sector 0 (also GPT's protective MBR). */
 struct mbr_entry_disk {
-	uint8_t status;		/* 0x00 */
-	uint8_t chs_first[3];	/* 0x01 */
-	uint8_t type;		/* 0x04 */
-	uint8_t chs_last[3];	/* 0x05 */
-	le32_t first_lba;	/* 0x08 */
-	le32_t sectors;		/* 0x0c */
+	uint8_t status;	      /* 0x00 */
+	uint8_t chs_first[3]; /* 0x01 */
+	uint8_t type;	      /* 0x04 */
+	uint8_t chs_last[3];  /* 0x05 */
+	le32_t first_lba;     /* 0x08 */
+	le32_t sectors;	      /* 0x0c */
 };
 static_assert(sizeof(struct mbr_entry_disk) == 16, "MBR entry layout");
 
 struct mbr_disk {
-	uint8_t boot_code[440];		     /* 0x000 */
-	le32_t disk_id;			     /* 0x1b8 */
-	uint8_t reserved[2];		     /* 0x1bc */
-	struct mbr_entry_disk entries[4];    /* 0x1be */
-	uint8_t signature[2];		     /* 0x1fe: 0x55 0xaa */
+	uint8_t boot_code[440];		  /* 0x000 */
+	le32_t disk_id;			  /* 0x1b8 */
+	uint8_t reserved[2];		  /* 0x1bc */
+	struct mbr_entry_disk entries[4]; /* 0x1be */
+	uint8_t signature[2];		  /* 0x1fe: 0x55 0xaa */
 };
 static_assert(sizeof(struct mbr_disk) == 512, "MBR layout");
 
@@ -77,31 +77,31 @@ static_assert(sizeof(struct mbr_disk) == 512, "MBR layout");
 
 /* The GPT header, at LBA 1 (primary) and the disk's last LBA (backup). */
 struct gpt_header_disk {
-	uint8_t signature[8];	/* 0x00: "EFI PART" */
-	le32_t revision;	/* 0x08 */
-	le32_t header_size;	/* 0x0c: 92 */
-	le32_t header_crc;	/* 0x10: of header_size bytes, this one 0 */
-	le32_t reserved;	/* 0x14 */
-	le64_t my_lba;		/* 0x18 */
-	le64_t alternate_lba;	/* 0x20 */
-	le64_t first_usable;	/* 0x28 */
-	le64_t last_usable;	/* 0x30 */
-	uint8_t disk_guid[16];	/* 0x38 */
-	le64_t entries_lba;	/* 0x48 */
-	le32_t entry_count;	/* 0x50 */
-	le32_t entry_size;	/* 0x54 */
-	le32_t entries_crc;	/* 0x58 */
-	uint8_t rest[420];	/* 0x5c: zeros to the end of the sector */
+	uint8_t signature[8];  /* 0x00: "EFI PART" */
+	le32_t revision;       /* 0x08 */
+	le32_t header_size;    /* 0x0c: 92 */
+	le32_t header_crc;     /* 0x10: of header_size bytes, this one 0 */
+	le32_t reserved;       /* 0x14 */
+	le64_t my_lba;	       /* 0x18 */
+	le64_t alternate_lba;  /* 0x20 */
+	le64_t first_usable;   /* 0x28 */
+	le64_t last_usable;    /* 0x30 */
+	uint8_t disk_guid[16]; /* 0x38 */
+	le64_t entries_lba;    /* 0x48 */
+	le32_t entry_count;    /* 0x50 */
+	le32_t entry_size;     /* 0x54 */
+	le32_t entries_crc;    /* 0x58 */
+	uint8_t rest[420];     /* 0x5c: zeros to the end of the sector */
 };
 static_assert(sizeof(struct gpt_header_disk) == 512, "GPT header layout");
 
 struct gpt_entry_disk {
-	uint8_t type_guid[16];	/* 0x00 */
-	uint8_t part_guid[16];	/* 0x10 */
-	le64_t first_lba;	/* 0x20 */
-	le64_t last_lba;	/* 0x28: inclusive */
-	le64_t attributes;	/* 0x30 */
-	uint8_t name[72];	/* 0x38: UTF-16LE */
+	uint8_t type_guid[16]; /* 0x00 */
+	uint8_t part_guid[16]; /* 0x10 */
+	le64_t first_lba;      /* 0x20 */
+	le64_t last_lba;       /* 0x28: inclusive */
+	le64_t attributes;     /* 0x30 */
+	uint8_t name[72];      /* 0x38: UTF-16LE */
 };
 static_assert(sizeof(struct gpt_entry_disk) == 128, "GPT entry layout");
 
@@ -155,16 +155,19 @@ static int grow_mbr(struct part_image *img, const struct part_entry *last,
 		return err_set(err, err_size, ret, "cannot read the MBR: %s",
 			       strerror(-ret));
 	if (last->number > 4)
-		return err_set(err, err_size, -ENOTSUP,
-			       "the last partition (%u) is a logical one in an extended partition: rpifs grows only primary ones",
-			       last->number);
+		return err_set(
+			err, err_size, -ENOTSUP,
+			"the last partition (%u) is a logical one in an "
+			"extended partition: rpifs grows only primary ones",
+			last->number);
 	if (sectors > 0xffffffffu)
 		sectors = 0xffffffffu; /* MBR's limit: 2 TiB */
 	e = &mbr.entries[last->number - 1];
 	if (get_le32(e->first_lba) != start)
-		return err_set(err, err_size, -EUCLEAN,
-			       "MBR entry %u does not start where libblkid says",
-			       last->number);
+		return err_set(
+			err, err_size, -EUCLEAN,
+			"MBR entry %u does not start where libblkid says",
+			last->number);
 	put_le32(&e->sectors, (uint32_t)sectors);
 	/* The end is past what CHS can say. */
 	e->chs_last[0] = 0xfe;
@@ -199,7 +202,9 @@ static void seal_header(struct gpt_header_disk *h)
 static struct gpt_entry_disk *gpt_entry(const struct gpt *g, uint32_t i)
 {
 	return (struct gpt_entry_disk *)(g->entries +
-					 (size_t)i * get_le32(g->header.entry_size));
+					 (size_t)i *
+						 get_le32(
+							 g->header.entry_size));
 }
 
 static int read_gpt(struct part_image *img, struct gpt *g, char *err,
@@ -210,21 +215,26 @@ static int read_gpt(struct part_image *img, struct gpt *g, char *err,
 	int ret = pread_all(img->fd, h, sizeof(*h), SECTOR);
 
 	if (ret)
-		return err_set(err, err_size, ret, "cannot read the GPT header: %s",
+		return err_set(err, err_size, ret,
+			       "cannot read the GPT header: %s",
 			       strerror(-ret));
 	size = get_le32(h->header_size);
-	if (memcmp(h->signature, "EFI PART", 8) != 0 || size < 92 || size > SECTOR)
-		return err_set(err, err_size, -EUCLEAN, "the GPT header is damaged");
+	if (memcmp(h->signature, "EFI PART", 8) != 0 || size < 92 ||
+	    size > SECTOR)
+		return err_set(err, err_size, -EUCLEAN,
+			       "the GPT header is damaged");
 	crc = get_le32(h->header_crc);
 	if (header_crc(h) != crc)
 		return err_set(err, err_size, -EUCLEAN,
-			       "the GPT header's checksum is wrong: repair it (sfdisk, gdisk) first");
+			       "the GPT header's checksum is wrong: repair it "
+			       "(sfdisk, gdisk) first");
 	put_le32(&h->header_crc, crc);
 	num = get_le32(h->entry_count);
 	esize = get_le32(h->entry_size);
 	if (esize < sizeof(struct gpt_entry_disk) || esize > 4096 || num == 0 ||
 	    num > 4096)
-		return err_set(err, err_size, -EUCLEAN, "the GPT entry array is damaged");
+		return err_set(err, err_size, -EUCLEAN,
+			       "the GPT entry array is damaged");
 	g->entries_bytes = num * esize;
 	g->entries_sectors = (g->entries_bytes + SECTOR - 1) / SECTOR;
 	g->entries = calloc(g->entries_sectors, SECTOR);
@@ -233,11 +243,14 @@ static int read_gpt(struct part_image *img, struct gpt *g, char *err,
 	ret = pread_all(img->fd, g->entries, g->entries_bytes,
 			get_le64(h->entries_lba) * SECTOR);
 	if (ret)
-		return err_set(err, err_size, ret, "cannot read the GPT entries: %s",
+		return err_set(err, err_size, ret,
+			       "cannot read the GPT entries: %s",
 			       strerror(-ret));
-	if (crc32_ieee(g->entries, g->entries_bytes) != get_le32(h->entries_crc))
+	if (crc32_ieee(g->entries, g->entries_bytes) !=
+	    get_le32(h->entries_crc))
 		return err_set(err, err_size, -EUCLEAN,
-			       "the GPT entries' checksum is wrong: repair them first");
+			       "the GPT entries' checksum is wrong: repair "
+			       "them first");
 	return 0;
 }
 
@@ -257,7 +270,7 @@ static void grow_protective_mbr(struct part_image *img, uint64_t total)
 static int grow_gpt(struct part_image *img, const struct part_entry *last,
 		    uint64_t *new_size, char *err, size_t err_size)
 {
-	struct gpt g = { 0 };
+	struct gpt g = {0};
 	struct gpt_header_disk backup, *h = &g.header;
 	struct gpt_entry_disk *entry = NULL;
 	uint64_t total = img->size / SECTOR, new_last = total - 1;
@@ -268,11 +281,13 @@ static int grow_gpt(struct part_image *img, const struct part_entry *last,
 	if (ret)
 		goto out;
 	for (uint32_t i = 0; i < get_le32(h->entry_count); i++)
-		if (get_le64(gpt_entry(&g, i)->first_lba) * SECTOR == last->start)
+		if (get_le64(gpt_entry(&g, i)->first_lba) * SECTOR ==
+		    last->start)
 			entry = gpt_entry(&g, i);
 	if (!entry) {
-		ret = err_set(err, err_size, -EUCLEAN,
-			      "no GPT entry starts where the last partition does");
+		ret = err_set(
+			err, err_size, -EUCLEAN,
+			"no GPT entry starts where the last partition does");
 		goto out;
 	}
 	old_backup = get_le64(h->alternate_lba);
@@ -322,10 +337,12 @@ static int deny_truncate(void)
 {
 #ifdef NATIVE_AUDIT_ARCH
 	struct sock_filter code[] = {
-		BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, arch)),
+		BPF_STMT(BPF_LD | BPF_W | BPF_ABS,
+			 offsetof(struct seccomp_data, arch)),
 		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, NATIVE_AUDIT_ARCH, 1, 0),
 		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | EPERM),
-		BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
+		BPF_STMT(BPF_LD | BPF_W | BPF_ABS,
+			 offsetof(struct seccomp_data, nr)),
 #ifdef __NR_truncate
 		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_truncate, 0, 1),
 		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | EPERM),
@@ -392,30 +409,41 @@ int part_grow_root(struct part_image *img, uint64_t image_size,
 	int ret, status;
 
 	if (!last)
-		return err_set(err, err_size, -ENODEV, "%s has no partitions", img->path);
+		return err_set(err, err_size, -ENODEV, "%s has no partitions",
+			       img->path);
 	if (strncmp(last->fstype, "ext", 3) != 0)
-		return err_set(err, err_size, -ENOTSUP,
-			    "the last partition (%u) holds %s, not ext4: --grow-root grows only an ext2/3/4 root at the end",
-			    last->number, last->fstype[0] ? last->fstype : "nothing known");
+		return err_set(
+			err, err_size, -ENOTSUP,
+			"the last partition (%u) holds %s, not ext4: "
+			"--grow-root grows only an ext2/3/4 root at the end",
+			last->number,
+			last->fstype[0] ? last->fstype : "nothing known");
 	snprintf(device, sizeof(device), "%s?offset=%llu", img->path,
 		 (unsigned long long)last->start);
 	/* resize2fs wants a checked file system; preen fixes only the safe. */
 	{
-		char *argv[] = { (char *)"e2fsck", (char *)"-f", (char *)"-p",
-				 device, NULL };
+		char *argv[] = {(char *)"e2fsck", (char *)"-f", (char *)"-p",
+				device, NULL};
 
-		/* Under the guard too: it tells early whether the guard works. */
+		/* Under the guard too: it tells early whether the guard works.
+		 */
 		status = run_tool(argv, true);
 		if (status == 126)
-			return err_set(err, err_size, -ENOTSUP,
-				    "cannot keep resize2fs from truncating the image on this system (no seccomp): grow the root from the booted guest instead (resize2fs on its root device)");
+			return err_set(
+				err, err_size, -ENOTSUP,
+				"cannot keep resize2fs from truncating the "
+				"image on this system (no seccomp): grow the "
+				"root from the booted guest instead (resize2fs "
+				"on its root device)");
 		if (status < 0 || status == 127)
-			return err_set(err, err_size, -ENOENT,
-				    "e2fsck is not installed (package e2fsprogs)");
+			return err_set(
+				err, err_size, -ENOENT,
+				"e2fsck is not installed (package e2fsprogs)");
 		if (status > 1)
 			return err_set(err, err_size, -EUCLEAN,
-				    "the root file system needs repair first: rpifs fsck '%s'",
-				    img->path);
+				       "the root file system needs repair "
+				       "first: rpifs fsck '%s'",
+				       img->path);
 	}
 	ret = part_grow(img, image_size, err, err_size);
 	if (ret)
@@ -427,20 +455,24 @@ int part_grow_root(struct part_image *img, uint64_t image_size,
 	if (ret)
 		return ret;
 	fdatasync(img->fd);
-	snprintf(kib, sizeof(kib), "%lluK", (unsigned long long)(new_size / 1024));
+	snprintf(kib, sizeof(kib), "%lluK",
+		 (unsigned long long)(new_size / 1024));
 	{
-		char *argv[] = { (char *)"resize2fs", device, kib, NULL };
+		char *argv[] = {(char *)"resize2fs", device, kib, NULL};
 		struct stat st;
 
 		status = run_tool(argv, true);
 		if (status != 0)
 			return err_set(err, err_size, -EIO,
-				    "resize2fs '%s' %s failed (the partition table already has the new size): run the same rpifs resize again",
-				    device, kib);
+				       "resize2fs '%s' %s failed (the "
+				       "partition table already has the new "
+				       "size): run the same rpifs resize again",
+				       device, kib);
 		if (fstat(img->fd, &st) || (uint64_t)st.st_size != img->size)
 			return err_set(err, err_size, -EIO,
-				    "%s changed size while resize2fs ran: check it with rpifs fsck -n '%s'",
-				    img->path, img->path);
+				       "%s changed size while resize2fs ran: "
+				       "check it with rpifs fsck -n '%s'",
+				       img->path, img->path);
 	}
 	*number = last->number;
 	*size = new_size;

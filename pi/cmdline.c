@@ -24,7 +24,7 @@
 #include <string.h>
 
 #define SERIAL_CONSOLE "console=ttyAMA0,115200"
-#define NO_WATCHDOG "systemd.watchdog_device=/dev/rpifs-none"
+#define NO_WATCHDOG    "systemd.watchdog_device=/dev/rpifs-none"
 
 static void note(struct cmdline_result *out, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
@@ -95,14 +95,18 @@ int cmdline_adjust(const char *in,
 		}
 		if (strncmp(w, "root=", 5) == 0) {
 			unsigned n = mmcblk_partition(w + 5);
-			const char *uuid = n && partuuid ? partuuid(ctx, n) : NULL;
+			const char *uuid =
+				n && partuuid ? partuuid(ctx, n) : NULL;
 
 			has_root = w[5] != '\0';
 			if (uuid && *uuid) {
 				char root[128];
 
-				snprintf(root, sizeof(root), "root=PARTUUID=%s", uuid);
-				note(out, "%s -> %s (mmcblk0 or mmcblk1 depends on kernel and device tree)",
+				snprintf(root, sizeof(root), "root=PARTUUID=%s",
+					 uuid);
+				note(out,
+				     "%s -> %s (mmcblk0 or mmcblk1 depends on "
+				     "kernel and device tree)",
 				     w, root);
 				if (!append(out->line, sizeof(out->line), root))
 					ret = -E2BIG;
@@ -126,24 +130,29 @@ int cmdline_adjust(const char *in,
 		note(out, "added " SERIAL_CONSOLE
 			  " (QEMU's serial port is the PL011)");
 	else if (!serial_only)
-		note(out, "%s -> " SERIAL_CONSOLE
-			  " (QEMU's serial port is the PL011)",
+		note(out,
+		     "%s -> " SERIAL_CONSOLE
+		     " (QEMU's serial port is the PL011)",
 		     consoles);
 	if (!rootwait) {
 		if (!append(out->line, sizeof(out->line), "rootwait"))
 			ret = -E2BIG;
-		note(out, "added rootwait (the card may appear after the kernel looks)");
+		note(out, "added rootwait (the card may appear after the "
+			  "kernel looks)");
 	}
 	if (!autosuspend) {
-		if (!append(out->line, sizeof(out->line), "usbcore.autosuspend=-1"))
+		if (!append(out->line, sizeof(out->line),
+			    "usbcore.autosuspend=-1"))
 			ret = -E2BIG;
-		note(out, "added usbcore.autosuspend=-1 (a suspended QEMU USB keyboard wedges the guest)");
+		note(out, "added usbcore.autosuspend=-1 (a suspended QEMU USB "
+			  "keyboard wedges the guest)");
 	}
 	if (!watchdog) {
 		if (!append(out->line, sizeof(out->line), NO_WATCHDOG))
 			ret = -E2BIG;
-		note(out, "added " NO_WATCHDOG
-			  " (QEMU's watchdog resets at once when systemd arms it to shut down)");
+		note(out,
+		     "added " NO_WATCHDOG " (QEMU's watchdog resets at once "
+					  "when systemd arms it to shut down)");
 	}
 	free(copy);
 	out->no_root = !has_root;

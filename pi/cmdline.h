@@ -13,7 +13,7 @@
 /* The kernel's limit on the command line (COMMAND_LINE_SIZE on arm64). */
 #define CMDLINE_MAX 2048
 
-#define CMDLINE_NOTES 8
+#define CMDLINE_NOTES	 8
 #define CMDLINE_NOTE_MAX 256
 
 struct cmdline_result {
@@ -35,7 +35,8 @@ int cmdline_adjust(const char *in,
 		   void *ctx, struct cmdline_result *out);
 
 /* What a line without root= lacks, for the status and the console log. */
-#define CMDLINE_NO_ROOT \
-	"the command line has no root=: the guest's kernel will not find its root file system"
+#define CMDLINE_NO_ROOT                                                        \
+	"the command line has no root=: the guest's kernel will not find its " \
+	"root file system"
 
 #endif

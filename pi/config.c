@@ -15,7 +15,7 @@
 #include <string.h>
 #include <strings.h>
 
-#define LINE_MAX_FW 98
+#define LINE_MAX_FW   98
 #define INCLUDE_DEPTH 8
 
 enum filter_type {
@@ -61,8 +61,8 @@ static bool model_matches(enum board board, const char *f)
 static bool is_model_filter(const char *f)
 {
 	static const char *const models[] = {
-		"pi1", "pi2", "pi3", "pi3+", "pi4", "pi400", "cm4", "cm4s",
-		"pi0", "pi0w", "pi02", "pi5", "cm5", "pi500", "cm0",
+		"pi1", "pi2",  "pi3",  "pi3+", "pi4", "pi400", "cm4", "cm4s",
+		"pi0", "pi0w", "pi02", "pi5",  "cm5", "pi500", "cm0",
 	};
 
 	if (strncasecmp(f, "board-type=", 11) == 0)
@@ -164,8 +164,9 @@ static int eval_text(struct eval *ev, char *text, int depth)
 		if (strlen(line) > LINE_MAX_FW)
 			line[LINE_MAX_FW] = '\0';
 		len = strlen(line);
-		while (len > 0 && (line[len - 1] == '\r' || line[len - 1] == ' ' ||
-				   line[len - 1] == '\t'))
+		while (len > 0 &&
+		       (line[len - 1] == '\r' || line[len - 1] == ' ' ||
+			line[len - 1] == '\t'))
 			line[--len] = '\0';
 		line += strspn(line, " \t");
 		if (line[0] == '\0' || line[0] == '#')
@@ -202,7 +203,8 @@ static int eval_file(struct eval *ev, const char *path, int depth)
 	int ret;
 
 	if (depth > INCLUDE_DEPTH)
-		return 0; /* an include loop: stop, as the firmware would have */
+		return 0; /* an include loop: stop, as the firmware would have
+			   */
 	ret = ev->io->read(ev->io->ctx, path, CONFIG_FILE_MAX, &text, &len);
 	if (ret)
 		return ret;
@@ -261,7 +263,7 @@ static bool auto_initramfs_name(const char *kernel, char *out, size_t size)
 int config_eval(enum board board, const struct boot_files *io,
 		struct boot_config *out)
 {
-	struct eval ev = { .board = board, .io = io };
+	struct eval ev = {.board = board, .io = io};
 	char prefix[CONFIG_PATH_MAX] = "", path[CONFIG_PATH_MAX];
 	const char *kernel, *dtb;
 	int ret;
@@ -309,7 +311,8 @@ int config_eval(enum board board, const struct boot_files *io,
 		char *save = NULL;
 
 		for (char *f = strtok_r(ev.initramfs.value, ",", &save);
-		     f && out->initramfs_count < 4; f = strtok_r(NULL, ",", &save))
+		     f && out->initramfs_count < 4;
+		     f = strtok_r(NULL, ",", &save))
 			join(out->initramfs[out->initramfs_count++], prefix, f);
 	} else if (ev.auto_initramfs &&
 		   auto_initramfs_name(out->kernel, path, sizeof(path)) &&

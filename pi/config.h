@@ -35,20 +35,20 @@ struct boot_files {
 #define CONFIG_PATH_MAX 256
 
 struct boot_config {
-	char kernel[CONFIG_PATH_MAX];	   /* path on the boot partition */
+	char kernel[CONFIG_PATH_MAX]; /* path on the boot partition */
 	char device_tree[CONFIG_PATH_MAX];
 	char cmdline[CONFIG_PATH_MAX];
 	/* Initramfs files to load, concatenated, in order; "" when none. */
 	char initramfs[4][CONFIG_PATH_MAX];
 	int initramfs_count;
-	bool initramfs_auto;		   /* chosen by auto_initramfs=1 */
-	char os_prefix[CONFIG_PATH_MAX];   /* as applied ("" if ignored) */
-	bool os_prefix_ignored;		   /* set but not viable */
-	int arm_64bit;			   /* 0 or 1 */
-	bool kernel_explicit;		   /* from kernel= rather than default */
+	bool initramfs_auto;		 /* chosen by auto_initramfs=1 */
+	char os_prefix[CONFIG_PATH_MAX]; /* as applied ("" if ignored) */
+	bool os_prefix_ignored;		 /* set but not viable */
+	int arm_64bit;			 /* 0 or 1 */
+	bool kernel_explicit;		 /* from kernel= rather than default */
 	bool device_tree_explicit;
 	bool cmdline_explicit;
-	bool found;			   /* config.txt exists */
+	bool found; /* config.txt exists */
 };
 
 /*

@@ -22,7 +22,8 @@
 static void note(struct dtb_notes *n, const char *what, const char *path)
 {
 	if (n->count < DTB_NOTES)
-		snprintf(n->text[n->count++], DTB_NOTE_MAX, "%s %s", what, path);
+		snprintf(n->text[n->count++], DTB_NOTE_MAX, "%s %s", what,
+			 path);
 }
 
 static bool enabled(const void *fdt, int off)
@@ -30,7 +31,8 @@ static bool enabled(const void *fdt, int off)
 	int len;
 	const char *status = fdt_getprop(fdt, off, "status", &len);
 
-	return !status || strcmp(status, "okay") == 0 || strcmp(status, "ok") == 0;
+	return !status || strcmp(status, "okay") == 0 ||
+	       strcmp(status, "ok") == 0;
 }
 
 static void disable(void *fdt, const char *path, struct dtb_notes *n)
@@ -51,7 +53,8 @@ static void free_pl011(void *fdt, struct dtb_notes *n)
 
 	if (parent < 0)
 		return;
-	fdt_for_each_subnode(child, fdt, parent) {
+	fdt_for_each_subnode(child, fdt, parent)
+	{
 		char path[256];
 
 		if (!enabled(fdt, child))
@@ -59,7 +62,8 @@ static void free_pl011(void *fdt, struct dtb_notes *n)
 		snprintf(path, sizeof(path), "%s/%s", uart,
 			 fdt_get_name(fdt, child, NULL));
 		if (fdt_setprop_string(fdt, child, "status", "disabled") == 0)
-			note(n, "dtb: disabled (the serial console needs ttyAMA0)",
+			note(n,
+			     "dtb: disabled (the serial console needs ttyAMA0)",
 			     path);
 	}
 }
@@ -67,9 +71,9 @@ static void free_pl011(void *fdt, struct dtb_notes *n)
 static void fix_raspi4b(void *fdt, struct dtb_notes *n)
 {
 	static const char *const unmapped[] = {
-		"/soc/clock@7ef00000",	 "/soc/interrupt-controller@7ef00100",
-		"/soc/hdmi@7ef00700",	 "/soc/i2c@7ef04500",
-		"/soc/hdmi@7ef05700",	 "/soc/i2c@7ef09500",
+		"/soc/clock@7ef00000",	  "/soc/interrupt-controller@7ef00100",
+		"/soc/hdmi@7ef00700",	  "/soc/i2c@7ef04500",
+		"/soc/hdmi@7ef05700",	  "/soc/i2c@7ef09500",
 		"/emmc2bus/mmc@7e340000",
 	};
 	const char *sd = "/soc/mmc@7e300000";
@@ -82,7 +86,9 @@ static void fix_raspi4b(void *fdt, struct dtb_notes *n)
 		return;
 	if (fdt_getprop(fdt, off, "mmc-pwrseq", NULL) &&
 	    fdt_delprop(fdt, off, "mmc-pwrseq") == 0)
-		note(n, "dtb: removed mmc-pwrseq (QEMU has no firmware GPIO expander) from",
+		note(n,
+		     "dtb: removed mmc-pwrseq (QEMU has no firmware GPIO "
+		     "expander) from",
 		     sd);
 	aliases = fdt_path_offset(fdt, "/aliases");
 	if (aliases < 0)

@@ -11,7 +11,7 @@
 
 #include "board.h"
 
-#define DTB_NOTES 16
+#define DTB_NOTES    16
 #define DTB_NOTE_MAX 384
 
 struct dtb_notes {

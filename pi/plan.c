@@ -41,12 +41,13 @@ static int read_file(const struct boot_files *files, const char *what,
 
 	if (ret == -ENOENT || ret == -EISDIR)
 		return err_set(err, err_size, -ENOENT,
-			       "config.txt selects %s %s, which is not on the boot partition",
+			       "config.txt selects %s %s, which is not on the "
+			       "boot partition",
 			       what, path);
 	if (ret == -EFBIG)
 		return err_set(err, err_size, ret,
-			       "%s %s is larger than the %u MiB rpifs boots", what,
-			       path, BOOT_BLOB_MAX >> 20);
+			       "%s %s is larger than the %u MiB rpifs boots",
+			       what, path, BOOT_BLOB_MAX >> 20);
 	if (ret)
 		return err_set(err, err_size, ret, "reading %s: %s", path,
 			       strerror(-ret));
@@ -60,12 +61,14 @@ static int read_initramfs(const struct boot_files *files,
 	for (int i = 0; i < plan->cfg.initramfs_count; i++) {
 		char *part, *bigger;
 		size_t len;
-		int ret = read_file(files, "the initramfs", plan->cfg.initramfs[i],
-				    &part, &len, err, err_size);
+		int ret = read_file(files, "the initramfs",
+				    plan->cfg.initramfs[i], &part, &len, err,
+				    err_size);
 
 		if (ret)
 			return ret;
-		bigger = realloc(plan->initramfs, plan->initramfs_len + len + 1);
+		bigger =
+			realloc(plan->initramfs, plan->initramfs_len + len + 1);
 		if (!bigger) {
 			free(part);
 			return err_set(err, err_size, -ENOMEM, "out of memory");
@@ -89,9 +92,10 @@ static int adjust(const struct boot_files *files, struct boot_plan *plan,
 	if (ret == -ENOMEM)
 		return err_set(err, err_size, ret, "out of memory");
 	if (ret)
-		return err_set(err, err_size, -EINVAL,
-			       "the command line is longer than the kernel's %d bytes",
-			       CMDLINE_MAX - 1);
+		return err_set(
+			err, err_size, -EINVAL,
+			"the command line is longer than the kernel's %d bytes",
+			CMDLINE_MAX - 1);
 	for (int i = 0; i < plan->cmdline.note_count; i++)
 		boot_plan_note(plan, "%s", plan->cmdline.notes[i]);
 	if (plan->cmdline.no_root)
@@ -122,7 +126,8 @@ int boot_plan_make(enum board board, const struct boot_files *files,
 		return err_set(err, err_size, ret, "reading config.txt: %s",
 			       strerror(-ret));
 	if ((ret = read_file(files, "the kernel", plan->cfg.kernel,
-			     &plan->kernel, &plan->kernel_len, err, err_size)) ||
+			     &plan->kernel, &plan->kernel_len, err,
+			     err_size)) ||
 	    (ret = read_file(files, "the device tree", plan->cfg.device_tree,
 			     &plan->dtb_image, &plan->dtb_image_len, err,
 			     err_size)) ||

@@ -23,15 +23,15 @@ struct boot_plan {
 	struct boot_config cfg;
 	char *kernel;
 	size_t kernel_len;
-	char *dtb_image;	/* the device tree as on the image */
+	char *dtb_image; /* the device tree as on the image */
 	size_t dtb_image_len;
-	void *dtb;		/* as QEMU's board needs it */
+	void *dtb; /* as QEMU's board needs it */
 	size_t dtb_len;
-	char *initramfs;	/* the initramfs files joined; NULL: none */
+	char *initramfs; /* the initramfs files joined; NULL: none */
 	size_t initramfs_len;
-	char *cmdline_image;	/* the command line file as on the image */
+	char *cmdline_image; /* the command line file as on the image */
 	struct cmdline_result cmdline; /* as the kernel gets it */
-	struct buf notes;	/* what rpifs changed or warns of, a line each */
+	struct buf notes; /* what rpifs changed or warns of, a line each */
 };
 
 /*

@@ -66,8 +66,8 @@ static bool known_hash(const char *h, size_t len)
 }
 
 /* The line without its final newline; the user and password parts. */
-static int split(const struct buf *in, size_t *user_len,
-		 const char **pass, size_t *pass_len)
+static int split(const struct buf *in, size_t *user_len, const char **pass,
+		 size_t *pass_len)
 {
 	const char *p = (const char *)in->data;
 	size_t len = in->len;
@@ -91,13 +91,17 @@ static int split(const struct buf *in, size_t *user_len,
 	if (*user_len == 0)
 		return refuse("the user name is empty");
 	if (!valid_user(p, *user_len))
-		return refuse("the user name must be lower case letters, digits, '-' or '_', start with a letter, and be at most 32 characters");
+		return refuse("the user name must be lower case letters, "
+			      "digits, '-' or '_', start with a letter, and be "
+			      "at most 32 characters");
 	if (*pass_len == 0)
 		return refuse("the password is empty");
 	if (*pass_len > PASSWORD_MAX && (*pass)[0] != '$')
-		return refuse("the password is longer than the 511 characters crypt takes");
+		return refuse("the password is longer than the 511 characters "
+			      "crypt takes");
 	if ((*pass)[0] == '$' && !known_hash(*pass, *pass_len))
-		return refuse("the password starts with '$' but is not a hash rpifs takes ($6$, $5$, $y$, ...)");
+		return refuse("the password starts with '$' but is not a hash "
+			      "rpifs takes ($6$, $5$, $y$, ...)");
 	return 0;
 }
 
@@ -115,9 +119,11 @@ int userconf_check(const struct buf *in)
 		if (in->len > USERCONF_MAX)
 			return refuse("the line is longer than 4096 bytes");
 		if (colon &&
-		    in->len - (size_t)(colon + 1 - (const char *)in->data) > PASSWORD_MAX &&
+		    in->len - (size_t)(colon + 1 - (const char *)in->data) >
+			    PASSWORD_MAX &&
 		    colon[1] != '$')
-			return refuse("the password is longer than the 511 characters crypt takes");
+			return refuse("the password is longer than the 511 "
+				      "characters crypt takes");
 		return 0;
 	}
 	if ((size_t)(nl - (const char *)in->data) + 1 < in->len)
@@ -194,8 +200,9 @@ void userconf_user(const char *line, char *user, size_t size)
 }
 
 #define BEGIN "# rpifs: the user from userconf (begin)"
-#define USER_GROUPS \
-	"users,adm,dialout,audio,netdev,video,plugdev,cdrom,games,input,gpio,spi,i2c,render,sudo"
+#define USER_GROUPS                                                            \
+	"users,adm,dialout,audio,netdev,video,plugdev,cdrom,games,input,gpio," \
+	"spi,i2c,render,sudo"
 #define END "# rpifs: the user from userconf (end)"
 
 /* A top-level "users:" line: 1 with a block value, -1 inline, 0 not. */
@@ -215,15 +222,16 @@ static int users_key(const char *line, size_t len)
 /* user-data without rpifs's earlier block, and where a new one goes. */
 struct user_data {
 	struct buf text;
-	size_t insert_at;	/* after the users: line */
+	size_t insert_at; /* after the users: line */
 	bool have_key;
 	bool indent_known;
-	char indent[16];	/* of the users: list's items */
+	char indent[16]; /* of the users: list's items */
 };
 
 static int end_line(struct buf *b)
 {
-	return b->len && b->data[b->len - 1] != '\n' ? buf_append(b, "\n", 1) : 0;
+	return b->len && b->data[b->len - 1] != '\n' ? buf_append(b, "\n", 1)
+						     : 0;
 }
 
 /* One line of the old text: copied, unless it is part of our old block. */
@@ -289,21 +297,24 @@ static void user_block(const struct user_data *ud, const char *user,
 		snprintf(block, size,
 			 "%s\n%s- name: %s\n%s  groups: " USER_GROUPS "\n"
 			 "%s  shell: /bin/bash\n%s  lock_passwd: false\n"
-			 "%s  passwd: %s\n%s  sudo: ALL=(ALL) NOPASSWD:ALL\n%s\n",
+			 "%s  passwd: %s\n%s  sudo: ALL=(ALL) "
+			 "NOPASSWD:ALL\n%s\n",
 			 BEGIN, in, user, in, in, in, in, hash, in, END);
 	else
 		snprintf(block, size,
-			 "%s\nusers:\n  - name: %s\n    groups: " USER_GROUPS "\n"
+			 "%s\nusers:\n  - name: %s\n    groups: " USER_GROUPS
+			 "\n"
 			 "    shell: /bin/bash\n    lock_passwd: false\n"
-			 "    passwd: %s\n    sudo: ALL=(ALL) NOPASSWD:ALL\n%s\n",
+			 "    passwd: %s\n    sudo: ALL=(ALL) "
+			 "NOPASSWD:ALL\n%s\n",
 			 BEGIN, user, hash, END);
 }
 
 int userconf_cloud_init(const char *old, size_t len, const char *user,
 			const char *hash, char **out)
 {
-	struct user_data ud = { .indent = "  " };
-	struct buf result = { 0 };
+	struct user_data ud = {.indent = "  "};
+	struct buf result = {0};
 	char block[1024];
 	int ret = scan(&ud, old, len);
 
@@ -314,7 +325,8 @@ int userconf_cloud_init(const char *old, size_t len, const char *user,
 	}
 	if (!ret && hash) {
 		user_block(&ud, user, hash, block, sizeof(block));
-		if ((ret = buf_append(&result, ud.text.data, ud.insert_at)) == 0 &&
+		if ((ret = buf_append(&result, ud.text.data, ud.insert_at)) ==
+			    0 &&
 		    (ret = buf_append(&result, block, strlen(block))) == 0)
 			ret = buf_append(&result, ud.text.data + ud.insert_at,
 					 ud.text.len - ud.insert_at);

@@ -4,13 +4,13 @@
  * ext2/3/4 file system image of 4 MiB, given sparse (a file system's
  * metadata is scattered: its journal sits in the middle): records of a
  * 4-byte little-endian 512-byte sector number, a 2-byte little-endian
- * length and that many bytes, written into zeros. It is mounted read-write (a journal that needs recovery is replayed),
- * every directory walked, every name looked up again, every attribute,
- * link target and extended attribute read and checked for what the FUSE
- * side relies on (terminated strings, sizes within what was asked, names
- * without '/'); then files and directories are made, written, renamed,
- * truncated and removed, the volume unmounted, mounted read-only and
- * walked again. A mount that fails must say why in one line.
+ * length and that many bytes, written into zeros. It is mounted read-write (a
+ * journal that needs recovery is replayed), every directory walked, every name
+ * looked up again, every attribute, link target and extended attribute read and
+ * checked for what the FUSE side relies on (terminated strings, sizes within
+ * what was asked, names without '/'); then files and directories are made,
+ * written, renamed, truncated and removed, the volume unmounted, mounted
+ * read-only and walked again. A mount that fails must say why in one line.
  */
 #include "fuzz.h"
 
@@ -25,10 +25,10 @@
 #include <sys/xattr.h>
 #include <unistd.h>
 
-#define IMAGE_SIZE (4u << 20)
-#define MAX_DEPTH 8
+#define IMAGE_SIZE  (4u << 20)
+#define MAX_DEPTH   8
 #define MAX_ENTRIES 64
-#define MAX_VISITS 512
+#define MAX_VISITS  512
 
 struct entry {
 	char name[256];
@@ -178,10 +178,10 @@ static void walk_all(struct ext4_vol *vol)
 static void change(struct ext4_vol *vol)
 {
 	static char data[20000];
-	struct ext4_new file = { .mode = S_IFREG | 0644, .umask = 022 };
-	struct ext4_new dir = { .mode = S_IFDIR | 0755, .umask = 022 };
-	struct ext4_new link = { .mode = S_IFLNK | 0777, .target = "fz-file" };
-	struct ext4_setattr sa = { .what = EXT4_SET_SIZE, .size = 3000 };
+	struct ext4_new file = {.mode = S_IFREG | 0644, .umask = 022};
+	struct ext4_new dir = {.mode = S_IFDIR | 0755, .umask = 022};
+	struct ext4_new link = {.mode = S_IFLNK | 0777, .target = "fz-file"};
+	struct ext4_setattr sa = {.what = EXT4_SET_SIZE, .size = 3000};
 	uint64_t f = 0, d, l, ino, orphan;
 	bool gone;
 
@@ -225,8 +225,10 @@ static int image_of(const uint8_t *data, size_t size)
 	int fd = fuzz_memfd(NULL, 0, IMAGE_SIZE);
 
 	while (size >= 6) {
-		uint64_t at = (uint64_t)(data[0] | data[1] << 8 | data[2] << 16 |
-					 (uint32_t)data[3] << 24) * 512;
+		uint64_t at =
+			(uint64_t)(data[0] | data[1] << 8 | data[2] << 16 |
+				   (uint32_t)data[3] << 24) *
+			512;
 		size_t len = (size_t)(data[4] | data[5] << 8);
 
 		data += 6;
@@ -249,7 +251,7 @@ static int image_of(const uint8_t *data, size_t size)
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	int fd = image_of(data, size);
-	struct ext4_window win = { .fd = fd, .offset = 0, .size = IMAGE_SIZE };
+	struct ext4_window win = {.fd = fd, .offset = 0, .size = IMAGE_SIZE};
 	struct ext4_vol *vol;
 	char err[512];
 

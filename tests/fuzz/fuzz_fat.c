@@ -22,7 +22,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#define WINDOW_MAX (64u << 20)
+#define WINDOW_MAX  (64u << 20)
 #define READ_BUDGET (8u << 20) /* bytes read per input, in all */
 
 static uint8_t buf[65536];
@@ -31,8 +31,11 @@ static uint64_t budget;
 static bool utf8_valid(const unsigned char *s)
 {
 	while (*s) {
-		unsigned n = *s < 0x80 ? 0 : (*s & 0xe0) == 0xc0 ? 1 :
-			     (*s & 0xf0) == 0xe0 ? 2 : (*s & 0xf8) == 0xf0 ? 3 : 9;
+		unsigned n = *s < 0x80		   ? 0
+			     : (*s & 0xe0) == 0xc0 ? 1
+			     : (*s & 0xf0) == 0xe0 ? 2
+			     : (*s & 0xf8) == 0xf0 ? 3
+						   : 9;
 
 		if (n == 9)
 			return false;
@@ -175,7 +178,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	uint64_t wsize = claimed_size(data, size);
 	int fd = fuzz_memfd(data, size, wsize);
-	struct fat_window win = { fd, 0, wsize > size ? wsize : size };
+	struct fat_window win = {fd, 0, wsize > size ? wsize : size};
 	struct fat_vol *vol;
 	struct fat_info info;
 	char err[512];

@@ -28,20 +28,16 @@ extern char **environ;
 
 /* Names distinct case-insensitively; short, long, and non-ASCII. */
 static const char *const pool[] = {
-	"a",
-	"config.txt",
-	"Kernel8.IMG",
-	"a long name that takes three slots.data",
-	"Grüße.txt",
-	"x.y.z",
-	"UPPER",
-	"\xf0\x9f\x8d\x93.bin",
+	"a",	       "config.txt",
+	"Kernel8.IMG", "a long name that takes three slots.data",
+	"Grüße.txt",   "x.y.z",
+	"UPPER",       "\xf0\x9f\x8d\x93.bin",
 };
-#define NAMES 8
-#define SLOTS (2 * NAMES) /* NAMES in the root, NAMES in SUBDIR */
-#define SUBDIR "sub dir"
+#define NAMES	 8
+#define SLOTS	 (2 * NAMES) /* NAMES in the root, NAMES in SUBDIR */
+#define SUBDIR	 "sub dir"
 #define FILE_CAP (192u << 10)
-#define MAX_OPS 256
+#define MAX_OPS	 256
 
 struct slot {
 	bool present;
@@ -56,9 +52,9 @@ static struct base {
 	uint8_t *head; /* the image up to its last non-zero byte */
 	size_t head_len;
 } bases[] = {
-	{ "-F 12 -s 1 -S 512", 1u << 20, NULL, 0 },
-	{ "-F 16 -s 1 -S 512", 4u << 20, NULL, 0 },
-	{ "-F 32 -s 1 -S 512", 34u << 20, NULL, 0 },
+	{"-F 12 -s 1 -S 512", 1u << 20, NULL, 0},
+	{"-F 16 -s 1 -S 512", 4u << 20, NULL, 0},
+	{"-F 32 -s 1 -S 512", 34u << 20, NULL, 0},
 };
 
 static struct slot model[SLOTS];
@@ -68,11 +64,11 @@ static int image_fd = -1;
 static struct fat_window win;
 static struct fat_vol *vol;
 
-#define fail(...)                                                          \
-	do {                                                               \
-		fprintf(stderr, "fuzz_ops: " __VA_ARGS__);                 \
-		fputc('\n', stderr);                                       \
-		abort();                                                   \
+#define fail(...)                                                              \
+	do {                                                                   \
+		fprintf(stderr, "fuzz_ops: " __VA_ARGS__);                     \
+		fputc('\n', stderr);                                           \
+		abort();                                                       \
 	} while (0)
 
 static int run(char *const argv[])
@@ -84,8 +80,8 @@ static int run(char *const argv[])
 	posix_spawn_file_actions_init(&fa);
 	posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
 	if (!getenv("FUZZ_VERBOSE"))
-		posix_spawn_file_actions_addopen(&fa, 2, "/dev/null",
-						 O_WRONLY, 0);
+		posix_spawn_file_actions_addopen(&fa, 2, "/dev/null", O_WRONLY,
+						 0);
 	if (posix_spawnp(&pid, argv[0], &fa, NULL, argv, environ) != 0)
 		fail("cannot run %s (is dosfstools installed?)", argv[0]);
 	posix_spawn_file_actions_destroy(&fa);
@@ -103,9 +99,8 @@ static void make_base(struct base *b)
 
 	if (fd < 0 || ftruncate(fd, (off_t)b->size) < 0)
 		fail("cannot make a temporary image");
-	snprintf(cmd, sizeof(cmd), "mkfs.fat %s -i 5eedc0de %s", b->args,
-		 path);
-	char *argv[] = { (char *)"sh", (char *)"-c", cmd, NULL };
+	snprintf(cmd, sizeof(cmd), "mkfs.fat %s -i 5eedc0de %s", b->args, path);
+	char *argv[] = {(char *)"sh", (char *)"-c", cmd, NULL};
 
 	if (run(argv) != 0)
 		fail("%s failed", cmd);
@@ -125,7 +120,9 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
 	(void)argc;
 	(void)argv;
-	setenv("PATH", "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", 0);
+	setenv("PATH",
+	       "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+	       0);
 	if (!strstr(getenv("PATH"), "sbin")) {
 		char p[4096];
 
@@ -254,7 +251,8 @@ static void check_tree(int step)
 				if (strcmp(name, pool[i]) == 0)
 					break;
 			if (i == NAMES || !model[dir * NAMES + i].present)
-				fail("step %d: unexpected entry %s", step, name);
+				fail("step %d: unexpected entry %s", step,
+				     name);
 			seen++;
 		}
 		fat_node_put(vol, d);
@@ -351,8 +349,8 @@ static void op_remove(int step, int slot, bool dir)
 	struct fat_node *parent = parent_of(slot);
 	int want, ret;
 
-	ret = dir ? fat_rmdir(vol, parent, pool[slot % NAMES]) :
-		    fat_unlink(vol, parent, pool[slot % NAMES]);
+	ret = dir ? fat_rmdir(vol, parent, pool[slot % NAMES])
+		  : fat_unlink(vol, parent, pool[slot % NAMES]);
 	fat_node_put(vol, parent);
 	if (!m->present)
 		want = -ENOENT;
@@ -416,7 +414,9 @@ static void op_read(int step, int slot, uint32_t off, uint32_t len)
 		fail("step %d: read: missing", step);
 	n = fat_read(vol, node, iobuf, len, off);
 	fat_node_put(vol, node);
-	want = off >= m->size ? 0 : (ssize_t)(m->size - off < len ? m->size - off : len);
+	want = off >= m->size
+		       ? 0
+		       : (ssize_t)(m->size - off < len ? m->size - off : len);
 	if (n != want || (n > 0 && memcmp(iobuf, m->data + off, (size_t)n)))
 		fail("step %d: read %u at %u of %s: got %zd, want %zd%s", step,
 		     len, off, pool[slot % NAMES], n, want,
@@ -428,12 +428,13 @@ static void fsck_image(int step)
 	char path[64];
 
 	snprintf(path, sizeof(path), "/proc/%d/fd/%d", (int)getpid(), image_fd);
-	char *argv[] = { (char *)"fsck.fat", (char *)"-n", path, NULL };
+	char *argv[] = {(char *)"fsck.fat", (char *)"-n", path, NULL};
 	int rc = run(argv);
 
 	if (rc != 0)
 		fail("step %d: fsck.fat -n found errors (exit %d); run with "
-		     "FUZZ_VERBOSE=1 to see them", step, rc);
+		     "FUZZ_VERBOSE=1 to see them",
+		     step, rc);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -448,7 +449,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	in_left = size;
 	b = &bases[get8() % 3];
 	image_fd = fuzz_memfd(b->head, b->head_len, b->size);
-	win = (struct fat_window){ image_fd, 0, b->size };
+	win = (struct fat_window){image_fd, 0, b->size};
 	for (int i = 0; i < SLOTS; i++)
 		model[i].present = false;
 
@@ -489,7 +490,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		case 8: {
 			unsigned to = get8();
 
-			op_rename(step, (int)slot, (int)(to % SLOTS), to & 0x80);
+			op_rename(step, (int)slot, (int)(to % SLOTS),
+				  to & 0x80);
 			break;
 		}
 		case 9: {
@@ -523,8 +525,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			break;
 		}
 		if (trace) {
-			fprintf(stderr, "step %d: op %u slot %u (%s%s) args", step,
-				op, slot, slot < NAMES ? "" : SUBDIR "/",
+			fprintf(stderr, "step %d: op %u slot %u (%s%s) args",
+				step, op, slot, slot < NAMES ? "" : SUBDIR "/",
 				pool[slot % NAMES]);
 			for (const uint8_t *p = args; p < in; p++)
 				fprintf(stderr, " %02x", *p);

@@ -26,7 +26,8 @@ static void check_table(const struct part_image *img)
 		/* Every string is terminated and every entry is described
 		   truthfully relative to the file. */
 		if (strnlen(e->type, sizeof(e->type)) == sizeof(e->type) ||
-		    strnlen(e->fstype, sizeof(e->fstype)) == sizeof(e->fstype) ||
+		    strnlen(e->fstype, sizeof(e->fstype)) ==
+			    sizeof(e->fstype) ||
 		    strnlen(e->label, sizeof(e->label)) == sizeof(e->label))
 			abort();
 		if (!e->past_end && e->start + e->size > img->size)
@@ -50,11 +51,11 @@ static void try_open(const char *path, unsigned flags)
 	const struct part_entry *boot = part_boot(img);
 
 	if (boot && !boot->past_end) {
-		struct fat_window win = { img->fd, boot->start, boot->size };
+		struct fat_window win = {img->fd, boot->start, boot->size};
 		struct fat_vol *vol;
 
-		if (fat_mount(&vol, &win, FAT_MOUNT_RDONLY, err,
-			      sizeof(err)) == 0) {
+		if (fat_mount(&vol, &win, FAT_MOUNT_RDONLY, err, sizeof(err)) ==
+		    0) {
 			struct fat_info info;
 
 			fat_get_info(vol, &info);

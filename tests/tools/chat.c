@@ -48,7 +48,7 @@ static int expect(int fd, const char *text, double seconds)
 	double end = now() + seconds;
 
 	for (;;) {
-		struct pollfd p = { .fd = fd, .events = POLLIN };
+		struct pollfd p = {.fd = fd, .events = POLLIN};
 		char *hit;
 		ssize_t n;
 
@@ -71,12 +71,13 @@ static int expect(int fd, const char *text, double seconds)
 
 int main(int argc, char **argv)
 {
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
 	double seconds;
 	int fd;
 
 	if (argc < 4) {
-		fprintf(stderr, "usage: chat SOCKET SECONDS send:TEXT|expect:TEXT|sleep:MS...\n");
+		fprintf(stderr, "usage: chat SOCKET SECONDS "
+				"send:TEXT|expect:TEXT|sleep:MS...\n");
 		return 2;
 	}
 	seconds = atof(argv[2]);
@@ -100,9 +101,15 @@ int main(int argc, char **argv)
 			ret = expect(fd, text, seconds);
 			if (ret) {
 				seen[seen_len] = '\0';
-				fprintf(stderr, "chat: %s waiting for \"%s\"; it said:\n%s\n",
-					ret == -ETIMEDOUT ? "timed out" : "the console closed",
-					text, seen_len > 3000 ? seen + seen_len - 3000 : seen);
+				fprintf(stderr,
+					"chat: %s waiting for \"%s\"; it "
+					"said:\n%s\n",
+					ret == -ETIMEDOUT
+						? "timed out"
+						: "the console closed",
+					text,
+					seen_len > 3000 ? seen + seen_len - 3000
+							: seen);
 				return 1;
 			}
 		} else if (strncmp(argv[i], "sleep:", 6) == 0) {

@@ -70,7 +70,8 @@ static const char *dir_a, *dir_b;
 static unsigned step;
 static char desc[8192];
 
-static void fail(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
+static void fail(const char *fmt, ...)
+	__attribute__((format(printf, 1, 2), noreturn));
 
 static void fail(const char *fmt, ...)
 {
@@ -95,7 +96,8 @@ static void random_path(char *out, size_t size)
 		const char *n = i + 1 < depth ? names[24 + rnd(3)]
 					      : names[rnd(NAME_COUNT)];
 
-		o += (size_t)snprintf(out + o, size - o, "%s%s", i ? "/" : "", n);
+		o += (size_t)snprintf(out + o, size - o, "%s%s", i ? "/" : "",
+				      n);
 	}
 }
 
@@ -199,7 +201,8 @@ static void op_truncate(const char *rel)
 	int ra, rb, ea, eb;
 
 	both(a, b, sizeof(a), rel);
-	snprintf(desc, sizeof(desc), "truncate %s to %lld", rel, (long long)len);
+	snprintf(desc, sizeof(desc), "truncate %s to %lld", rel,
+		 (long long)len);
 	ra = truncate(a, len);
 	ea = errno;
 	rb = truncate(b, len);
@@ -222,7 +225,10 @@ static void op_simple(const char *what, const char *rel,
 	same(ra, ea, rb, eb);
 }
 
-static int do_mkdir(const char *p) { return mkdir(p, 0755); }
+static int do_mkdir(const char *p)
+{
+	return mkdir(p, 0755);
+}
 
 static void op_rename(const char *from, const char *to)
 {
@@ -257,7 +263,8 @@ static void compare(const char *a, const char *b, const char *rel)
 		char pa[4096], pb[4096], r[4096];
 		struct stat sa, sb;
 
-		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
+		if (strcmp(de->d_name, ".") == 0 ||
+		    strcmp(de->d_name, "..") == 0)
 			continue;
 		count_b++;
 		snprintf(pa, sizeof(pa), "%s/%s", a, de->d_name);
@@ -285,8 +292,8 @@ static void compare(const char *a, const char *b, const char *rel)
 			do {
 				na = read(fa, buf_a, sizeof(buf_a));
 				nb = read(fb, buf_b, sizeof(buf_b));
-				if (na != nb ||
-				    (na > 0 && memcmp(buf_a, buf_b, (size_t)na)))
+				if (na != nb || (na > 0 && memcmp(buf_a, buf_b,
+								  (size_t)na)))
 					fail("%s: contents differ", r);
 			} while (na > 0);
 			close(fa);

@@ -32,18 +32,29 @@
 
 #ifndef RENAME_NOREPLACE
 #define RENAME_NOREPLACE (1 << 0)
-#define RENAME_EXCHANGE (1 << 1)
+#define RENAME_EXCHANGE	 (1 << 1)
 #endif
 
 static const char *const names[] = {
-	"a", "b.txt", "B.TXT", "config", ".hidden", "x.y.z",
-	"a long name with spaces", "Grüße.txt", "日本語",
-	"dir1", "dir2", "dir3", "l1", "l2",
+	"a",
+	"b.txt",
+	"B.TXT",
+	"config",
+	".hidden",
+	"x.y.z",
+	"a long name with spaces",
+	"Grüße.txt",
+	"日本語",
+	"dir1",
+	"dir2",
+	"dir3",
+	"l1",
+	"l2",
 };
 #define NAME_COUNT (sizeof(names) / sizeof(names[0]))
-#define DIR_NAMES 9 /* names[9..11] are usually directories */
+#define DIR_NAMES  9 /* names[9..11] are usually directories */
 
-static const uid_t ids[] = { 0, 1000, 1001, 65534 };
+static const uid_t ids[] = {0, 1000, 1001, 65534};
 
 static uint64_t rng_state;
 static const char *dir_a, *dir_b;
@@ -84,7 +95,8 @@ static void random_path(char *out, size_t size)
 		const char *n = i + 1 < depth ? names[DIR_NAMES + rnd(3)]
 					      : names[rnd(NAME_COUNT)];
 
-		o += (size_t)snprintf(out + o, size - o, "%s%s", i ? "/" : "", n);
+		o += (size_t)snprintf(out + o, size - o, "%s%s", i ? "/" : "",
+				      n);
 	}
 }
 
@@ -97,7 +109,8 @@ static void both(char *a, char *b, size_t size, const char *rel)
 static void same(long ra, int ea, long rb, int eb)
 {
 	if ((ra < 0) != (rb < 0) || (ra < 0 && ea != eb))
-		fail("results differ: %ld (%s) under test, %ld (%s) in the model",
+		fail("results differ: %ld (%s) under test, %ld (%s) in the "
+		     "model",
 		     ra, ra < 0 ? strerror(ea) : "ok", rb,
 		     rb < 0 ? strerror(eb) : "ok");
 }
@@ -115,18 +128,18 @@ static void fill(uint8_t *p, size_t n)
 }
 
 /* Run @fn on both paths and compare the results. */
-#define BOTH(what, rel, call_a, call_b)                                      \
-	do {                                                                 \
-		long ra_, rb_;                                               \
-		int ea_, eb_;                                                \
-		snprintf(desc, sizeof(desc), "%s %s", what, rel);            \
-		errno = 0;                                                   \
-		ra_ = (long)(call_a);                                        \
-		ea_ = errno;                                                 \
-		errno = 0;                                                   \
-		rb_ = (long)(call_b);                                        \
-		eb_ = errno;                                                 \
-		same(ra_, ea_, rb_, eb_);                                    \
+#define BOTH(what, rel, call_a, call_b)                                        \
+	do {                                                                   \
+		long ra_, rb_;                                                 \
+		int ea_, eb_;                                                  \
+		snprintf(desc, sizeof(desc), "%s %s", what, rel);              \
+		errno = 0;                                                     \
+		ra_ = (long)(call_a);                                          \
+		ea_ = errno;                                                   \
+		errno = 0;                                                     \
+		rb_ = (long)(call_b);                                          \
+		eb_ = errno;                                                   \
+		same(ra_, ea_, rb_, eb_);                                      \
 	} while (0)
 
 static void op_write(const char *rel)
@@ -134,8 +147,8 @@ static void op_write(const char *rel)
 	char a[4096], b[4096];
 	size_t len = rnd(4) == 0 ? rnd(sizeof(buf_a)) : rnd(5000);
 	off_t off = rnd(3) == 0 ? (off_t)rnd(300000) : (off_t)rnd(5000);
-	int flags = O_WRONLY | O_CREAT | O_NONBLOCK | (rnd(4) == 0 ? O_APPEND : 0) |
-		    (rnd(6) == 0 ? O_TRUNC : 0);
+	int flags = O_WRONLY | O_CREAT | O_NONBLOCK |
+		    (rnd(4) == 0 ? O_APPEND : 0) | (rnd(6) == 0 ? O_TRUNC : 0);
 	int fa, fb, ea, eb;
 	ssize_t na, nb;
 
@@ -204,7 +217,8 @@ static void op_mmap(const char *rel)
 	size_t len, off;
 
 	both(a, b, sizeof(a), rel);
-	snprintf(desc, sizeof(desc), "mmap %s %s", writing ? "write" : "read", rel);
+	snprintf(desc, sizeof(desc), "mmap %s %s", writing ? "write" : "read",
+		 rel);
 	fa = open(a, O_RDWR | O_NONBLOCK);
 	ea = errno;
 	fb = open(b, O_RDWR | O_NONBLOCK);
@@ -231,7 +245,8 @@ static void op_mmap(const char *rel)
 		fill(buf_a, n);
 		memcpy(ma + off, buf_a, n);
 		memcpy(mb + off, buf_a, n);
-		if (msync(ma, len, MS_SYNC) != 0 || msync(mb, len, MS_SYNC) != 0)
+		if (msync(ma, len, MS_SYNC) != 0 ||
+		    msync(mb, len, MS_SYNC) != 0)
 			fail("msync: %s", strerror(errno));
 	} else if (memcmp(ma, mb, len) != 0) {
 		fail("mapped contents differ");
@@ -260,7 +275,7 @@ static long do_rename(const char *from, const char *to, unsigned flags)
 static void op_rename(const char *from, const char *to)
 {
 	char a1[4096], b1[4096], a2[4096], b2[4096];
-	unsigned flags = rnd(4) == 0 ? RENAME_NOREPLACE
+	unsigned flags = rnd(4) == 0   ? RENAME_NOREPLACE
 			 : rnd(4) == 0 ? RENAME_EXCHANGE
 				       : 0;
 	long ra, rb;
@@ -269,7 +284,7 @@ static void op_rename(const char *from, const char *to)
 	both(a1, b1, sizeof(a1), from);
 	both(a2, b2, sizeof(a2), to);
 	snprintf(desc, sizeof(desc), "rename%s %s to %s",
-		 flags == RENAME_NOREPLACE ? " noreplace"
+		 flags == RENAME_NOREPLACE  ? " noreplace"
 		 : flags == RENAME_EXCHANGE ? " exchange"
 					    : "",
 		 from, to);
@@ -337,8 +352,8 @@ static void op_utimens(const char *rel)
 {
 	char a[4096], b[4096];
 	struct timespec t[2] = {
-		{ 1600000000 + (time_t)rnd(100000000), (long)rnd(1000000000) },
-		{ 1600000000 + (time_t)rnd(100000000), (long)rnd(1000000000) },
+		{1600000000 + (time_t)rnd(100000000), (long)rnd(1000000000)},
+		{1600000000 + (time_t)rnd(100000000), (long)rnd(1000000000)},
 	};
 	struct stat sa, sb;
 
@@ -356,8 +371,8 @@ static void op_utimens(const char *rel)
 
 static void op_xattr(const char *rel)
 {
-	static const char *const keys[] = { "user.a", "user.rpifs.long.name",
-					    "user.b" };
+	static const char *const keys[] = {"user.a", "user.rpifs.long.name",
+					   "user.b"};
 	char a[4096], b[4096];
 	const char *key = keys[rnd(3)];
 	size_t len = rnd(3) == 0 ? rnd(3000) : rnd(40);
@@ -396,7 +411,8 @@ static void xattrs_of(const char *p, char *out, size_t size)
 	size_t o = 0;
 
 	out[0] = '\0';
-	for (ssize_t i = 0; n > 0 && i < n && count < 64; i += (ssize_t)strlen(list + i) + 1)
+	for (ssize_t i = 0; n > 0 && i < n && count < 64;
+	     i += (ssize_t)strlen(list + i) + 1)
 		if (strncmp(list + i, "user.", 5) == 0)
 			names_sorted[count++] = list + i;
 	for (int i = 0; i < count; i++)
@@ -408,7 +424,8 @@ static void xattrs_of(const char *p, char *out, size_t size)
 				names_sorted[j] = t;
 			}
 	for (int i = 0; i < count && o < size; i++) {
-		ssize_t vl = lgetxattr(p, names_sorted[i], buf_a, sizeof(buf_a));
+		ssize_t vl =
+			lgetxattr(p, names_sorted[i], buf_a, sizeof(buf_a));
 		uint32_t h = 2166136261u;
 
 		for (ssize_t k = 0; k < vl; k++)
@@ -420,7 +437,8 @@ static void xattrs_of(const char *p, char *out, size_t size)
 
 static void compare_files(const char *pa, const char *pb, const char *r)
 {
-	int fa = open(pa, O_RDONLY | O_NONBLOCK), fb = open(pb, O_RDONLY | O_NONBLOCK);
+	int fa = open(pa, O_RDONLY | O_NONBLOCK),
+	    fb = open(pb, O_RDONLY | O_NONBLOCK);
 	ssize_t na, nb;
 
 	if (fa < 0 || fb < 0)
@@ -459,7 +477,8 @@ static void compare_node(const char *pa, const char *pb, const char *r,
 		compare_files(pa, pb, r);
 	if (S_ISLNK(sb->st_mode)) {
 		char ta[4096], tb[4096];
-		ssize_t la = readlink(pa, ta, sizeof(ta)), lb = readlink(pb, tb, sizeof(tb));
+		ssize_t la = readlink(pa, ta, sizeof(ta)),
+			lb = readlink(pb, tb, sizeof(tb));
 
 		if (la != lb || (la > 0 && memcmp(ta, tb, (size_t)la)))
 			fail("%s: symlink targets differ", r);
@@ -468,8 +487,9 @@ static void compare_node(const char *pa, const char *pb, const char *r,
 		xattrs_of(pa, xa, sizeof(xa));
 		xattrs_of(pb, xb, sizeof(xb));
 		if (strcmp(xa, xb) != 0)
-			fail("%s: attributes [%s] under test, [%s] in the model", r,
-			     xa, xb);
+			fail("%s: attributes [%s] under test, [%s] in the "
+			     "model",
+			     r, xa, xb);
 	}
 }
 
@@ -486,7 +506,8 @@ static void compare(const char *a, const char *b, const char *rel)
 		char pa[4096], pb[4096], r[4096];
 		struct stat sa, sb;
 
-		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0 ||
+		if (strcmp(de->d_name, ".") == 0 ||
+		    strcmp(de->d_name, "..") == 0 ||
 		    strcmp(de->d_name, "lost+found") == 0)
 			continue;
 		count_b++;
@@ -529,9 +550,11 @@ static void one_step(void)
 	case 9:
 		both(a, b, sizeof(a), p1);
 		{
-			off_t len = rnd(2) ? (off_t)rnd(5000) : (off_t)rnd(400000);
+			off_t len =
+				rnd(2) ? (off_t)rnd(5000) : (off_t)rnd(400000);
 
-			BOTH("truncate", p1, truncate(a, len), truncate(b, len));
+			BOTH("truncate", p1, truncate(a, len),
+			     truncate(b, len));
 		}
 		break;
 	case 10 ... 11:
@@ -609,7 +632,8 @@ int main(int argc, char **argv)
 	 * made at the top still lands inside what is compared.
 	 */
 	if (!empty_dir(argv[3]) || !empty_dir(argv[4])) {
-		fprintf(stderr, "posixseq: DIR and MODEL must be empty directories\n");
+		fprintf(stderr,
+			"posixseq: DIR and MODEL must be empty directories\n");
 		return 2;
 	}
 	snprintf(top_a, sizeof(top_a), "%s/t", argv[3]);
@@ -625,7 +649,9 @@ int main(int argc, char **argv)
 	if (every == 0)
 		every = 1;
 	if (setxattr(dir_b, "user.posixseq", "1", 1, 0) != 0) {
-		fprintf(stderr, "posixseq: the model's file system takes no user.* attributes (%s): leaving them out\n",
+		fprintf(stderr,
+			"posixseq: the model's file system takes no user.* "
+			"attributes (%s): leaving them out\n",
 			strerror(errno));
 		use_xattrs = 0;
 	} else {

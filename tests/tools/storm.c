@@ -71,7 +71,7 @@ static int write_file(const char *path, uint32_t seed, size_t size, int sync)
 
 int main(int argc, char **argv)
 {
-	const char *dirs[] = { "", "d1/", "d1/d2/", "d3/" };
+	const char *dirs[] = {"", "d1/", "d1/d2/", "d3/"};
 	char path[4096], path2[4096];
 	unsigned serial = 0;
 	FILE *log;
@@ -84,7 +84,8 @@ int main(int argc, char **argv)
 		return fwrite(buf, 1, size, stdout) == size ? 0 : 1;
 	}
 	if (argc != 4) {
-		fprintf(stderr, "usage: storm DIR LOG SEED | storm --gen SEED SIZE\n");
+		fprintf(stderr,
+			"usage: storm DIR LOG SEED | storm --gen SEED SIZE\n");
 		return 2;
 	}
 	state = strtoull(argv[3], NULL, 0) * 0x9e3779b97f4a7c15ull + 7;
@@ -108,55 +109,58 @@ int main(int argc, char **argv)
 		switch (rnd(10)) {
 		case 0 ... 2:
 			/* A keeper: written, fsynced, logged, never touched. */
-			snprintf(path, sizeof(path), "%s/%skeep-%u.bin", argv[1], d,
-				 serial++);
+			snprintf(path, sizeof(path), "%s/%skeep-%u.bin",
+				 argv[1], d, serial++);
 			if (write_file(path, seed, size, 1) != 0)
 				return 1;
-			fprintf(log, "%skeep-%u.bin %zu %u\n", d, serial - 1, size,
-				seed);
+			fprintf(log, "%skeep-%u.bin %zu %u\n", d, serial - 1,
+				size, seed);
 			fflush(log);
 			fsync(logfd);
 			break;
 		case 3 ... 4:
-			snprintf(path, sizeof(path), "%s/%schurn-%u.tmp", argv[1], d,
-				 rnd(20));
-			if (write_file(path, seed, size, 0) != 0 && errno != ENOSPC)
+			snprintf(path, sizeof(path), "%s/%schurn-%u.tmp",
+				 argv[1], d, rnd(20));
+			if (write_file(path, seed, size, 0) != 0 &&
+			    errno != ENOSPC)
 				return 1;
 			break;
 		case 5:
-			snprintf(path, sizeof(path), "%s/%schurn-%u.tmp", argv[1], d,
-				 rnd(20));
+			snprintf(path, sizeof(path), "%s/%schurn-%u.tmp",
+				 argv[1], d, rnd(20));
 			fd = open(path, O_WRONLY | O_APPEND);
 			if (fd >= 0) {
 				gen(seed, buf, 4096);
-				if (write(fd, buf, 1 + rnd(4096)) < 0 && errno != ENOSPC)
+				if (write(fd, buf, 1 + rnd(4096)) < 0 &&
+				    errno != ENOSPC)
 					return 1;
 				close(fd);
 			}
 			break;
 		case 6:
-			snprintf(path, sizeof(path), "%s/%schurn-%u.tmp", argv[1], d,
-				 rnd(20));
-			if (truncate(path, rnd(100000)) != 0 && errno != ENOENT &&
-			    errno != ENOSPC)
+			snprintf(path, sizeof(path), "%s/%schurn-%u.tmp",
+				 argv[1], d, rnd(20));
+			if (truncate(path, rnd(100000)) != 0 &&
+			    errno != ENOENT && errno != ENOSPC)
 				return 1;
 			break;
 		case 7:
-			snprintf(path, sizeof(path), "%s/%schurn-%u.tmp", argv[1], d,
-				 rnd(20));
-			snprintf(path2, sizeof(path2), "%s/%schurn-%u.tmp", argv[1],
-				 dirs[rnd(4)], rnd(20));
+			snprintf(path, sizeof(path), "%s/%schurn-%u.tmp",
+				 argv[1], d, rnd(20));
+			snprintf(path2, sizeof(path2), "%s/%schurn-%u.tmp",
+				 argv[1], dirs[rnd(4)], rnd(20));
 			if (rename(path, path2) != 0 && errno != ENOENT)
 				return 1;
 			break;
 		case 8:
-			snprintf(path, sizeof(path), "%s/%schurn-%u.tmp", argv[1], d,
-				 rnd(20));
+			snprintf(path, sizeof(path), "%s/%schurn-%u.tmp",
+				 argv[1], d, rnd(20));
 			if (unlink(path) != 0 && errno != ENOENT)
 				return 1;
 			break;
 		default:
-			snprintf(path, sizeof(path), "%s/%scd-%u", argv[1], d, rnd(5));
+			snprintf(path, sizeof(path), "%s/%scd-%u", argv[1], d,
+				 rnd(5));
 			if (rnd(2) ? mkdir(path, 0755) != 0 && errno != EEXIST
 				   : rmdir(path) != 0 && errno != ENOENT &&
 					     errno != ENOTEMPTY)

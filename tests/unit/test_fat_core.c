@@ -69,7 +69,8 @@ static void test_bpb_fat32(void **state)
 
 	(void)state;
 	make_fat32(&bs);
-	assert_int_equal(fat_bpb_decode(&bs, 64 << 20, &bpb, why, sizeof(why)), 0);
+	assert_int_equal(fat_bpb_decode(&bs, 64 << 20, &bpb, why, sizeof(why)),
+			 0);
 	assert_int_equal(bpb.type, FAT32);
 	assert_int_equal(bpb.cluster_size, 512);
 	assert_int_equal(bpb.root_cluster, 2);
@@ -91,7 +92,8 @@ static void test_bpb_fat16_and_12(void **state)
 
 	(void)state;
 	make_fat16(&bs);
-	assert_int_equal(fat_bpb_decode(&bs, 32 << 20, &bpb, why, sizeof(why)), 0);
+	assert_int_equal(fat_bpb_decode(&bs, 32 << 20, &bpb, why, sizeof(why)),
+			 0);
 	assert_int_equal(bpb.type, FAT16);
 	assert_int_equal(bpb.root_bytes, 512 * 32);
 	assert_int_equal(bpb.root_offset, (4 + 128) * 512);
@@ -102,7 +104,8 @@ static void test_bpb_fat16_and_12(void **state)
 	put_le32(&bs.total_sectors32, 0);
 	put_le16(&bs.total_sectors16, 16384);
 	put_le16(&bs.fat_size16, 12);
-	assert_int_equal(fat_bpb_decode(&bs, 8 << 20, &bpb, why, sizeof(why)), 0);
+	assert_int_equal(fat_bpb_decode(&bs, 8 << 20, &bpb, why, sizeof(why)),
+			 0);
 	assert_int_equal(bpb.type, FAT12);
 	assert_true(bpb.cluster_count < 4085);
 }
@@ -114,48 +117,110 @@ struct bad_field {
 	const char *says;
 };
 
-static void bad_jump(struct fat_boot_disk *bs) { bs->jump[0] = 0; }
-static void bad_bps(struct fat_boot_disk *bs) { put_le16(&bs->bytes_per_sector, 300); }
-static void big_bps(struct fat_boot_disk *bs) { put_le16(&bs->bytes_per_sector, 8192); }
-static void bad_spc(struct fat_boot_disk *bs) { bs->sectors_per_cluster = 3; }
-static void zero_spc(struct fat_boot_disk *bs) { bs->sectors_per_cluster = 0; }
-static void no_reserved(struct fat_boot_disk *bs) { put_le16(&bs->reserved_sectors, 0); }
-static void no_fats(struct fat_boot_disk *bs) { bs->fat_count = 0; }
-static void many_fats(struct fat_boot_disk *bs) { bs->fat_count = 9; }
-static void bad_media(struct fat_boot_disk *bs) { bs->media = 0x12; }
-static void no_total(struct fat_boot_disk *bs) { put_le32(&bs->total_sectors32, 0); }
-static void too_big(struct fat_boot_disk *bs) { put_le32(&bs->total_sectors32, 1u << 30); }
-static void no_fat_size(struct fat_boot_disk *bs) { put_le32(&bs->ext.fat32.fat_size32, 0); }
-static void small_fat(struct fat_boot_disk *bs) { put_le32(&bs->ext.fat32.fat_size32, 10); }
-static void huge_fat(struct fat_boot_disk *bs) { put_le32(&bs->ext.fat32.fat_size32, 200000); }
-static void bad_root(struct fat_boot_disk *bs) { put_le32(&bs->ext.fat32.root_cluster, 1); }
-static void far_root(struct fat_boot_disk *bs) { put_le32(&bs->ext.fat32.root_cluster, 999999); }
-static void root_entries32(struct fat_boot_disk *bs) { put_le16(&bs->root_entries, 512); }
-static void bad_version(struct fat_boot_disk *bs) { put_le16(&bs->ext.fat32.version, 1); }
-static void bad_active(struct fat_boot_disk *bs) { put_le16(&bs->ext.fat32.ext_flags, 0x80 | 5); }
+static void bad_jump(struct fat_boot_disk *bs)
+{
+	bs->jump[0] = 0;
+}
+static void bad_bps(struct fat_boot_disk *bs)
+{
+	put_le16(&bs->bytes_per_sector, 300);
+}
+static void big_bps(struct fat_boot_disk *bs)
+{
+	put_le16(&bs->bytes_per_sector, 8192);
+}
+static void bad_spc(struct fat_boot_disk *bs)
+{
+	bs->sectors_per_cluster = 3;
+}
+static void zero_spc(struct fat_boot_disk *bs)
+{
+	bs->sectors_per_cluster = 0;
+}
+static void no_reserved(struct fat_boot_disk *bs)
+{
+	put_le16(&bs->reserved_sectors, 0);
+}
+static void no_fats(struct fat_boot_disk *bs)
+{
+	bs->fat_count = 0;
+}
+static void many_fats(struct fat_boot_disk *bs)
+{
+	bs->fat_count = 9;
+}
+static void bad_media(struct fat_boot_disk *bs)
+{
+	bs->media = 0x12;
+}
+static void no_total(struct fat_boot_disk *bs)
+{
+	put_le32(&bs->total_sectors32, 0);
+}
+static void too_big(struct fat_boot_disk *bs)
+{
+	put_le32(&bs->total_sectors32, 1u << 30);
+}
+static void no_fat_size(struct fat_boot_disk *bs)
+{
+	put_le32(&bs->ext.fat32.fat_size32, 0);
+}
+static void small_fat(struct fat_boot_disk *bs)
+{
+	put_le32(&bs->ext.fat32.fat_size32, 10);
+}
+static void huge_fat(struct fat_boot_disk *bs)
+{
+	put_le32(&bs->ext.fat32.fat_size32, 200000);
+}
+static void bad_root(struct fat_boot_disk *bs)
+{
+	put_le32(&bs->ext.fat32.root_cluster, 1);
+}
+static void far_root(struct fat_boot_disk *bs)
+{
+	put_le32(&bs->ext.fat32.root_cluster, 999999);
+}
+static void root_entries32(struct fat_boot_disk *bs)
+{
+	put_le16(&bs->root_entries, 512);
+}
+static void bad_version(struct fat_boot_disk *bs)
+{
+	put_le16(&bs->ext.fat32.version, 1);
+}
+static void bad_active(struct fat_boot_disk *bs)
+{
+	put_le16(&bs->ext.fat32.ext_flags, 0x80 | 5);
+}
 
 static void test_bpb_refusals(void **state)
 {
 	static const struct bad_field cases[] = {
-		{ "jump", bad_jump, -EINVAL, "no FAT boot sector" },
-		{ "bytes per sector", bad_bps, -EINVAL, "bytes per sector is 300" },
-		{ "bytes per sector 8192", big_bps, -EINVAL, "bytes per sector" },
-		{ "sectors per cluster", bad_spc, -EINVAL, "power of two" },
-		{ "sectors per cluster 0", zero_spc, -EINVAL, "power of two" },
-		{ "reserved", no_reserved, -EUCLEAN, "reserved" },
-		{ "fat count 0", no_fats, -EUCLEAN, "FAT copies" },
-		{ "fat count 9", many_fats, -EUCLEAN, "FAT copies" },
-		{ "media", bad_media, -EUCLEAN, "media byte 0x12" },
-		{ "total 0", no_total, -EUCLEAN, "total sectors is 0" },
-		{ "total past partition", too_big, -EUCLEAN, "partition holds" },
-		{ "fat size 0", no_fat_size, -EUCLEAN, "FAT size is 0" },
-		{ "fat too small", small_fat, -EUCLEAN, "too small" },
-		{ "fats fill the volume", huge_fat, -EUCLEAN, "fill the whole volume" },
-		{ "root cluster 1", bad_root, -EUCLEAN, "root directory cluster" },
-		{ "root cluster far", far_root, -EUCLEAN, "root directory cluster" },
-		{ "fat32 root entries", root_entries32, -EUCLEAN, "root entries" },
-		{ "fat32 version", bad_version, -EUCLEAN, "version" },
-		{ "active fat", bad_active, -EUCLEAN, "active FAT" },
+		{"jump", bad_jump, -EINVAL, "no FAT boot sector"},
+		{"bytes per sector", bad_bps, -EINVAL,
+		 "bytes per sector is 300"},
+		{"bytes per sector 8192", big_bps, -EINVAL, "bytes per sector"},
+		{"sectors per cluster", bad_spc, -EINVAL, "power of two"},
+		{"sectors per cluster 0", zero_spc, -EINVAL, "power of two"},
+		{"reserved", no_reserved, -EUCLEAN, "reserved"},
+		{"fat count 0", no_fats, -EUCLEAN, "FAT copies"},
+		{"fat count 9", many_fats, -EUCLEAN, "FAT copies"},
+		{"media", bad_media, -EUCLEAN, "media byte 0x12"},
+		{"total 0", no_total, -EUCLEAN, "total sectors is 0"},
+		{"total past partition", too_big, -EUCLEAN, "partition holds"},
+		{"fat size 0", no_fat_size, -EUCLEAN, "FAT size is 0"},
+		{"fat too small", small_fat, -EUCLEAN, "too small"},
+		{"fats fill the volume", huge_fat, -EUCLEAN,
+		 "fill the whole volume"},
+		{"root cluster 1", bad_root, -EUCLEAN,
+		 "root directory cluster"},
+		{"root cluster far", far_root, -EUCLEAN,
+		 "root directory cluster"},
+		{"fat32 root entries", root_entries32, -EUCLEAN,
+		 "root entries"},
+		{"fat32 version", bad_version, -EUCLEAN, "version"},
+		{"active fat", bad_active, -EUCLEAN, "active FAT"},
 	};
 
 	(void)state;
@@ -185,8 +250,9 @@ static void test_bpb_fat16_too_many_clusters(void **state)
 	/* 70000 clusters need FAT32, but the layout is FAT16. */
 	put_le32(&bs.total_sectors32, 4 * 70000 + 4 + 2 * 300 + 32);
 	put_le16(&bs.fat_size16, 300);
-	assert_int_equal(fat_bpb_decode(&bs, 1ull << 30, &bpb, why, sizeof(why)),
-			 -EUCLEAN);
+	assert_int_equal(
+		fat_bpb_decode(&bs, 1ull << 30, &bpb, why, sizeof(why)),
+		-EUCLEAN);
 	assert_non_null(strstr(why, "too many for FAT16"));
 }
 
@@ -198,9 +264,12 @@ static void test_lfn_checksum(void **state)
 			 fat_lfn_checksum((const uint8_t *)"CONFIG  TXT"));
 	assert_int_not_equal(fat_lfn_checksum((const uint8_t *)"CONFIG  TXT"),
 			     fat_lfn_checksum((const uint8_t *)"CONFIG  TXU"));
-	assert_int_equal(fat_lfn_checksum((const uint8_t *)"           "), 0xf7);
-	assert_int_equal(fat_lfn_checksum((const uint8_t *)"A          "), 0x80);
-	assert_int_equal(fat_lfn_checksum((const uint8_t *)"CONFIG  TXT"), 0x39);
+	assert_int_equal(fat_lfn_checksum((const uint8_t *)"           "),
+			 0xf7);
+	assert_int_equal(fat_lfn_checksum((const uint8_t *)"A          "),
+			 0x80);
+	assert_int_equal(fat_lfn_checksum((const uint8_t *)"CONFIG  TXT"),
+			 0x39);
 }
 
 static void test_sfn_format(void **state)
@@ -219,10 +288,16 @@ static void test_sfn_format(void **state)
 	fat_sfn_format((const uint8_t *)"OVERLAYS   ", CASE_LOWER_BASE, out,
 		       sizeof(out));
 	assert_string_equal(out, "overlays");
-	fat_sfn_format((const uint8_t *)"\x05" "ABC    TXT", 0, out, sizeof(out));
-	assert_string_equal(out, "\xcf\x83" "ABC.TXT"); /* 0xe5 in CP437: σ */
-	fat_sfn_format((const uint8_t *)"\x81" "BER    TXT", 0, out, sizeof(out));
-	assert_string_equal(out, "\xc3\xbc" "BER.TXT"); /* ü */
+	fat_sfn_format((const uint8_t *)"\x05"
+					"ABC    TXT",
+		       0, out, sizeof(out));
+	assert_string_equal(out, "\xcf\x83"
+				 "ABC.TXT"); /* 0xe5 in CP437: σ */
+	fat_sfn_format((const uint8_t *)"\x81"
+					"BER    TXT",
+		       0, out, sizeof(out));
+	assert_string_equal(out, "\xc3\xbc"
+				 "BER.TXT"); /* ü */
 }
 
 static void test_utf(void **state)
@@ -298,7 +373,7 @@ static void test_name_checks(void **state)
 
 static void test_time_roundtrip(void **state)
 {
-	struct timespec ts = { .tv_sec = 1700000001, .tv_nsec = 550000000 }, back;
+	struct timespec ts = {.tv_sec = 1700000001, .tv_nsec = 550000000}, back;
 	uint16_t date, time;
 	uint8_t cs;
 
@@ -337,8 +412,9 @@ static bool same_local(time_t t, const struct tm *want)
 
 static void test_time_zones(void **state)
 {
-	static const char *const zones[] = { "UTC", "Europe/Berlin",
-		"America/New_York", "Australia/Lord_Howe", "Asia/Kolkata" };
+	static const char *const zones[] = {
+		"UTC", "Europe/Berlin", "America/New_York",
+		"Australia/Lord_Howe", "Asia/Kolkata"};
 	char *saved = getenv("TZ") ? strdup(getenv("TZ")) : NULL;
 	int checked = 0, ambiguous = 0;
 
@@ -346,13 +422,15 @@ static void test_time_zones(void **state)
 	for (size_t z = 0; z < sizeof(zones) / sizeof(zones[0]); z++) {
 		char path[128];
 
-		snprintf(path, sizeof(path), "/usr/share/zoneinfo/%s", zones[z]);
+		snprintf(path, sizeof(path), "/usr/share/zoneinfo/%s",
+			 zones[z]);
 		if (access(path, R_OK) != 0 && strcmp(zones[z], "UTC") != 0)
 			continue;
 		setenv("TZ", zones[z], 1);
 		tzset();
-		for (int64_t t = 315532800 + 86400; t < 4354819200; t += 25980) {
-			struct timespec ts = { .tv_sec = (time_t)t }, back;
+		for (int64_t t = 315532800 + 86400; t < 4354819200;
+		     t += 25980) {
+			struct timespec ts = {.tv_sec = (time_t)t}, back;
 			struct tm tm, orig;
 			uint16_t date, time;
 			time_t want;
@@ -373,11 +451,14 @@ static void test_time_zones(void **state)
 			 * time is the same (a repeated hour) or exists neither
 			 * way (a skipped one). */
 			if (back.tv_sec != want &&
-			    (same_local(back.tv_sec, &orig) != same_local(want, &orig) ||
+			    (same_local(back.tv_sec, &orig) !=
+				     same_local(want, &orig) ||
 			     llabs((long long)(back.tv_sec - want)) > 3600))
-				fail_msg("%s: %lld read back as %lld, mktime says %lld",
+				fail_msg("%s: %lld read back as %lld, mktime "
+					 "says %lld",
 					 zones[z], (long long)t,
-					 (long long)back.tv_sec, (long long)want);
+					 (long long)back.tv_sec,
+					 (long long)want);
 			/* Even seconds of the same local time, but for a
 			 * repeated hour, which reads as one of the two. */
 			if (back.tv_sec != t && back.tv_sec != t - 1)
@@ -397,7 +478,7 @@ static void test_time_zones(void **state)
 
 static void test_map(void **state)
 {
-	struct fat_map map = { 0 };
+	struct fat_map map = {0};
 	uint32_t left;
 
 	(void)state;

@@ -52,7 +52,7 @@ static int mount_part(struct mounted *m, const char *path, unsigned flags)
 	m->fd = open(path, (flags & FAT_MOUNT_RDONLY) ? O_RDONLY : O_RDWR);
 	assert_true(m->fd >= 0);
 	assert_int_equal(fstat(m->fd, &st), 0);
-	win = (struct fat_window){ m->fd, 0, (uint64_t)st.st_size };
+	win = (struct fat_window){m->fd, 0, (uint64_t)st.st_size};
 	ret = fat_mount(&m->vol, &win, flags, err, sizeof(err));
 	if (ret)
 		close(m->fd);
@@ -112,7 +112,8 @@ static void compare_tree(struct fat_vol *vol, const char *host,
 		struct fat_node *node;
 		struct fat_stat fst;
 
-		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
+		if (strcmp(de->d_name, ".") == 0 ||
+		    strcmp(de->d_name, "..") == 0)
 			continue;
 		host_count++;
 		snprintf(hp, sizeof(hp), "%s/%s", host, de->d_name);
@@ -158,7 +159,7 @@ static void compare_tree(struct fat_vol *vol, const char *host,
 static void check_fixture(const char *name, enum fat_type type,
 			  uint32_t cluster_size)
 {
-	struct mounted m = { 0 };
+	struct mounted m = {0};
 	struct fat_info info;
 	uint32_t counted;
 	char part[256], tree[4096];
@@ -166,7 +167,8 @@ static void check_fixture(const char *name, enum fat_type type,
 
 	snprintf(part, sizeof(part), "%s.p1", name);
 	snprintf(tree, sizeof(tree), "%s/%s.tree", fixtures, name);
-	assert_int_equal(mount_part(&m, fixture_path(part), FAT_MOUNT_RDONLY), 0);
+	assert_int_equal(mount_part(&m, fixture_path(part), FAT_MOUNT_RDONLY),
+			 0);
 	assert_int_equal(fat_get_info(m.vol, &info), 0);
 	assert_int_equal(info.type, type);
 	assert_int_equal(info.cluster_size, cluster_size);
@@ -192,11 +194,12 @@ static void test_fixtures(void **state)
 
 static void test_lookup_rules(void **state)
 {
-	struct mounted m = { 0 };
+	struct mounted m = {0};
 	struct fat_node *a, *b;
 
 	(void)state;
-	assert_int_equal(mount_part(&m, fixture_path("fat16.p1"), FAT_MOUNT_RDONLY), 0);
+	assert_int_equal(
+		mount_part(&m, fixture_path("fat16.p1"), FAT_MOUNT_RDONLY), 0);
 	/* Case-insensitive; listing keeps the stored case. */
 	assert_int_equal(fat_lookup_path(m.vol, "CONFIG.TXT", &a), 0);
 	assert_string_equal(fat_node_name(a), "config.txt");
@@ -216,7 +219,8 @@ static void test_lookup_rules(void **state)
 	{
 		char buf[16];
 
-		assert_int_equal(fat_read(m.vol, a, buf, sizeof(buf), 100000), 0);
+		assert_int_equal(fat_read(m.vol, a, buf, sizeof(buf), 100000),
+				 0);
 		assert_int_equal(fat_read(m.vol, a, buf, sizeof(buf), 290), 3);
 	}
 	fat_node_put(m.vol, a);
@@ -240,8 +244,9 @@ static void poke_fat(struct mounted *m, uint32_t cluster, uint32_t value)
 	const struct fat_bpb *b = &m->vol->bpb;
 
 	for (uint32_t copy = 0; copy < b->fat_count; copy++) {
-		off_t off = (off_t)(b->fat_offset +
-				    (uint64_t)copy * b->fat_sectors * b->sector_size);
+		off_t off = (off_t)(b->fat_offset + (uint64_t)copy *
+							    b->fat_sectors *
+							    b->sector_size);
 		uint8_t v[4];
 
 		if (b->type == FAT32) {
@@ -262,7 +267,7 @@ static void poke_fat(struct mounted *m, uint32_t cluster, uint32_t value)
 static void expect_damage(const char *fixture, const char *path,
 			  void (*damage)(struct mounted *m, uint32_t first))
 {
-	struct mounted m = { 0 };
+	struct mounted m = {0};
 	struct fat_node *node, *other;
 	uint32_t first;
 	char buf[8192];
@@ -342,7 +347,7 @@ static uint32_t slot_of(struct fat_node *dir, const char *sfn)
 
 static void test_dir_is_own_ancestor(void **state)
 {
-	struct mounted m = { 0 };
+	struct mounted m = {0};
 	struct fat_node *deep, *node;
 	uint32_t slot, deep_cluster;
 	uint8_t v[2];
@@ -357,13 +362,15 @@ static void test_dir_is_own_ancestor(void **state)
 	/* deep/a now starts where deep does. */
 	slot = slot_of(deep, "A          ");
 	store_le16(v, (uint16_t)deep_cluster);
-	assert_int_equal(pwrite(m.fd, v, 2,
-				(off_t)(fat_dir_slot_offset(m.vol, deep, slot) + 26)),
-			 2);
+	assert_int_equal(
+		pwrite(m.fd, v, 2,
+		       (off_t)(fat_dir_slot_offset(m.vol, deep, slot) + 26)),
+		2);
 	store_le16(v, (uint16_t)(deep_cluster >> 16));
-	assert_int_equal(pwrite(m.fd, v, 2,
-				(off_t)(fat_dir_slot_offset(m.vol, deep, slot) + 20)),
-			 2);
+	assert_int_equal(
+		pwrite(m.fd, v, 2,
+		       (off_t)(fat_dir_slot_offset(m.vol, deep, slot) + 20)),
+		2);
 	fat_node_put(m.vol, deep);
 	fat_unmount(m.vol);
 	close(m.fd);
@@ -376,7 +383,7 @@ static void test_dir_is_own_ancestor(void **state)
 
 static void test_bad_lfn_checksum(void **state)
 {
-	struct mounted m = { 0 };
+	struct mounted m = {0};
 	struct fat_node *root, *node;
 	uint32_t slot;
 	uint8_t sum;
@@ -388,17 +395,19 @@ static void test_bad_lfn_checksum(void **state)
 	slot = slot_of(root, "LONGFI~1TXT");
 	/* The long name entry just before: break its checksum. */
 	sum = (uint8_t)(root->dir->raw[(slot - 1) * 32 + 13] + 1);
-	assert_int_equal(pwrite(m.fd, &sum, 1,
-				(off_t)(fat_dir_slot_offset(m.vol, root, slot - 1) + 13)),
-			 1);
+	assert_int_equal(
+		pwrite(m.fd, &sum, 1,
+		       (off_t)(fat_dir_slot_offset(m.vol, root, slot - 1) +
+			       13)),
+		1);
 	fat_unmount(m.vol);
 	close(m.fd);
 
 	assert_int_equal(mount_part(&m, m.copy, FAT_MOUNT_RDONLY), 0);
 	/* The orphaned long name is ignored: the 8.3 name is listed. */
-	assert_int_equal(fat_lookup_path(m.vol, "Long File Name With Spaces.txt",
-					 &node),
-			 -ENOENT);
+	assert_int_equal(
+		fat_lookup_path(m.vol, "Long File Name With Spaces.txt", &node),
+		-ENOENT);
 	assert_int_equal(fat_lookup_path(m.vol, "LONGFI~1.TXT", &node), 0);
 	assert_string_equal(fat_node_name(node), "LONGFI~1.TXT");
 	fat_node_put(m.vol, node);
@@ -408,7 +417,7 @@ static void test_bad_lfn_checksum(void **state)
 
 static void test_bad_boot_sector(void **state)
 {
-	struct mounted m = { 0 };
+	struct mounted m = {0};
 	struct stat st;
 	struct fat_window win;
 	struct fat_vol *vol;
@@ -422,7 +431,7 @@ static void test_bad_boot_sector(void **state)
 	store_le16(v, 300);
 	assert_int_equal(pwrite(m.fd, v, 2, 11), 2);
 	assert_int_equal(fstat(m.fd, &st), 0);
-	win = (struct fat_window){ m.fd, 0, (uint64_t)st.st_size };
+	win = (struct fat_window){m.fd, 0, (uint64_t)st.st_size};
 	assert_int_equal(fat_mount(&vol, &win, 0, err, sizeof(err)), -EINVAL);
 	assert_non_null(strstr(err, "bytes per sector is 300"));
 	/* A window smaller than the volume it holds. */
@@ -478,8 +487,9 @@ static void test_partition_errors(void **state)
 	int fd;
 
 	(void)state;
-	assert_int_equal(part_open("/nonexistent/x.img", 0, &img, err, sizeof(err)),
-			 -ENOENT);
+	assert_int_equal(
+		part_open("/nonexistent/x.img", 0, &img, err, sizeof(err)),
+		-ENOENT);
 	assert_non_null(strstr(err, "does not exist"));
 	assert_int_equal(part_open(tmp, 0, &img, err, sizeof(err)), -EISDIR);
 	assert_non_null(strstr(err, "is a directory"));
@@ -494,7 +504,11 @@ static void test_partition_errors(void **state)
 	snprintf(path, sizeof(path), "%s/rpifs-test-%d.img.xz", tmp, getpid());
 	fd = open(path, O_CREAT | O_TRUNC | O_WRONLY, 0644);
 	assert_true(fd >= 0);
-	assert_int_equal(write(fd, "\xfd" "7zXZ\0\0\0\0", 10), 10);
+	assert_int_equal(write(fd,
+			       "\xfd"
+			       "7zXZ\0\0\0\0",
+			       10),
+			 10);
 	assert_int_equal(ftruncate(fd, 4096), 0);
 	close(fd);
 	assert_int_equal(part_open(path, 0, &img, err, sizeof(err)), -EINVAL);
@@ -503,15 +517,16 @@ static void test_partition_errors(void **state)
 
 	/* A truncated image: the root partition runs past the end. */
 	snprintf(path, sizeof(path), "%s/rpifs-test-%d.img", tmp, getpid());
-	snprintf(cmd, sizeof(cmd), "cp --sparse=always '%s' '%s' && truncate -s 40M '%s'",
+	snprintf(cmd, sizeof(cmd),
+		 "cp --sparse=always '%s' '%s' && truncate -s 40M '%s'",
 		 fixture_path("fat16.img"), path, path);
 	assert_int_equal(system(cmd), 0);
 	assert_int_equal(part_open(path, 0, &img, err, sizeof(err)), -ERANGE);
 	assert_non_null(strstr(err, "partition 2"));
 	assert_non_null(strstr(err, "truncated"));
 	/* rpifs info still describes it. */
-	assert_int_equal(part_open(path, PART_OPEN_LENIENT, &img, err, sizeof(err)),
-			 0);
+	assert_int_equal(
+		part_open(path, PART_OPEN_LENIENT, &img, err, sizeof(err)), 0);
 	assert_true(img->parts[1].past_end);
 	part_close(img);
 
@@ -520,7 +535,8 @@ static void test_partition_errors(void **state)
 	 * partition, so that mounting reports the damage itself.
 	 */
 	snprintf(cmd, sizeof(cmd),
-		 "cp --sparse=always '%s' '%s' && dd if=/dev/zero of='%s' bs=512 seek=8192 count=1 conv=notrunc status=none",
+		 "cp --sparse=always '%s' '%s' && dd if=/dev/zero of='%s' "
+		 "bs=512 seek=8192 count=1 conv=notrunc status=none",
 		 fixture_path("fat16.img"), path, path);
 	assert_int_equal(system(cmd), 0);
 	assert_int_equal(part_open(path, 0, &img, err, sizeof(err)), 0);
@@ -549,7 +565,8 @@ int main(void)
 
 	fixtures = getenv("RPIFS_FIXTURES");
 	if (!fixtures) {
-		printf("1..0 # SKIP RPIFS_FIXTURES is not set: run through tests/run.sh\n");
+		printf("1..0 # SKIP RPIFS_FIXTURES is not set: run through "
+		       "tests/run.sh\n");
 		return 0;
 	}
 	return cmocka_run_group_tests(tests, NULL, NULL);

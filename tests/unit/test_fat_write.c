@@ -38,14 +38,15 @@ static void open_copy(struct vol *t, const char *fixture)
 	char err[256];
 
 	snprintf(t->path, sizeof(t->path), "%s/write-%d-%s",
-		 getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp", getpid(), fixture);
+		 getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp", getpid(),
+		 fixture);
 	snprintf(cmd, sizeof(cmd), "cp --sparse=always '%s/%s' '%s'", fixtures,
 		 fixture, t->path);
 	assert_int_equal(system(cmd), 0);
 	t->fd = open(t->path, O_RDWR);
 	assert_true(t->fd >= 0);
 	assert_int_equal(fstat(t->fd, &st), 0);
-	win = (struct fat_window){ t->fd, 0, (uint64_t)st.st_size };
+	win = (struct fat_window){t->fd, 0, (uint64_t)st.st_size};
 	if (fat_mount(&t->v, &win, 0, err, sizeof(err)) != 0)
 		fail_msg("mount: %s", err);
 }
@@ -58,7 +59,7 @@ static void reopen(struct vol *t)
 
 	assert_int_equal(fat_unmount(t->v), 0);
 	assert_int_equal(fstat(t->fd, &st), 0);
-	win = (struct fat_window){ t->fd, 0, (uint64_t)st.st_size };
+	win = (struct fat_window){t->fd, 0, (uint64_t)st.st_size};
 	assert_int_equal(fat_mount(&t->v, &win, 0, err, sizeof(err)), 0);
 }
 
@@ -76,7 +77,8 @@ static void close_and_fsck(struct vol *t)
 	p = popen(cmd, "r");
 	assert_non_null(p);
 	while (fgets(line, sizeof(line), p)) {
-		if (strncmp(line, "fsck.fat", 8) == 0 || strstr(line, " files, "))
+		if (strncmp(line, "fsck.fat", 8) == 0 ||
+		    strstr(line, " files, "))
 			continue;
 		fprintf(stderr, "fsck: %s", line);
 		lines++;
@@ -105,19 +107,20 @@ static void test_short_names(void **state)
 		uint8_t lcase;
 		bool lfn;
 	} cases[] = {
-		{ "config.txt", "CONFIG  TXT", CASE_LOWER_BASE | CASE_LOWER_EXT, false },
-		{ "README.txt", "README  TXT", CASE_LOWER_EXT, false },
+		{"config.txt", "CONFIG  TXT", CASE_LOWER_BASE | CASE_LOWER_EXT,
+		 false},
+		{"README.txt", "README  TXT", CASE_LOWER_EXT, false},
 		/* BOOTFS is the volume label's 8.3 name: a long name and ~1. */
-		{ "bootfs", "BOOTFS~1   ", 0, true },
-		{ "NOEXT", "NOEXT      ", 0, false },
-		{ "1234.txt", "1234    TXT", CASE_LOWER_EXT, false },
-		{ "Mixed.TXT", "MIXED   TXT", 0, true },
-		{ "a long name.txt", "ALONGN~1TXT", 0, true },
-		{ ".bashrc", "BASHRC~1   ", 0, true },
-		{ "x.y.z", "XY~1    Z  ", 0, true },
-		{ "a+b.txt", "A_B~1   TXT", 0, true },
-		{ "toolongname.text", "TOOLON~1TEX", 0, true },
-		{ "Grüße.txt", "GR__E~1 TXT", 0, true }, /* non-ASCII: _ */
+		{"bootfs", "BOOTFS~1   ", 0, true},
+		{"NOEXT", "NOEXT      ", 0, false},
+		{"1234.txt", "1234    TXT", CASE_LOWER_EXT, false},
+		{"Mixed.TXT", "MIXED   TXT", 0, true},
+		{"a long name.txt", "ALONGN~1TXT", 0, true},
+		{".bashrc", "BASHRC~1   ", 0, true},
+		{"x.y.z", "XY~1    Z  ", 0, true},
+		{"a+b.txt", "A_B~1   TXT", 0, true},
+		{"toolongname.text", "TOOLON~1TEX", 0, true},
+		{"Grüße.txt", "GR__E~1 TXT", 0, true}, /* non-ASCII: _ */
 	};
 	struct vol t;
 
@@ -133,8 +136,8 @@ static void test_short_names(void **state)
 		if (memcmp(n->sfn, cases[i].sfn, 11) != 0 ||
 		    n->lcase != cases[i].lcase ||
 		    (n->lfn_slots > 0) != cases[i].lfn)
-			fail_msg("%s: got '%.11s' case %02x lfn %u", cases[i].name,
-				 n->sfn, n->lcase, n->lfn_slots);
+			fail_msg("%s: got '%.11s' case %02x lfn %u",
+				 cases[i].name, n->sfn, n->lcase, n->lfn_slots);
 		assert_string_equal(fat_node_name(n), cases[i].name);
 		fat_node_put(t.v, n);
 	}
@@ -204,13 +207,18 @@ static void test_slot_reuse_and_growth(void **state)
 	assert_true(d->dir->slots > slots_before);
 	assert_int_equal(d->dir->entries, 20);
 	/* A long name removed leaves a run its successor reuses. */
-	assert_int_equal(fat_create(t.v, d, "a fairly long name for reuse", 0, &a), 0);
+	assert_int_equal(
+		fat_create(t.v, d, "a fairly long name for reuse", 0, &a), 0);
 	{
 		uint32_t first = a->slot - a->lfn_slots;
 
 		fat_node_put(t.v, a);
-		assert_int_equal(fat_unlink(t.v, d, "a fairly long name for reuse"), 0);
-		assert_int_equal(fat_create(t.v, d, "another long name, same size", 0, &b), 0);
+		assert_int_equal(
+			fat_unlink(t.v, d, "a fairly long name for reuse"), 0);
+		assert_int_equal(fat_create(t.v, d,
+					    "another long name, same size", 0,
+					    &b),
+				 0);
 		assert_int_equal(b->slot - b->lfn_slots, first);
 		fat_node_put(t.v, b);
 	}
@@ -260,7 +268,8 @@ static void test_contiguous_and_short_write(void **state)
 		fat_node_stat(t.v, n, &st);
 		assert_int_equal(st.size, off);
 	}
-	assert_int_equal(fat_create(t.v, fat_root(t.v), "x", FAT_ATTR_DIR, &(struct fat_node *){ NULL }),
+	assert_int_equal(fat_create(t.v, fat_root(t.v), "x", FAT_ATTR_DIR,
+				    &(struct fat_node *){NULL}),
 			 -ENOSPC);
 	fat_node_put(t.v, n);
 	assert_int_equal(fat_unlink(t.v, fat_root(t.v), "fill.bin"), 0);
@@ -335,10 +344,12 @@ static void test_move_dir_updates_dotdot(void **state)
 				 (uint32_t)get_le16(dotdot->start_hi) << 16,
 			 b->first_cluster);
 	/* Into the root, ".." says 0. */
-	assert_int_equal(fat_rename(t.v, b, "inner", fat_root(t.v), "top", 0), 0);
+	assert_int_equal(fat_rename(t.v, b, "inner", fat_root(t.v), "top", 0),
+			 0);
 	assert_int_equal(get_le16(dotdot->start_lo), 0);
 	/* Not into itself. */
-	assert_int_equal(fat_rename(t.v, fat_root(t.v), "top", moved, "x", 0), -EINVAL);
+	assert_int_equal(fat_rename(t.v, fat_root(t.v), "top", moved, "x", 0),
+			 -EINVAL);
 	fat_node_put(t.v, moved);
 	fat_node_put(t.v, a);
 	fat_node_put(t.v, b);
@@ -354,7 +365,8 @@ static void test_rename_case_and_replace(void **state)
 	open_copy(&t, "fat16.p1");
 	root = fat_root(t.v);
 	fat_node_put(t.v, create(&t, "", "name.txt", 0));
-	assert_int_equal(fat_rename(t.v, root, "name.txt", root, "Name.TXT", 0), 0);
+	assert_int_equal(fat_rename(t.v, root, "name.txt", root, "Name.TXT", 0),
+			 0);
 	assert_int_equal(fat_lookup_path(t.v, "name.txt", &n), 0);
 	assert_string_equal(fat_node_name(n), "Name.TXT");
 	fat_node_put(t.v, n);
@@ -364,7 +376,8 @@ static void test_rename_case_and_replace(void **state)
 	assert_int_equal(fat_rename(t.v, root, "Name.TXT", root, "other",
 				    FAT_RENAME_NOREPLACE),
 			 -EEXIST);
-	assert_int_equal(fat_rename(t.v, root, "Name.TXT", root, "other", 0), 0);
+	assert_int_equal(fat_rename(t.v, root, "Name.TXT", root, "other", 0),
+			 0);
 	assert_true(fat_node_is_unlinked(old));
 	fat_node_put(t.v, old);
 	assert_int_equal(fat_lookup_path(t.v, "Name.TXT", &n), -ENOENT);
@@ -423,7 +436,8 @@ static void test_dirty_flag(void **state)
 	assert_int_equal(pread(t.fd, &state_byte, 1, 0x41), 1);
 	assert_int_equal(state_byte & FAT_STATE_DIRTY, 0);
 	/* The first write sets it; unmount clears it. */
-	assert_int_equal(fat_create(t.v, fat_root(t.v), "dirty.txt", 0, &node), 0);
+	assert_int_equal(fat_create(t.v, fat_root(t.v), "dirty.txt", 0, &node),
+			 0);
 	fat_node_put(t.v, node);
 	assert_int_equal(pread(t.fd, &state_byte, 1, 0x41), 1);
 	assert_int_equal(state_byte & FAT_STATE_DIRTY, FAT_STATE_DIRTY);
@@ -435,9 +449,10 @@ static void test_dirty_flag(void **state)
 	state_byte = FAT_STATE_DIRTY;
 	assert_int_equal(pwrite(t.fd, &state_byte, 1, 0x41), 1);
 	assert_int_equal(fstat(t.fd, &st), 0);
-	win = (struct fat_window){ t.fd, 0, (uint64_t)st.st_size };
+	win = (struct fat_window){t.fd, 0, (uint64_t)st.st_size};
 	assert_int_equal(fat_mount(&t.v, &win, 0, err, sizeof(err)), 0);
-	assert_int_equal(fat_create(t.v, fat_root(t.v), "more.txt", 0, &node), 0);
+	assert_int_equal(fat_create(t.v, fat_root(t.v), "more.txt", 0, &node),
+			 0);
 	fat_node_put(t.v, node);
 	assert_int_equal(fat_unmount(t.v), 0);
 	assert_int_equal(pread(t.fd, &state_byte, 1, 0x41), 1);
@@ -464,7 +479,8 @@ int main(void)
 
 	fixtures = getenv("RPIFS_FIXTURES");
 	if (!fixtures) {
-		printf("1..0 # SKIP RPIFS_FIXTURES is not set: run through tests/run.sh\n");
+		printf("1..0 # SKIP RPIFS_FIXTURES is not set: run through "
+		       "tests/run.sh\n");
 		return 0;
 	}
 	return cmocka_run_group_tests(tests, NULL, NULL);

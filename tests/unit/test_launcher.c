@@ -31,9 +31,11 @@
 static const char bookworm[] =
 	"# For more options and information see\n"
 	"# http://rptl.io/configtxt\n"
-	"# Some settings may impact device functionality. See link above for details\n"
+	"# Some settings may impact device functionality. See link above for "
+	"details\n"
 	"\n"
-	"# Uncomment some or all of these to enable the optional hardware interfaces\n"
+	"# Uncomment some or all of these to enable the optional hardware "
+	"interfaces\n"
 	"#dtparam=i2c_arm=on\n"
 	"#dtparam=i2s=on\n"
 	"#dtparam=spi=on\n"
@@ -57,7 +59,8 @@ static const char bookworm[] =
 	"dtoverlay=vc4-kms-v3d\n"
 	"max_framebuffers=2\n"
 	"\n"
-	"# Don't have the firmware create an initial video= setting in cmdline.txt.\n"
+	"# Don't have the firmware create an initial video= setting in "
+	"cmdline.txt.\n"
 	"# Use the kernel's default instead.\n"
 	"disable_fw_kms_setup=1\n"
 	"\n"
@@ -72,7 +75,8 @@ static const char bookworm[] =
 	"\n"
 	"[cm4]\n"
 	"# Enable host mode on the 2711 built-in XHCI USB controller.\n"
-	"# This line should be removed if the legacy DWC2 controller is required\n"
+	"# This line should be removed if the legacy DWC2 controller is "
+	"required\n"
 	"# (e.g. for USB device mode) or if USB support is not required.\n"
 	"otg_mode=1\n"
 	"\n"
@@ -85,29 +89,35 @@ static const char bookworm[] =
 static const char bullseye[] =
 	"# For more options and information see\n"
 	"# http://rpf.io/configtxt\n"
-	"# Some settings may impact device functionality. See link above for details\n"
+	"# Some settings may impact device functionality. See link above for "
+	"details\n"
 	"\n"
-	"# uncomment if you get no picture on HDMI for a default \"safe\" mode\n"
+	"# uncomment if you get no picture on HDMI for a default \"safe\" "
+	"mode\n"
 	"#hdmi_safe=1\n"
 	"\n"
-	"# uncomment to force a console size. By default it will be display's size minus\n"
+	"# uncomment to force a console size. By default it will be display's "
+	"size minus\n"
 	"# overscan.\n"
 	"#framebuffer_width=1280\n"
 	"#framebuffer_height=720\n"
 	"\n"
-	"# uncomment to force a HDMI mode rather than DVI. This can make audio work in\n"
+	"# uncomment to force a HDMI mode rather than DVI. This can make audio "
+	"work in\n"
 	"# DMT (computer monitor) modes\n"
 	"#hdmi_drive=2\n"
 	"\n"
 	"#uncomment to overclock the arm. 700 MHz is the default.\n"
 	"#arm_freq=800\n"
 	"\n"
-	"# Uncomment some or all of these to enable the optional hardware interfaces\n"
+	"# Uncomment some or all of these to enable the optional hardware "
+	"interfaces\n"
 	"#dtparam=i2c_arm=on\n"
 	"#dtparam=i2s=on\n"
 	"#dtparam=spi=on\n"
 	"\n"
-	"# Additional overlays and parameters are documented /boot/overlays/README\n"
+	"# Additional overlays and parameters are documented "
+	"/boot/overlays/README\n"
 	"\n"
 	"# Enable audio (loads snd_bcm2835)\n"
 	"dtparam=audio=on\n"
@@ -127,7 +137,8 @@ static const char bullseye[] =
 	"\n"
 	"[cm4]\n"
 	"# Enable host mode on the 2711 built-in XHCI USB controller.\n"
-	"# This line should be removed if the legacy DWC2 controller is required\n"
+	"# This line should be removed if the legacy DWC2 controller is "
+	"required\n"
 	"# (e.g. for USB device mode) or if USB support is not required.\n"
 	"otg_mode=1\n"
 	"\n"
@@ -174,8 +185,8 @@ static bool mem_exists(void *ctx, const char *path)
 
 static struct boot_config eval(enum board board, const char *const *entries)
 {
-	struct files f = { entries };
-	struct boot_files io = { &f, mem_read, mem_exists, NULL };
+	struct files f = {entries};
+	struct boot_files io = {&f, mem_read, mem_exists, NULL};
 	struct boot_config cfg;
 
 	assert_int_equal(config_eval(board, &io, &cfg), 0);
@@ -185,10 +196,11 @@ static struct boot_config eval(enum board board, const char *const *entries)
 static void test_bookworm(void **state)
 {
 	const char *const with_initramfs[] = {
-		"config.txt", bookworm, "kernel8.img", "k", "initramfs8", "i",
-		"bcm2711-rpi-4-b.dtb", "d", NULL,
+		"config.txt", bookworm, "kernel8.img",	       "k",
+		"initramfs8", "i",	"bcm2711-rpi-4-b.dtb", "d",
+		NULL,
 	};
-	const char *const without[] = { "config.txt", bookworm, NULL };
+	const char *const without[] = {"config.txt", bookworm, NULL};
 	struct boot_config c;
 
 	(void)state;
@@ -271,13 +283,18 @@ static void test_filters(void **state)
 static void test_include(void **state)
 {
 	const char *const cfg[] = {
-		"config.txt", "include extra.txt\nkernel=after.img\n[pi3]\ninclude three.txt\n",
-		"extra.txt", "kernel=extra.img\ncmdline=extra-cmdline.txt\n",
-		"three.txt", "device_tree=three.dtb\n[all]\ninitramfs all.cpio\n",
+		"config.txt",
+		"include extra.txt\nkernel=after.img\n[pi3]\ninclude "
+		"three.txt\n",
+		"extra.txt",
+		"kernel=extra.img\ncmdline=extra-cmdline.txt\n",
+		"three.txt",
+		"device_tree=three.dtb\n[all]\ninitramfs all.cpio\n",
 		NULL,
 	};
 	const char *const loop[] = {
-		"config.txt", "include a.txt\n", "a.txt", "kernel=a.img\ninclude config.txt\n",
+		"config.txt", "include a.txt\n",
+		"a.txt",      "kernel=a.img\ninclude config.txt\n",
 		NULL,
 	};
 	struct boot_config c;
@@ -298,15 +315,25 @@ static void test_include(void **state)
 static void test_os_prefix(void **state)
 {
 	const char *const viable[] = {
-		"config.txt", "os_prefix=alt/\ninitramfs initrd.img followkernel\n",
-		"alt/kernel8.img", "k", "alt/bcm2711-rpi-4-b.dtb", "d", NULL,
+		"config.txt",
+		"os_prefix=alt/\ninitramfs initrd.img followkernel\n",
+		"alt/kernel8.img",
+		"k",
+		"alt/bcm2711-rpi-4-b.dtb",
+		"d",
+		NULL,
 	};
 	const char *const not_viable[] = {
 		"config.txt", "os_prefix=alt/\n", "alt/kernel8.img", "k", NULL,
 	};
 	const char *const absolute[] = {
-		"config.txt", "os_prefix=alt/\nkernel=/common.img\n",
-		"common.img", "k", "alt/bcm2711-rpi-4-b.dtb", "d", NULL,
+		"config.txt",
+		"os_prefix=alt/\nkernel=/common.img\n",
+		"common.img",
+		"k",
+		"alt/bcm2711-rpi-4-b.dtb",
+		"d",
+		NULL,
 	};
 	struct boot_config c;
 
@@ -327,12 +354,17 @@ static void test_os_prefix(void **state)
 static void test_initramfs_forms(void **state)
 {
 	const char *const multi[] = {
-		"config.txt", "initramfs a.cpio,b.cpio followkernel\n", NULL,
+		"config.txt",
+		"initramfs a.cpio,b.cpio followkernel\n",
+		NULL,
 	};
-	const char *const ramfs[] = { "config.txt", "ramfsfile=r.cpio\n", NULL };
+	const char *const ramfs[] = {"config.txt", "ramfsfile=r.cpio\n", NULL};
 	const char *const auto_other[] = {
-		"config.txt", "kernel=kernel_2712.img\nauto_initramfs=1\n",
-		"initramfs_2712", "i", NULL,
+		"config.txt",
+		"kernel=kernel_2712.img\nauto_initramfs=1\n",
+		"initramfs_2712",
+		"i",
+		NULL,
 	};
 	struct boot_config c;
 
@@ -349,12 +381,15 @@ static void test_initramfs_forms(void **state)
 static void test_format_details(void **state)
 {
 	char longline[200];
-	const char *crlf[] = { "config.txt", "kernel=crlf.img\r\n  device_tree=x.dtb  \r\n", NULL };
-	const char *cut[] = { "config.txt", longline, NULL };
-	const char *none[] = { NULL };
+	const char *crlf[] = {"config.txt",
+			      "kernel=crlf.img\r\n  device_tree=x.dtb  \r\n",
+			      NULL};
+	const char *cut[] = {"config.txt", longline, NULL};
+	const char *none[] = {NULL};
 	const char *upstream[] = {
-		"config.txt", "upstream_kernel=1\n", "bcm2837-rpi-3-b.dtb", "d",
-		"bcm2710-rpi-3-b.dtb", "d", NULL,
+		"config.txt", "upstream_kernel=1\n", "bcm2837-rpi-3-b.dtb",
+		"d",	      "bcm2710-rpi-3-b.dtb", "d",
+		NULL,
 	};
 	struct boot_config c;
 
@@ -385,28 +420,58 @@ static void test_cmdline(void **state)
 	char huge[3000];
 
 	(void)state;
-	assert_int_equal(cmdline_adjust("console=serial0,115200 console=tty1 root=PARTUUID=5eedc0de-02 rootfstype=ext4 fsck.repair=yes rootwait\n",
+	assert_int_equal(
+		cmdline_adjust("console=serial0,115200 console=tty1 "
+			       "root=PARTUUID=5eedc0de-02 rootfstype=ext4 "
+			       "fsck.repair=yes rootwait\n",
+			       partuuid, NULL, &r),
+		0);
+	assert_string_equal(r.line,
+			    "console=ttyAMA0,115200 root=PARTUUID=5eedc0de-02 "
+			    "rootfstype=ext4 fsck.repair=yes rootwait "
+			    "usbcore.autosuspend=-1 "
+			    "systemd.watchdog_device=/dev/rpifs-none");
+	assert_int_equal(r.note_count, 3);
+	assert_non_null(
+		strstr(r.notes[0], "console=serial0,115200 console=tty1 -> "
+				   "console=ttyAMA0,115200"));
+
+	assert_int_equal(cmdline_adjust("root=/dev/mmcblk0p2 rootdelay=5 quiet",
 					partuuid, NULL, &r),
 			 0);
-	assert_string_equal(r.line, "console=ttyAMA0,115200 root=PARTUUID=5eedc0de-02 rootfstype=ext4 fsck.repair=yes rootwait usbcore.autosuspend=-1 systemd.watchdog_device=/dev/rpifs-none");
-	assert_int_equal(r.note_count, 3);
-	assert_non_null(strstr(r.notes[0], "console=serial0,115200 console=tty1 -> console=ttyAMA0,115200"));
-
-	assert_int_equal(cmdline_adjust("root=/dev/mmcblk0p2 rootdelay=5 quiet", partuuid, NULL, &r), 0);
-	assert_string_equal(r.line, "console=ttyAMA0,115200 root=PARTUUID=5eedc0de-02 quiet rootwait usbcore.autosuspend=-1 systemd.watchdog_device=/dev/rpifs-none");
+	assert_string_equal(r.line,
+			    "console=ttyAMA0,115200 root=PARTUUID=5eedc0de-02 "
+			    "quiet rootwait usbcore.autosuspend=-1 "
+			    "systemd.watchdog_device=/dev/rpifs-none");
 	assert_int_equal(r.note_count, 6);
 
-	assert_int_equal(cmdline_adjust("console=ttyAMA0,115200 root=/dev/mmcblk1p2 rootwait", partuuid, NULL, &r), 0);
-	assert_string_equal(r.line, "console=ttyAMA0,115200 root=PARTUUID=5eedc0de-02 rootwait usbcore.autosuspend=-1 systemd.watchdog_device=/dev/rpifs-none");
+	assert_int_equal(
+		cmdline_adjust(
+			"console=ttyAMA0,115200 root=/dev/mmcblk1p2 rootwait",
+			partuuid, NULL, &r),
+		0);
+	assert_string_equal(r.line,
+			    "console=ttyAMA0,115200 root=PARTUUID=5eedc0de-02 "
+			    "rootwait usbcore.autosuspend=-1 "
+			    "systemd.watchdog_device=/dev/rpifs-none");
 	assert_int_equal(r.note_count, 3);
 	/* The owner's own values stay, and are not added twice. */
-	assert_int_equal(cmdline_adjust("console=ttyAMA0,115200 root=PARTUUID=5eedc0de-02 rootwait usbcore.autosuspend=2 systemd.watchdog_device=/dev/watchdog1",
-					partuuid, NULL, &r),
-			 0);
-	assert_string_equal(r.line, "console=ttyAMA0,115200 root=PARTUUID=5eedc0de-02 rootwait usbcore.autosuspend=2 systemd.watchdog_device=/dev/watchdog1");
+	assert_int_equal(
+		cmdline_adjust(
+			"console=ttyAMA0,115200 root=PARTUUID=5eedc0de-02 "
+			"rootwait usbcore.autosuspend=2 "
+			"systemd.watchdog_device=/dev/watchdog1",
+			partuuid, NULL, &r),
+		0);
+	assert_string_equal(
+		r.line,
+		"console=ttyAMA0,115200 root=PARTUUID=5eedc0de-02 rootwait "
+		"usbcore.autosuspend=2 systemd.watchdog_device=/dev/watchdog1");
 	assert_int_equal(r.note_count, 0);
 	/* A partition that does not exist stays as written. */
-	assert_int_equal(cmdline_adjust("root=/dev/mmcblk0p9 rootwait", partuuid, NULL, &r), 0);
+	assert_int_equal(cmdline_adjust("root=/dev/mmcblk0p9 rootwait",
+					partuuid, NULL, &r),
+			 0);
 	assert_non_null(strstr(r.line, "root=/dev/mmcblk0p9"));
 
 	memset(huge, 'x', sizeof(huge) - 1);
@@ -416,7 +481,7 @@ static void test_cmdline(void **state)
 
 static struct buf text(const char *s)
 {
-	struct buf b = { (uint8_t *)s, strlen(s), strlen(s), false };
+	struct buf b = {(uint8_t *)s, strlen(s), strlen(s), false};
 
 	return b;
 }
@@ -435,7 +500,8 @@ static void test_userconf(void **state)
 	hash = line + 3;
 	/* The hash verifies, independently of how it was made. */
 	memset(&cd, 0, sizeof(cd));
-	snprintf(expect, sizeof(expect), "%.*s", (int)strcspn(hash, "\n"), hash);
+	snprintf(expect, sizeof(expect), "%.*s", (int)strcspn(hash, "\n"),
+		 hash);
 	assert_string_equal(crypt_r("raspberry", expect, &cd), expect);
 	free(line);
 
@@ -449,14 +515,25 @@ static void test_userconf(void **state)
 		free(a);
 		free(b);
 	}
-	in = text("pi:$6$abcdefgh$3Mry0ijNFPGbwbcoxKr3N1MqV7tObRPCXEyn6LwvLrxsY5qGl2j1q0gUxFYAE3KyJP6XwUqvwb7A8tsVHL6Rn.");
+	in = text("pi:$6$abcdefgh$"
+		  "3Mry0ijNFPGbwbcoxKr3N1MqV7tObRPCXEyn6LwvLrxsY5qGl2j1q0gUxFYA"
+		  "E3KyJP6XwUqvwb7A8tsVHL6Rn.");
 	assert_int_equal(userconf_make(&in, &line), 0);
-	assert_string_equal(line, "pi:$6$abcdefgh$3Mry0ijNFPGbwbcoxKr3N1MqV7tObRPCXEyn6LwvLrxsY5qGl2j1q0gUxFYAE3KyJP6XwUqvwb7A8tsVHL6Rn.\n");
+	assert_string_equal(line,
+			    "pi:$6$abcdefgh$"
+			    "3Mry0ijNFPGbwbcoxKr3N1MqV7tObRPCXEyn6LwvLrxsY5qGl2"
+			    "j1q0gUxFYAE3KyJP6XwUqvwb7A8tsVHL6Rn.\n");
 	free(line);
 
 	static const char *const bad[] = {
-		"no colon\n", ":pw\n", "pi:\n", "Pi:pw\n", "1pi:pw\n",
-		"pi x:pw\n", "pi:pw\nsecond:line\n", "pi:$9$nope\n",
+		"no colon\n",
+		":pw\n",
+		"pi:\n",
+		"Pi:pw\n",
+		"1pi:pw\n",
+		"pi x:pw\n",
+		"pi:pw\nsecond:line\n",
+		"pi:$9$nope\n",
 		"pi:$1$legacy$hash\n",
 		"a-very-long-user-name-over-32-chars:pw\n",
 	};
@@ -477,35 +554,47 @@ static void test_userconf(void **state)
 static void test_cloud_init(void **state)
 {
 	const char *plain = "#cloud-config\nhostname: pi\n";
-	const char *indented = "#cloud-config\nusers:\n  - default\n  - name: other\nruncmd: []\n";
+	const char *indented = "#cloud-config\nusers:\n  - default\n  - name: "
+			       "other\nruncmd: []\n";
 	const char *inline_list = "#cloud-config\nusers: [default]\n";
 	char *out, *back;
 
 	(void)state;
-	assert_int_equal(userconf_cloud_init(plain, strlen(plain), "pi", "$6$x$y", &out), 0);
+	assert_int_equal(
+		userconf_cloud_init(plain, strlen(plain), "pi", "$6$x$y", &out),
+		0);
 	assert_non_null(strstr(out, "\nusers:\n  - name: pi\n"));
 	assert_non_null(strstr(out, "    passwd: $6$x$y\n"));
 	assert_non_null(strstr(out, "    lock_passwd: false\n"));
 	/* Writing again replaces, removing restores the original. */
-	assert_int_equal(userconf_cloud_init(out, strlen(out), "pi", "$6$z$w", &back), 0);
+	assert_int_equal(
+		userconf_cloud_init(out, strlen(out), "pi", "$6$z$w", &back),
+		0);
 	assert_null(strstr(back, "$6$x$y"));
 	assert_non_null(strstr(back, "$6$z$w"));
 	free(out);
-	assert_int_equal(userconf_cloud_init(back, strlen(back), NULL, NULL, &out), 0);
+	assert_int_equal(
+		userconf_cloud_init(back, strlen(back), NULL, NULL, &out), 0);
 	assert_string_equal(out, plain);
 	free(out);
 	free(back);
 
 	/* An existing list: the first item, at the list's indentation. */
-	assert_int_equal(userconf_cloud_init(indented, strlen(indented), "pi", "$6$x$y", &out), 0);
-	assert_non_null(strstr(out, "users:\n# rpifs: the user from userconf (begin)\n  - name: pi\n"));
-	assert_non_null(strstr(out, "  - default\n  - name: other\nruncmd: []\n"));
-	assert_int_equal(userconf_cloud_init(out, strlen(out), NULL, NULL, &back), 0);
+	assert_int_equal(userconf_cloud_init(indented, strlen(indented), "pi",
+					     "$6$x$y", &out),
+			 0);
+	assert_non_null(strstr(out, "users:\n# rpifs: the user from userconf "
+				    "(begin)\n  - name: pi\n"));
+	assert_non_null(
+		strstr(out, "  - default\n  - name: other\nruncmd: []\n"));
+	assert_int_equal(
+		userconf_cloud_init(out, strlen(out), NULL, NULL, &back), 0);
 	assert_string_equal(back, indented);
 	free(out);
 	free(back);
 
-	assert_int_equal(userconf_cloud_init(inline_list, strlen(inline_list), "pi", "$6$x$y", &out),
+	assert_int_equal(userconf_cloud_init(inline_list, strlen(inline_list),
+					     "pi", "$6$x$y", &out),
 			 -ENOTSUP);
 }
 
@@ -518,7 +607,8 @@ static void *small_fdt(size_t *len)
 	assert_int_equal(fdt_finish_reservemap(buf), 0);
 	assert_int_equal(fdt_begin_node(buf, ""), 0);
 	assert_int_equal(fdt_begin_node(buf, "aliases"), 0);
-	assert_int_equal(fdt_property_string(buf, "mmc0", "/emmc2bus/mmc@7e340000"), 0);
+	assert_int_equal(
+		fdt_property_string(buf, "mmc0", "/emmc2bus/mmc@7e340000"), 0);
 	assert_int_equal(fdt_end_node(buf), 0);
 	assert_int_equal(fdt_begin_node(buf, "soc"), 0);
 	assert_int_equal(fdt_begin_node(buf, "serial@7e201000"), 0);
@@ -557,12 +647,15 @@ static void test_dtb(void **state)
 	int off;
 
 	(void)state;
-	assert_int_equal(dtb_adjust(BOARD_RASPI4B, in, len, &out, &out_len, &notes), 0);
-	assert_string_equal(status_of(out, "/soc/serial@7e201000/bluetooth"), "disabled");
+	assert_int_equal(
+		dtb_adjust(BOARD_RASPI4B, in, len, &out, &out_len, &notes), 0);
+	assert_string_equal(status_of(out, "/soc/serial@7e201000/bluetooth"),
+			    "disabled");
 	assert_string_equal(status_of(out, "/soc/hdmi@7ef00700"), "disabled");
 	off = fdt_path_offset(out, "/soc/mmc@7e300000");
 	assert_null(fdt_getprop(out, off, "mmc-pwrseq", NULL));
-	assert_string_equal(fdt_getprop(out, fdt_path_offset(out, "/aliases"), "mmc0", NULL),
+	assert_string_equal(fdt_getprop(out, fdt_path_offset(out, "/aliases"),
+					"mmc0", NULL),
 			    "/soc/mmc@7e300000");
 	/* Applied: bluetooth, hdmi, pwrseq, alias; not the disabled i2c. */
 	assert_int_equal(notes.count, 4);
@@ -570,18 +663,20 @@ static void test_dtb(void **state)
 	/* The input is untouched. */
 	assert_string_equal(status_of(in, "/soc/hdmi@7ef00700"), "okay");
 
-	assert_int_equal(dtb_adjust(BOARD_RASPI3B, in, len, &out, &out_len, &notes), 0);
+	assert_int_equal(
+		dtb_adjust(BOARD_RASPI3B, in, len, &out, &out_len, &notes), 0);
 	assert_int_equal(notes.count, 1);
 	assert_string_equal(status_of(out, "/soc/hdmi@7ef00700"), "okay");
 	free(out);
-	assert_int_equal(dtb_adjust(BOARD_RASPI4B, "not a dtb at all, no......", 26,
-				    &out, &out_len, &notes),
+	assert_int_equal(dtb_adjust(BOARD_RASPI4B, "not a dtb at all, no......",
+				    26, &out, &out_len, &notes),
 			 -EINVAL);
 }
 
 static void test_runs(void **state)
 {
-	char base[] = "/tmp/rpifs-runs-XXXXXX", dir[PATH_MAX], runs[PATH_MAX + 8];
+	char base[] = "/tmp/rpifs-runs-XXXXXX", dir[PATH_MAX],
+	     runs[PATH_MAX + 8];
 	int count = 0;
 	DIR *d;
 	struct dirent *de;
@@ -593,7 +688,8 @@ static void test_runs(void **state)
 		char prev[PATH_MAX];
 
 		assert_int_equal(runs_new(base, 10, dir, sizeof(dir), prev,
-					  sizeof(prev)), 0);
+					  sizeof(prev)),
+				 0);
 		assert_int_equal(i == 0, prev[0] == '\0');
 		assert_int_equal(runs_write(dir, "cmdline", "x", 1), 0);
 	}
@@ -606,7 +702,10 @@ static void test_runs(void **state)
 		count += de->d_name[0] != '.';
 	closedir(d);
 	assert_int_equal(count, 10);
-	assert_int_equal(system((snprintf(runs, sizeof(runs), "rm -rf '%s'", base), runs)), 0);
+	assert_int_equal(
+		system((snprintf(runs, sizeof(runs), "rm -rf '%s'", base),
+			runs)),
+		0);
 }
 
 /*
@@ -616,8 +715,10 @@ static void test_runs(void **state)
  */
 static void test_runs_shared(void **state)
 {
-	char base[] = "/tmp/rpifs-runs-XXXXXX", sd[2][PATH_MAX], dir[3][PATH_MAX];
-	char prev[PATH_MAX], path[3][PATH_MAX + 8], cmd[2 * PATH_MAX + 32], buf[16];
+	char base[] = "/tmp/rpifs-runs-XXXXXX", sd[2][PATH_MAX],
+	     dir[3][PATH_MAX];
+	char prev[PATH_MAX], path[3][PATH_MAX + 8], cmd[2 * PATH_MAX + 32],
+		buf[16];
 	static const char kernel[] = "kernel bytes", other[] = "kernel BYTES";
 	struct stat st[3];
 	FILE *f;
@@ -630,19 +731,25 @@ static void test_runs_shared(void **state)
 		const char *s = sd[i == 1];
 
 		assert_int_equal(runs_new(s, 10, dir[i], sizeof(dir[i]), prev,
-					  sizeof(prev)), 0);
+					  sizeof(prev)),
+				 0);
 		assert_int_equal(runs_write_shared(s, dir[i], "kernel",
 						   i == 2 ? other : kernel,
-						   sizeof(kernel) - 1), 0);
-		assert_int_equal(runs_path(path[i], sizeof(path[i]), dir[i], "kernel"), 0);
+						   sizeof(kernel) - 1),
+				 0);
+		assert_int_equal(
+			runs_path(path[i], sizeof(path[i]), dir[i], "kernel"),
+			0);
 		assert_int_equal(stat(path[i], &st[i]), 0);
 		assert_int_equal(st[i].st_size, sizeof(kernel) - 1);
 		assert_int_equal(st[i].st_mode & 0777, 0600);
 		f = fopen(path[i], "r");
 		assert_non_null(f);
-		assert_int_equal(fread(buf, 1, sizeof(buf), f), sizeof(kernel) - 1);
+		assert_int_equal(fread(buf, 1, sizeof(buf), f),
+				 sizeof(kernel) - 1);
 		fclose(f);
-		assert_memory_equal(buf, i == 2 ? other : kernel, sizeof(kernel) - 1);
+		assert_memory_equal(buf, i == 2 ? other : kernel,
+				    sizeof(kernel) - 1);
 	}
 	/* Same bytes in two images' runs: one file (and its blob). */
 	assert_int_equal(st[0].st_ino, st[1].st_ino);
@@ -652,8 +759,9 @@ static void test_runs_shared(void **state)
 	/* Without its run folders, a blob goes at the next run. */
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s' '%s'", sd[1], dir[2]);
 	assert_int_equal(system(cmd), 0);
-	assert_int_equal(runs_new(sd[0], 10, dir[2], sizeof(dir[2]), prev,
-				  sizeof(prev)), 0);
+	assert_int_equal(
+		runs_new(sd[0], 10, dir[2], sizeof(dir[2]), prev, sizeof(prev)),
+		0);
 	assert_int_equal(stat(path[0], &st[0]), 0);
 	assert_int_equal(st[0].st_nlink, 2); /* a.img's run and the blob */
 	snprintf(cmd, sizeof(cmd), "test $(ls '%s/blobs' | wc -l) = 1", base);
