@@ -27,5 +27,12 @@ int rfs_root_freeze(struct rfs *fs);
 void rfs_root_reload(struct rfs *fs);
 /* The status file's lines about root/. */
 void rfs_root_status(struct rfs *fs, struct buf *out);
+/*
+ * The first of @paths (relative to the root file system, NULL-ended) that
+ * the root holds, NULL when it holds none of them; @known is false when
+ * the root cannot be read (root=off, no ext2/3/4 root, damaged).
+ */
+const char *rfs_root_find(struct rfs *fs, const char *const *paths,
+			  bool *known);
 
 #endif

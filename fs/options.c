@@ -11,6 +11,7 @@
 #include "../common/log.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -27,6 +28,8 @@ enum {
 	KEY_GID,
 	KEY_MACHINE,
 	KEY_STOP_TIMEOUT,
+	KEY_TCG,
+	KEY_QEMU_ARGS,
 	KEY_ROOT,
 	KEY_NEW_OWNER,
 	KEY_IGNORED,
@@ -52,6 +55,8 @@ static const struct fuse_opt table[] = {
 	FUSE_OPT_KEY("gid=", KEY_GID),
 	FUSE_OPT_KEY("machine=", KEY_MACHINE),
 	FUSE_OPT_KEY("stop_timeout=", KEY_STOP_TIMEOUT),
+	FUSE_OPT_KEY("tcg=", KEY_TCG),
+	FUSE_OPT_KEY("qemu_args=", KEY_QEMU_ARGS),
 	FUSE_OPT_KEY("root=", KEY_ROOT),
 	FUSE_OPT_KEY("new_owner=", KEY_NEW_OWNER),
 	FUSE_OPT_KEY("default_permissions", KEY_REFUSED),
@@ -319,6 +324,42 @@ static int process(void *data, const char *arg, int key,
 		}
 		opt->stop_timeout = (unsigned)n;
 		return 0;
+	case KEY_TCG:
+		arg += strlen("tcg=");
+		if (strcmp(arg, "single") == 0)
+			opt->tcg = TCG_SINGLE;
+		else if (strcmp(arg, "multi") == 0)
+			opt->tcg = TCG_MULTI;
+		else if (strcmp(arg, "auto") == 0)
+			opt->tcg = TCG_AUTO;
+		else {
+			rpifs_log(RPIFS_ERR,
+				  "tcg=%s: give tcg=single, tcg=multi or "
+				  "tcg=auto",
+				  arg);
+			return -1;
+		}
+		return 0;
+	case KEY_QEMU_ARGS: {
+		char path[PATH_MAX], err[512], **extra;
+
+		arg += strlen("qemu_args=");
+		if (!realpath(arg, path)) {
+			rpifs_log(RPIFS_ERR,
+				  "qemu_args=%s: %s: give a file with one QEMU "
+				  "argument per line",
+				  arg, strerror(errno));
+			return -1;
+		}
+		if (qemu_extra_load(path, &extra, err, sizeof(err))) {
+			rpifs_log(RPIFS_ERR, "%s", err);
+			return -1;
+		}
+		qemu_argv_free(extra);
+		free(opt->qemu_args);
+		opt->qemu_args = strdup(path);
+		return opt->qemu_args ? 0 : -1;
+	}
 	default:
 		return 1;
 	}
@@ -369,6 +410,8 @@ int rfs_options_parse(int argc, char **argv, struct rfs_options *opt,
 
 void rfs_options_free(struct rfs_options *opt)
 {
+	free(opt->qemu_args);
+	opt->qemu_args = NULL;
 	free(opt->image);
 	free(opt->dir);
 	opt->image = opt->dir = NULL;

@@ -11,6 +11,7 @@
 #include <sys/types.h>
 
 #include "../launcher/net.h"
+#include "../launcher/qemu.h"
 #include "../pi/board.h"
 
 struct fuse_args;
@@ -27,6 +28,8 @@ struct rfs_options {
 	enum board board; /* -o machine=, else raspi4b */
 	bool board_explicit;
 	unsigned stop_timeout; /* s an orderly stop waits (0: the default) */
+	enum tcg_mode tcg;     /* -o tcg=single|multi, else auto */
+	char *qemu_args;       /* -o qemu_args=FILE, made absolute; or NULL */
 	enum rfs_root_mode root;
 	int new_owner_caller; /* root/: new files are their maker's */
 	uid_t uid;

@@ -190,3 +190,14 @@ void rfs_root_status(struct rfs *fs, struct buf *out)
 		   info.label, info.read_only ? "read-only" : "read-write",
 		   fs->root_note[0] ? ": " : "", fs->root_note);
 }
+
+const char *rfs_root_find(struct rfs *fs, const char *const *paths, bool *known)
+{
+	uint64_t ino;
+
+	*known = fs->ext != NULL;
+	for (; fs->ext && *paths; paths++)
+		if (ext4_resolve(fs->ext, *paths, &ino) == 0)
+			return *paths;
+	return NULL;
+}

@@ -259,7 +259,8 @@ static int choose_board(struct rfs *fs, enum board *board, bool *fell_back)
 }
 
 /* Hand the image to QEMU: flushed and clean, the lock bytes let go. */
-static int launch(struct rfs *fs, const struct boot_plan *plan)
+static int launch(struct rfs *fs, const struct boot_plan *plan, bool tcg_multi,
+		  char *const *extra)
 {
 	const char *name = strrchr(fs->image_path, '/');
 	struct launch_request req = {
@@ -270,6 +271,8 @@ static int launch(struct rfs *fs, const struct boot_plan *plan)
 		.card_size = part_pow2_ceil(fs->img->size),
 		.net = &fs->opt.net,
 		.stop_timeout_s = fs->opt.stop_timeout,
+		.tcg_multi = tcg_multi,
+		.extra = extra,
 	};
 	char err[512];
 	int ret = rfs_root_freeze(fs);
@@ -299,13 +302,51 @@ static int launch(struct rfs *fs, const struct boot_plan *plan)
 	return ret;
 }
 
+/*
+ * TCG's threading for this host (noted in the adjustments), and the
+ * owner's qemu_args, read again at each boot (an edited file counts; a
+ * bad one refuses the boot, saying why).
+ */
+static int tcg_and_extra(struct rfs *fs, struct boot_plan *plan, bool *multi,
+			 char ***extra)
+{
+	unsigned cpus = qemu_host_cpus();
+	char err[512];
+	size_t n = 0;
+
+	*multi = qemu_tcg_multi(fs->opt.tcg, cpus);
+	if (fs->opt.tcg == TCG_AUTO)
+		boot_plan_note(plan,
+			       "TCG %s-threaded (tcg=auto: %u host CPUs; multi "
+			       "from %u)",
+			       *multi ? "multi" : "single", cpus,
+			       TCG_MULTI_FROM_CPUS);
+	else
+		boot_plan_note(plan, "TCG %s-threaded (tcg=%s)",
+			       *multi ? "multi" : "single",
+			       *multi ? "multi" : "single");
+	*extra = NULL;
+	if (!fs->opt.qemu_args)
+		return 0;
+	if (qemu_extra_load(fs->opt.qemu_args, extra, err, sizeof(err))) {
+		rpifs_log(RPIFS_ERR, "cannot boot: %s", err);
+		return -EINVAL;
+	}
+	while ((*extra)[n])
+		n++;
+	boot_plan_note(plan, "qemu_args: %zu argument%s from %s, after rpifs's",
+		       n, n == 1 ? "" : "s", fs->opt.qemu_args);
+	return 0;
+}
+
 int run_start(struct rfs *fs)
 {
 	struct boot_files files;
 	struct boot_plan plan;
 	char err[512];
 	enum board board;
-	bool fell_back;
+	bool fell_back, tcg_multi = false;
+	char **extra = NULL;
 	int ret;
 
 	if (!fs->launcher) {
@@ -336,7 +377,10 @@ int run_start(struct rfs *fs)
 	else
 		ret = grow_to_pow2(fs, &plan);
 	if (!ret)
-		ret = launch(fs, &plan);
+		ret = tcg_and_extra(fs, &plan, &tcg_multi, &extra);
+	if (!ret)
+		ret = launch(fs, &plan, tcg_multi, extra);
+	qemu_argv_free(extra);
 	if (!ret) {
 		fs->told_read_only = false;
 		rpifs_log_clear_last();

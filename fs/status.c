@@ -146,29 +146,76 @@ static void status_boot_files(struct rfs *fs, struct buf *out,
 	status_cmdline(fs, out, cfg);
 }
 
+/*
+ * What reads userconf.txt (or user-data) and boot/ssh at a boot: Raspberry
+ * Pi OS's first-boot services (packages userconf-pi, raspberrypi-sys-mods)
+ * or cloud-init. Another OS ignores the files: status says so.
+ */
+static const char *const userconf_readers[] = {
+	"usr/lib/userconf-pi/userconf-service",
+	"usr/lib/systemd/system/userconfig.service",
+	"lib/systemd/system/userconfig.service",
+	"usr/bin/cloud-init",
+	NULL,
+};
+static const char *const ssh_readers[] = {
+	"usr/lib/raspberrypi-sys-mods/sshswitch",
+	"usr/lib/systemd/system/sshswitch.service",
+	"lib/systemd/system/sshswitch.service",
+	NULL,
+};
+
 static void status_user(struct rfs *fs, struct buf *out)
 {
 	char *userconf = NULL, user[64];
+	const char *reader;
+	bool known;
 	size_t len;
 
+	reader = rfs_root_find(fs, userconf_readers, &known);
 	if (rfs_fat_read_file(fs, "userconf.txt", &userconf, &len,
 			      USERCONF_MAX) == 0) {
 		userconf_user(userconf, user, sizeof(user));
-		buf_printf(out,
-			   "user: %s (userconf.txt; created at the next first "
-			   "boot)\n",
-			   user);
+		if (reader)
+			buf_printf(
+				out,
+				"user: %s (userconf.txt; created at the next "
+				"boot by /%s)\n",
+				user, reader);
+		else if (known)
+			buf_printf(
+				out,
+				"user: %s (userconf.txt; not applied: this "
+				"OS has no first-boot service that reads it, "
+				"neither userconf-pi nor cloud-init)\n",
+				user);
+		else
+			buf_printf(
+				out,
+				"user: %s (userconf.txt; created at the next "
+				"first boot, if the OS has Raspberry Pi OS's "
+				"userconf-pi or cloud-init: root/ not read)\n",
+				user);
 		explicit_bzero(userconf, len);
 		free(userconf);
 	} else {
 		buf_printf(out, "user: not set here (write user:password to "
 				"userconf)\n");
 	}
-	buf_printf(out, "ssh: %s\n",
-		   rfs_fat_exists(fs, "ssh") || rfs_fat_exists(fs, "ssh.txt")
-			   ? "enabled (boot/ssh)"
-			   : "not enabled (touch boot/ssh enables sshd on "
-			     "Raspberry Pi OS)");
+	reader = rfs_root_find(fs, ssh_readers, &known);
+	if (!rfs_fat_exists(fs, "ssh") && !rfs_fat_exists(fs, "ssh.txt"))
+		buf_printf(out, "ssh: not enabled (touch boot/ssh enables sshd "
+				"on Raspberry Pi OS)\n");
+	else if (reader)
+		buf_printf(out,
+			   "ssh: enabled (boot/ssh; /%s turns sshd on at "
+			   "the next boot)\n",
+			   reader);
+	else if (known)
+		buf_printf(out, "ssh: boot/ssh is there, but not applied: this "
+				"OS has no sshswitch (raspberrypi-sys-mods)\n");
+	else
+		buf_printf(out, "ssh: enabled (boot/ssh; root/ not read)\n");
 }
 
 /*

@@ -402,6 +402,8 @@ int launch_start(struct launcher *l, const struct launch_request *req,
 		.net = req->net,
 		.ssh_port = ssh_port,
 		.relay = relay,
+		.tcg_multi = req->tcg_multi,
+		.extra = req->extra,
 	};
 	argv = qemu_argv(&l->qemu, &qc);
 	argv_text = argv ? quote_argv(argv) : NULL;

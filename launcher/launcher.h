@@ -40,6 +40,8 @@ struct launch_request {
 	uint64_t card_size; /* the SD card QEMU needs (a power of two) */
 	const struct net_config *net; /* NULL: no network */
 	unsigned stop_timeout_s; /* the orderly stop's bound (0: the default) */
+	bool tcg_multi;		 /* one TCG thread per vCPU */
+	char *const *extra;	 /* NULL, or qemu_args='s arguments */
 };
 
 /* How long a stop waits for the guest's init before SysRq (seconds). */

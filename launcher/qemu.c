@@ -9,6 +9,7 @@
 #include "../common/spawn.h"
 
 #include <errno.h>
+#include <sched.h>
 #include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -234,7 +235,7 @@ char **qemu_argv(const struct qemu_info *q, const struct qemu_config *c)
 	add(&a, "-machine");
 	add(&a, "%s", board_name(c->board));
 	add(&a, "-accel");
-	add(&a, "tcg,thread=single");
+	add(&a, c->tcg_multi ? "tcg,thread=multi" : "tcg,thread=single");
 	add(&a, "-display");
 	add(&a, "none");
 	add(&a, "-monitor");
@@ -296,6 +297,9 @@ char **qemu_argv(const struct qemu_info *q, const struct qemu_config *c)
 		add(&a, "-nic");
 		add(&a, "none");
 	}
+	/* The owner's own, last (checked by qemu_extra_check). */
+	for (char *const *e = c->extra; e && *e; e++)
+		add(&a, "%s", *e);
 	if (a.failed) {
 		qemu_argv_free(a.v);
 		return NULL;
@@ -308,4 +312,125 @@ void qemu_argv_free(char **argv)
 	for (size_t i = 0; argv && argv[i]; i++)
 		free(argv[i]);
 	free(argv);
+}
+
+bool qemu_tcg_multi(enum tcg_mode mode, unsigned cpus)
+{
+	if (mode == TCG_AUTO)
+		return cpus >= TCG_MULTI_FROM_CPUS;
+	return mode == TCG_MULTI;
+}
+
+unsigned qemu_host_cpus(void)
+{
+	cpu_set_t set;
+	int n;
+
+	if (sched_getaffinity(0, sizeof(set), &set) == 0) {
+		n = CPU_COUNT(&set);
+		return n > 0 ? (unsigned)n : 1;
+	}
+	n = (int)sysconf(_SC_NPROCESSORS_ONLN);
+	return n > 0 ? (unsigned)n : 1;
+}
+
+/* Options rpifs sets on every boot, with and without QEMU's "--" form. */
+static const char *const owned_options[] = {
+	"name",	    "machine",	  "M",	     "accel",  "enable-kvm",
+	"display",  "nographic",  "monitor", "mon",    "qmp",
+	"parallel", "kernel",	  "dtb",     "initrd", "append",
+	"drive",    "sd",	  "serial",  "nic",    "daemonize",
+	"pidfile",  "readconfig", NULL,
+};
+
+int qemu_extra_check(char *const *extra, char *err, size_t err_size)
+{
+	for (char *const *e = extra; e && *e; e++) {
+		const char *opt = *e, *value = e[1] ? e[1] : "";
+
+		if (opt[0] != '-')
+			continue; /* an option's value */
+		opt += opt[1] == '-' ? 2 : 1;
+		for (const char *const *o = owned_options; *o; o++) {
+			if (strcmp(opt, *o) == 0) {
+				snprintf(err, err_size,
+					 "qemu_args: %s is rpifs's to set (see "
+					 "the run folder's argv); leave it out",
+					 *e);
+				return -EINVAL;
+			}
+		}
+		/* The serial port's and the network's ids are rpifs's too. */
+		if ((strcmp(opt, "chardev") == 0 &&
+		     strstr(value, "id=serial0")) ||
+		    ((strcmp(opt, "netdev") == 0 ||
+		      strcmp(opt, "device") == 0) &&
+		     (strstr(value, "id=net0") ||
+		      strstr(value, "netdev=net0")))) {
+			snprintf(err, err_size,
+				 "qemu_args: %s %s uses an id rpifs uses "
+				 "(serial0, net0); give yours another",
+				 *e, value);
+			return -EINVAL;
+		}
+	}
+	return 0;
+}
+
+int qemu_extra_load(const char *path, char ***out, char *err, size_t err_size)
+{
+	FILE *f = fopen(path, "r");
+	char *line = NULL, **v = NULL;
+	size_t cap = 0, n = 0, vcap = 0;
+	ssize_t len;
+	int ret = 0;
+
+	*out = NULL;
+	if (!f) {
+		ret = -errno;
+		snprintf(err, err_size, "qemu_args: %s: %s", path,
+			 strerror(-ret));
+		return ret;
+	}
+	while ((len = getline(&line, &cap, f)) >= 0) {
+		while (len > 0 &&
+		       (line[len - 1] == '\n' || line[len - 1] == '\r'))
+			line[--len] = '\0';
+		if (len == 0 || line[0] == '#')
+			continue;
+		if (n + 2 > vcap) {
+			size_t bigger = vcap ? vcap * 2 : 8;
+			char **nv = realloc(v, bigger * sizeof(*nv));
+
+			if (!nv) {
+				ret = -ENOMEM;
+				break;
+			}
+			v = nv;
+			vcap = bigger;
+		}
+		v[n] = strdup(line);
+		if (!v[n]) {
+			ret = -ENOMEM;
+			break;
+		}
+		v[++n] = NULL;
+	}
+	free(line);
+	fclose(f);
+	if (!ret && !v) {
+		v = calloc(1, sizeof(*v));
+		if (!v)
+			ret = -ENOMEM;
+	}
+	if (ret == -ENOMEM)
+		snprintf(err, err_size, "qemu_args: out of memory");
+	if (!ret)
+		ret = qemu_extra_check(v, err, err_size);
+	if (ret) {
+		qemu_argv_free(v);
+		return ret;
+	}
+	*out = v;
+	return 0;
 }

@@ -30,6 +30,34 @@ struct qemu_info {
  */
 int qemu_probe(struct qemu_info *q, char *err, size_t err_size);
 
+/*
+ * TCG's threading: one thread for all four vCPUs, or one each. Single
+ * boots about twice as fast on two cores; multi needs a core per vCPU and
+ * one for QEMU's I/O and rpifs, so auto takes it from this many host CPUs.
+ */
+enum tcg_mode { TCG_AUTO, TCG_SINGLE, TCG_MULTI };
+#define TCG_MULTI_FROM_CPUS 6
+/* Whether a boot uses multi-threaded TCG on a host with @cpus CPUs. */
+bool qemu_tcg_multi(enum tcg_mode mode, unsigned cpus);
+/* The CPUs this process may run on (sched_getaffinity), at least 1. */
+unsigned qemu_host_cpus(void);
+
+/*
+ * Check extra QEMU arguments (qemu_args=): none may be an option rpifs
+ * sets itself (the machine, accelerator, kernel, dtb, command line, SD
+ * card, serial port, QMP, monitor, display, the ids serial0 and net0).
+ * @return 0, or -EINVAL with a sentence in @err naming the argument.
+ */
+int qemu_extra_check(char *const *extra, char *err, size_t err_size);
+/*
+ * Read extra QEMU arguments from @path: one argument per line, as given
+ * (no shell: spaces and quotes are the argument's own), blank lines and
+ * lines starting with # left out; then qemu_extra_check(). @return 0 with
+ * a malloc'd NULL-ended vector in @out (qemu_argv_free), or -errno with a
+ * sentence in @err.
+ */
+int qemu_extra_load(const char *path, char ***out, char *err, size_t err_size);
+
 struct qemu_config {
 	enum board board;
 	const char *name; /* shown in ps: "rpifs:IMAGE" */
@@ -46,6 +74,8 @@ struct qemu_config {
 	const struct net_config *net; /* NULL or NET_NONE: no network */
 	unsigned ssh_port;	      /* this boot's ssh forward (0: none) */
 	const char *relay;	      /* the program guestfwd rules run */
+	bool tcg_multi;		      /* one TCG thread per vCPU */
+	char *const *extra;	      /* NULL or NULL-ended: qemu_args= */
 };
 
 /*

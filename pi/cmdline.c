@@ -152,7 +152,7 @@ int cmdline_adjust(const char *in,
 			ret = -E2BIG;
 		note(out,
 		     "added " NO_WATCHDOG " (QEMU's watchdog resets at once "
-					  "when systemd arms it to shut down)");
+		     "when systemd arms it to shut down)");
 	}
 	free(copy);
 	out->no_root = !has_root;

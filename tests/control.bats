@@ -279,9 +279,30 @@ EOF
 	grep -qx 'state: stopped' <<<"$output"
 	grep -qx 'cmdline: console=ttyAMA0,115200 root=PARTUUID=5eedc0de-02 rootfstype=ext4 fsck.repair=yes rootwait usbcore.autosuspend=-1 systemd.watchdog_device=/dev/rpifs-none' <<<"$output"
 	grep -q '^adjustment: console=serial0,115200 console=tty1 -> console=ttyAMA0,115200' <<<"$output"
-	grep -qx 'user: pi (userconf.txt; created at the next first boot)' <<<"$output"
+	# This image's root has no first-boot service: status says so.
+	grep -qx 'user: pi (userconf.txt; not applied: this OS has no first-boot service that reads it, neither userconf-pi nor cloud-init)' <<<"$output"
 	run bash -c "echo x > '$D/status'"
 	[ "$status" -ne 0 ]
+	finish
+}
+
+@test "status: who applies userconf.txt and boot/ssh, read from root/: Raspberry Pi OS's services, cloud-init, or nobody" {
+	echo 'pi:raspberry' >"$D/userconf"
+	touch "$B/ssh"
+	grep -qx 'ssh: boot/ssh is there, but not applied: this OS has no sshswitch (raspberrypi-sys-mods)' "$D/status"
+	mkdir -p "$D/root/usr/bin" "$D/root/usr/lib/raspberrypi-sys-mods"
+	touch "$D/root/usr/bin/cloud-init"
+	grep -qx 'user: pi (userconf.txt; created at the next boot by /usr/bin/cloud-init)' "$D/status"
+	mkdir -p "$D/root/usr/lib/userconf-pi"
+	touch "$D/root/usr/lib/userconf-pi/userconf-service"
+	grep -qx 'user: pi (userconf.txt; created at the next boot by /usr/lib/userconf-pi/userconf-service)' "$D/status"
+	touch "$D/root/usr/lib/raspberrypi-sys-mods/sshswitch"
+	grep -qx 'ssh: enabled (boot/ssh; /usr/lib/raspberrypi-sys-mods/sshswitch turns sshd on at the next boot)' "$D/status"
+	# Without root/, rpifs cannot tell, and says so.
+	umount_rpifs "$MNT"
+	mount_rpifs "$IMG" "$MNT" -o root=off
+	grep -qx "user: pi (userconf.txt; created at the next first boot, if the OS has Raspberry Pi OS's userconf-pi or cloud-init: root/ not read)" "$D/status"
+	grep -qx 'ssh: enabled (boot/ssh; root/ not read)' "$D/status"
 	finish
 }
 

@@ -194,8 +194,17 @@ for n in range(2):
 	[ "$status" -eq 0 ]
 	[[ "$output" == *"inet 10.0.2.15/24"* ]]
 	[[ "$output" == *"default via 10.0.2.2 dev eth0"* ]]
+	# Written without a sync: the orderly stop gets it to the disk.
+	run --separate-stderr "$RPIFS" ssh "$MNT" -i "$key" -o BatchMode=yes \
+		-- 'echo kept by the shutdown > /home/pi/kept.txt'
+	[ "$status" -eq 0 ]
 	"$RPIFS" stop "$MNT"
+	echo "# $(grep '^last stop:' "$MNT/status")"
+	grep -q '^last stop: orderly: ' "$MNT/status"
+	[ "$(cat "$MNT/root/home/pi/kept.txt")" = 'kept by the shutdown' ]
 	umount_rpifs "$MNT"
+	fsck_boot "$IMG"
+	root_clean "$IMG"
 }
 
 @test "net=none: no network device at all" {
@@ -319,7 +328,7 @@ for n in range(2):
 	kh_before=$(sha256sum ~/.ssh/known_hosts 2>/dev/null || echo absent)
 
 	run "$RPIFS" run "$MNT" --wait=ssh --timeout 900
-	echo "$output"
+	echo "# raspi4b, systemd: $output"
 	[ "$status" -eq 0 ]
 	[[ "$output" == "ssh answers on 127.0.0.1:"*" after "*" s" ]]
 	grep -q '^network: restricted (usb-net' "$MNT/status"

@@ -126,7 +126,7 @@ small_disk() {
 	cp --sparse=always "$(fixtures)/fat12.img" "$outer/boot/inner.img" || skip "the outer volume is too small"
 	mount_rpifs "$outer/boot/inner.img" "$T/inner"
 	cat "$T/inner/boot/config.txt" >/dev/null
-	pid=$(pgrep -f "rpifs mount $IMG $outer" | head -n 1)
+	pid=$(pgrep -f "rpifs mount .*$IMG $outer" | head -n 1)
 	[ -n "$pid" ]
 	kill -KILL "$pid"
 	sleep 0.5

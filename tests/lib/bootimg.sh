@@ -10,11 +10,11 @@
 #   initramfs8, Debian's upstream device trees unmodified (rpifs applies
 #   the QEMU adjustments), config.txt and cmdline.txt as Raspberry Pi OS
 #   has them (console=serial0, root=PARTUUID=..., auto_initramfs=1);
-# - root partition (ext4): busybox, an init that does what Raspberry Pi OS
-#   does with userconf.txt (create or rename the first user with the
-#   hashed password, then delete the file), a getty with a password login
-#   on ttyAMA0, a port-22 responder on usb-net, and poweroff on request
-#   (poweroff-request, for any user).
+# - root partition (ext4): busybox, an init that runs, as Raspberry Pi OS
+#   does, /usr/lib/userconf-pi/userconf-service for userconf.txt (create or
+#   rename the first user with the hashed password, then delete the file),
+#   a getty with a password login on ttyAMA0, a port-22 responder on
+#   usb-net, and poweroff on request (poweroff-request, for any user).
 #
 # Downloads (.debs) are cached in $RPIFS_TEST_CACHE (default
 # ~/.cache/rpifs-test), outside the checkout, with a private apt state:
@@ -67,29 +67,9 @@ hostname rpifs-fixture
 rootdev=$(awk '$2 == "/" { print $1 }' /proc/mounts)
 bootdev=${rootdev%p*}p1
 mount -t vfat -o codepage=437,iocharset=ascii "$bootdev" /boot/firmware
-if [ -f /boot/firmware/userconf.txt ]; then
-	line=$(head -n 1 /boot/firmware/userconf.txt)
-	user=${line%%:*}
-	hash=${line#*:}
-	old=$(awk -F: '$3 == 1000 { print $1 }' /etc/passwd)
-	if [ -n "$old" ] && [ "$old" != "$user" ]; then
-		sed -i "s/^$old:/$user:/; s|:/home/$old:|:/home/$user:|" /etc/passwd
-		sed -i "s/^$old:/$user:/" /etc/shadow /etc/group
-		mv "/home/$old" "/home/$user"
-	elif [ -z "$old" ]; then
-		echo "$user:x:1000:1000::/home/$user:/bin/sh" >>/etc/passwd
-		echo "$user:!:19000:0:99999:7:::" >>/etc/shadow
-		echo "$user:x:1000:" >>/etc/group
-		mkdir -p "/home/$user"
-		chown 1000:1000 "/home/$user"
-	fi
-	awk -F: -v u="$user" -v h="$hash" 'BEGIN { OFS = ":" } $1 == u { $2 = h } { print }' \
-		/etc/shadow >/etc/shadow.new && mv /etc/shadow.new /etc/shadow
-	chmod 0600 /etc/shadow
-	rm -f /boot/firmware/userconf.txt
-	sync
-	echo "fixture: user $user set from userconf.txt"
-fi
+# Raspberry Pi OS's first-boot service for userconf.txt, where its
+# package (userconf-pi) puts it: rpifs's status looks for it there.
+[ -f /boot/firmware/userconf.txt ] && /usr/lib/userconf-pi/userconf-service
 # usb-net appears when the USB controller's (deferred) probe is done.
 (for i in $(seq 600); do
 	[ -e /sys/class/net/eth0 ] && break
@@ -113,6 +93,35 @@ done) &
 echo "fixture: up"
 EOF
 	chmod 0755 "$root/etc/init.d/rcS"
+	mkdir -p "$root/usr/lib/userconf-pi"
+	cat >"$root/usr/lib/userconf-pi/userconf-service" <<'EOF'
+#!/bin/sh
+# What Raspberry Pi OS's userconf-service (package userconf-pi) does with
+# boot/userconf.txt: create or rename the first user (uid 1000) with the
+# hashed password, then delete the file.
+line=$(head -n 1 /boot/firmware/userconf.txt)
+user=${line%%:*}
+hash=${line#*:}
+old=$(awk -F: '$3 == 1000 { print $1 }' /etc/passwd)
+if [ -n "$old" ] && [ "$old" != "$user" ]; then
+	sed -i "s/^$old:/$user:/; s|:/home/$old:|:/home/$user:|" /etc/passwd
+	sed -i "s/^$old:/$user:/" /etc/shadow /etc/group
+	mv "/home/$old" "/home/$user"
+elif [ -z "$old" ]; then
+	echo "$user:x:1000:1000::/home/$user:/bin/sh" >>/etc/passwd
+	echo "$user:!:19000:0:99999:7:::" >>/etc/shadow
+	echo "$user:x:1000:" >>/etc/group
+	mkdir -p "/home/$user"
+	chown 1000:1000 "/home/$user"
+fi
+awk -F: -v u="$user" -v h="$hash" 'BEGIN { OFS = ":" } $1 == u { $2 = h } { print }' \
+	/etc/shadow >/etc/shadow.new && mv /etc/shadow.new /etc/shadow
+chmod 0600 /etc/shadow
+rm -f /boot/firmware/userconf.txt
+sync
+echo "fixture: user $user set from userconf.txt"
+EOF
+	chmod 0755 "$root/usr/lib/userconf-pi/userconf-service"
 	cat >"$root/usr/share/udhcpc/default.script" <<'EOF'
 #!/bin/sh
 [ "$1" = bound ] || [ "$1" = renew ] || exit 0

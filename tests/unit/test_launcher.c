@@ -432,9 +432,9 @@ static void test_cmdline(void **state)
 			    "usbcore.autosuspend=-1 "
 			    "systemd.watchdog_device=/dev/rpifs-none");
 	assert_int_equal(r.note_count, 3);
-	assert_non_null(
-		strstr(r.notes[0], "console=serial0,115200 console=tty1 -> "
-				   "console=ttyAMA0,115200"));
+	assert_non_null(strstr(r.notes[0],
+			       "console=serial0,115200 console=tty1 -> "
+			       "console=ttyAMA0,115200"));
 
 	assert_int_equal(cmdline_adjust("root=/dev/mmcblk0p2 rootdelay=5 quiet",
 					partuuid, NULL, &r),

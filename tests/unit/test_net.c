@@ -262,6 +262,94 @@ static void test_qemu_argv(void **state)
 	qemu_argv_free(argv);
 }
 
+/* TCG's threading: auto by the host's CPUs; tcg= overrides. */
+static void test_tcg(void **state)
+{
+	(void)state;
+	assert_false(qemu_tcg_multi(TCG_AUTO, 2));
+	assert_false(qemu_tcg_multi(TCG_AUTO, TCG_MULTI_FROM_CPUS - 1));
+	assert_true(qemu_tcg_multi(TCG_AUTO, TCG_MULTI_FROM_CPUS));
+	assert_true(qemu_tcg_multi(TCG_MULTI, 1));
+	assert_false(qemu_tcg_multi(TCG_SINGLE, 64));
+	assert_true(qemu_host_cpus() >= 1);
+}
+
+/* qemu_args: one argument per line, added last; rpifs's own refused. */
+static void test_extra_args(void **state)
+{
+	struct qemu_info q = {.path = "/usr/bin/qemu-system-aarch64"};
+	struct qemu_config c = {
+		.board = BOARD_RASPI4B,
+		.name = "pi.img",
+		.kernel = "k",
+		.dtb = "d",
+		.append = "a",
+		.image = "i",
+		.serial_socket = "s",
+		.serial_log = "l",
+		.qmp_socket = "q",
+		.tcg_multi = true,
+	};
+	char path[] = "/tmp/rpifs-qemu-args-XXXXXX", err[256], **extra, **argv;
+	int fd = mkstemp(path), i;
+	FILE *f;
+
+	(void)state;
+	assert_true(fd >= 0);
+	f = fdopen(fd, "w");
+	assert_non_null(f);
+	fputs("# a VNC display on the loopback, and a mouse\n\n-vnc\n"
+	      "127.0.0.1:5\n-device\nusb-mouse,id=my mouse\n",
+	      f);
+	fclose(f);
+	assert_int_equal(qemu_extra_load(path, &extra, err, sizeof(err)), 0);
+	assert_string_equal(extra[0], "-vnc");
+	assert_string_equal(extra[1], "127.0.0.1:5");
+	assert_string_equal(extra[3], "usb-mouse,id=my mouse");
+	assert_null(extra[4]);
+	c.extra = extra;
+	argv = qemu_argv(&q, &c);
+	assert_non_null(argv);
+	i = find_arg(argv, "-accel");
+	assert_string_equal(argv[i + 1], "tcg,thread=multi");
+	for (i = 0; argv[i]; i++)
+		;
+	assert_string_equal(argv[i - 4], "-vnc");
+	assert_string_equal(argv[i - 1], "usb-mouse,id=my mouse");
+	qemu_argv_free(argv);
+	qemu_argv_free(extra);
+
+	{
+		char machine[] = "-machine", virt[] = "virt";
+		char kernel[] = "--kernel", x[] = "x";
+		char chardev[] = "-chardev",
+		     serial[] = "socket,id=serial0,path=x";
+		char device[] = "-device", nic[] = "e1000,netdev=net0";
+		char tablet[] = "usb-tablet", vnc[] = "-vnc", one[] = ":1";
+		char *bad1[] = {machine, virt, NULL};
+		char *bad2[] = {kernel, x, NULL};
+		char *bad3[] = {chardev, serial, NULL};
+		char *bad4[] = {device, nic, NULL};
+		char *good[] = {device, tablet, vnc, one, NULL};
+
+		assert_int_equal(qemu_extra_check(bad1, err, sizeof(err)),
+				 -EINVAL);
+		assert_non_null(strstr(err, "-machine is rpifs's to set"));
+		assert_int_equal(qemu_extra_check(bad2, err, sizeof(err)),
+				 -EINVAL);
+		assert_int_equal(qemu_extra_check(bad3, err, sizeof(err)),
+				 -EINVAL);
+		assert_non_null(strstr(err, "serial0"));
+		assert_int_equal(qemu_extra_check(bad4, err, sizeof(err)),
+				 -EINVAL);
+		assert_int_equal(qemu_extra_check(good, err, sizeof(err)), 0);
+	}
+	unlink(path);
+	assert_int_equal(qemu_extra_load(path, &extra, err, sizeof(err)),
+			 -ENOENT);
+	assert_non_null(strstr(err, "No such file"));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -272,6 +360,8 @@ int main(void)
 		cmocka_unit_test(test_describe),
 		cmocka_unit_test(test_free_port),
 		cmocka_unit_test(test_qemu_argv),
+		cmocka_unit_test(test_tcg),
+		cmocka_unit_test(test_extra_args),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
