@@ -262,6 +262,46 @@ static void ext_release(struct rfs *fs, struct rfs_file *file)
 /* Zeros for holes, long enough for the largest read the kernel sends. */
 static const char zeros[1 << 20];
 
+/*
+ * A file read sequentially (its first read included): ask the host to
+ * read the next EXT_AHEAD bytes of the file from the image, extent by
+ * extent, as boot/ does; the host's own readahead on the image file cannot
+ * know where the file's next extent is, and each FUSE read (256 KiB at
+ * most) would wait for the disk.
+ */
+#define EXT_AHEAD (4u << 20)
+
+static void ext_read_ahead(struct rfs *fs, struct rfs_file *file, uint64_t ino,
+			   uint64_t end)
+{
+	uint64_t from = file->ahead_until > end ? file->ahead_until : end;
+	uint64_t until = end + EXT_AHEAD;
+	struct ext4_run runs[MAP_RUNS];
+
+	if (file->ahead_until >= end + EXT_AHEAD / 2)
+		return;
+	while (from < until) {
+		int n = ext4_map(fs->ext, ino, from, (size_t)(until - from),
+				 runs, MAP_RUNS);
+		uint64_t got = 0;
+
+		if (n <= 0)
+			break;
+		for (int i = 0; i < n; i++) {
+			if (!runs[i].zeros)
+				(void)posix_fadvise(fs->ext_win.fd,
+						    (off_t)runs[i].pos,
+						    (off_t)runs[i].len,
+						    POSIX_FADV_WILLNEED);
+			got += runs[i].len;
+		}
+		if (got == 0)
+			break;
+		from += got;
+	}
+	file->ahead_until = until;
+}
+
 static int ext_read(struct rfs *fs, struct rfs_file *file, size_t size,
 		    off_t off, struct fuse_bufvec **bufvp)
 {
@@ -307,6 +347,16 @@ static int ext_read(struct rfs *fs, struct rfs_file *file, size_t size,
 				.pos = (off_t)runs[i].pos,
 			};
 	}
+	if ((uint64_t)off == file->next_off) {
+		uint64_t done = 0;
+
+		for (int i = 0; i < n; i++)
+			done += runs[i].len;
+		ext_read_ahead(fs, file, ino, (uint64_t)off + done);
+	}
+	file->next_off = (uint64_t)off;
+	for (int i = 0; i < n; i++)
+		file->next_off += runs[i].len;
 	*bufvp = bv;
 	return 0;
 }
