@@ -194,17 +194,8 @@ for n in range(2):
 	[ "$status" -eq 0 ]
 	[[ "$output" == *"inet 10.0.2.15/24"* ]]
 	[[ "$output" == *"default via 10.0.2.2 dev eth0"* ]]
-	# Written without a sync: the orderly stop gets it to the disk.
-	run --separate-stderr "$RPIFS" ssh "$MNT" -i "$key" -o BatchMode=yes \
-		-- 'echo kept by the shutdown > /home/pi/kept.txt'
-	[ "$status" -eq 0 ]
 	"$RPIFS" stop "$MNT"
-	echo "# $(grep '^last stop:' "$MNT/status")"
-	grep -q '^last stop: orderly: ' "$MNT/status"
-	[ "$(cat "$MNT/root/home/pi/kept.txt")" = 'kept by the shutdown' ]
 	umount_rpifs "$MNT"
-	fsck_boot "$IMG"
-	root_clean "$IMG"
 }
 
 @test "net=none: no network device at all" {
@@ -358,6 +349,15 @@ for n in range(2):
 	[ -s "$known" ]
 	grep -q "^rpifs-sys.img-[0-9a-f]* ssh-" "$known"
 	[ "$(sha256sum ~/.ssh/known_hosts 2>/dev/null || echo absent)" = "$kh_before" ]
+	# Written without a sync: the orderly stop gets it to the disk.
+	run --separate-stderr "$RPIFS" ssh "$MNT" -i "$key" -o BatchMode=yes \
+		-- 'echo kept by the shutdown > /home/pi/kept.txt'
+	[ "$status" -eq 0 ]
 	"$RPIFS" stop "$MNT"
+	echo "# $(grep '^last stop:' "$MNT/status")"
+	grep -q '^last stop: orderly: ' "$MNT/status"
+	[ "$(cat "$MNT/root/home/pi/kept.txt")" = 'kept by the shutdown' ]
 	umount_rpifs "$MNT"
+	fsck_boot "$IMG"
+	root_clean "$IMG"
 }
