@@ -68,6 +68,10 @@ setup() {
 	boot_fixture
 	mount_rpifs "$IMG" "$MNT"
 	"$RPIFS" run "$MNT" --wait --timeout 120
+	# Shown without write bits, so that editors say "read-only" first.
+	for f in "$B" "$B/config.txt" "$MNT/cmdline" "$MNT/userconf" "$MNT/root/etc/hostname"; do
+		[[ "$(stat -c %A "$f")" != *w* ]] || { echo "$f: $(stat -c %A "$f")"; false; }
+	done
 	run touch "$B/new"
 	[[ "$output" == *"Read-only file system"* ]]
 	run bash -c "echo x > '$MNT/cmdline'"
@@ -98,7 +102,9 @@ setup() {
 	grep -q login: "$BATS_TEST_TMPDIR/v2"
 	echo stop >"$MNT/run"
 	wait_stopped "$MNT" 120
-	# Idle again: writable, and QEMU by hand still refused.
+	# Idle again: writable (write bits back), and QEMU by hand still refused.
+	[[ "$(stat -c %A "$B/config.txt")" == *w* ]]
+	[[ "$(stat -c %A "$MNT/cmdline")" == *w* ]]
 	touch "$B/after"
 	run timeout 20 qemu-system-aarch64 -machine raspi4b -display none -monitor none \
 		-drive "file=$IMG,format=raw,if=sd" -kernel /dev/null

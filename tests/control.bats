@@ -92,6 +92,42 @@ verify_hash() {
 	finish
 }
 
+@test "userconf: a refused write changes nothing and fails at the write: 100 kB, a 512-byte password" {
+	echo 'pi:raspberry' >"$D/userconf"
+	local before
+	before=$(cat "$B/userconf.txt")
+	run bash -c "head -c 100000 /dev/zero | tr '\\0' a >'$D/userconf'"
+	[ "$status" -ne 0 ]
+	[ "$(cat "$B/userconf.txt")" = "$before" ]
+	# The shell's own echo sees the refusal (at the write, not at close).
+	run bash -c "echo 'pi:$(head -c 512 /dev/zero | tr '\0' b)' >'$D/userconf'"
+	echo "$output"
+	[ "$status" -ne 0 ]
+	[[ "$output" == *"write error: Invalid argument"* ]]
+	[ "$(cat "$B/userconf.txt")" = "$before" ]
+	finish
+}
+
+@test "status: an old failure's message goes once a later write succeeds; an empty cmdline is warned of" {
+	run bash -c "echo nocolon >'$D/userconf'"
+	[ "$status" -ne 0 ]
+	grep -q '^last message: userconf: ' "$D/status"
+	echo 'pi:raspberry' >"$D/userconf"
+	not grep -q '^last message: ' "$D/status"
+	: >"$D/cmdline"
+	grep -qx "cmdline warning: the command line has no root=: the guest's kernel will not find its root file system" "$D/status"
+	finish
+}
+
+@test "a file of boot/ never leaves the image for the mount's in-memory root: mv is refused, the file stays" {
+	echo keep >"$B/keep.txt"
+	run mv "$B/keep.txt" "$D/"
+	[ "$status" -ne 0 ]
+	[ "$(cat "$B/keep.txt")" = keep ]
+	[ ! -e "$D/keep.txt" ]
+	finish
+}
+
 @test "userconf: a line that is already a hash (\$6\$, \$5\$, \$y\$) is stored as is" {
 	local h6 h5 hy
 	h6=$(openssl passwd -6 -salt abcdefgh pw)

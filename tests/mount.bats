@@ -227,6 +227,13 @@ compare_with_mtools() {
 
 @test "mount errors are one line that says what to do" {
 	mkdir -p "$T/e"
+	# A mount point that is a file would hide it: refused.
+	echo 'a file' >"$T/afile"
+	run "$RPIFS" mount "$T/fat16.img" "$T/afile"
+	[ "$status" -eq 1 ] && [ "${#lines[@]}" -eq 1 ]
+	[[ "$output" == *"is not a directory"* ]]
+	[ "$(cat "$T/afile")" = 'a file' ]
+	not mountpoint -q "$T/afile"
 	run "$RPIFS" mount "$T/nope.img" "$T/e"
 	[ "$status" -eq 1 ] && [ "${#lines[@]}" -eq 1 ]
 	[[ "$output" == *"no such file"* ]]
