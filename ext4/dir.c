@@ -94,6 +94,19 @@ int ext4_resolve(struct ext4_vol *vol, const char *path, uint64_t *ino)
 	return 0;
 }
 
+int ext4_probe_path(struct ext4_vol *vol, const char *path)
+{
+	ext2_ino_t found;
+	errcode_t e = ext2fs_namei_follow(vol->fs, EXT2_ROOT_INO, EXT2_ROOT_INO,
+					  path, &found);
+
+	if (e == 0)
+		return 0;
+	if (e == EXT2_ET_FILE_NOT_FOUND || e == EXT2_ET_NO_DIRECTORY)
+		return -ENOENT;
+	return -EIO;
+}
+
 static unsigned dt_of(int ft)
 {
 	switch (ft) {

@@ -104,6 +104,12 @@ int ext4_lookup(struct ext4_vol *vol, uint64_t dir, const char *name,
 		uint64_t *ino);
 /* An absolute path from the root, following symbolic links. */
 int ext4_resolve(struct ext4_vol *vol, const char *path, uint64_t *ino);
+/*
+ * Whether @path is there, as ext4_resolve finds it, but quietly: nothing
+ * logged, the volume not marked damaged, for what only looks (status).
+ * @return 0, -ENOENT, or -EIO for anything else.
+ */
+int ext4_probe_path(struct ext4_vol *vol, const char *path);
 
 /*
  * One directory entry; @type is a DT_* value, @next the position after

@@ -193,11 +193,16 @@ void rfs_root_status(struct rfs *fs, struct buf *out)
 
 const char *rfs_root_find(struct rfs *fs, const char *const *paths, bool *known)
 {
-	uint64_t ino;
-
 	*known = fs->ext != NULL;
-	for (; fs->ext && *paths; paths++)
-		if (ext4_resolve(fs->ext, *paths, &ino) == 0)
+	for (; fs->ext && *paths; paths++) {
+		int ret = ext4_probe_path(fs->ext, *paths);
+
+		if (ret == 0)
 			return *paths;
+		if (ret != -ENOENT) {
+			*known = false; /* unreadable now: say nothing false */
+			return NULL;
+		}
+	}
 	return NULL;
 }
