@@ -197,7 +197,8 @@ static int more_than_one_line(void)
 
 int value_cmdline_precheck(const struct buf *value)
 {
-	const char *nl = memchr(value->data, '\n', value->len);
+	const char *nl =
+		value->len ? memchr(value->data, '\n', value->len) : NULL;
 
 	if (nl && (size_t)(nl - (const char *)value->data) + 1 < value->len)
 		return more_than_one_line();
@@ -207,7 +208,8 @@ int value_cmdline_precheck(const struct buf *value)
 int value_cmdline_commit(struct rfs *fs, const struct buf *value)
 {
 	size_t len = value->len;
-	const char *p = (const char *)value->data;
+	/* Nothing written (: > cmdline): no buffer at all. */
+	const char *p = value->data ? (const char *)value->data : "";
 	char path[CONFIG_PATH_MAX], *line;
 	int ret;
 
