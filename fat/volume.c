@@ -221,21 +221,33 @@ int fat_sync(struct fat_vol *vol)
 	return ret;
 }
 
+/*
+ * Leave the volume clean for the next user (a guest, or nobody): what
+ * fat_fallocate kept past files' ends given back, everything flushed, then
+ * the dirty flag cleared, only if everything before it reached the image.
+ */
+static int leave_clean(struct fat_vol *vol, const char *why)
+{
+	int ret = fat_trim_prealloc(vol);
+
+	(void)why; /* for the write trace only */
+	if (!ret)
+		ret = fat_sync(vol);
+	fat_trace_call(why, NULL, NULL, NULL, NULL);
+	if (!ret && vol->dirty_flag_set) {
+		ret = fat_set_dirty_flag(vol, false);
+		if (!ret)
+			ret = fat_io_flush(vol);
+	}
+	return ret;
+}
+
 int fat_freeze(struct fat_vol *vol)
 {
 	int ret = 0;
 
-	if (!vol->read_only && !vol->damaged) {
-		ret = fat_trim_prealloc(vol);
-		if (!ret)
-			ret = fat_sync(vol);
-		fat_trace_call("freeze", NULL, NULL, NULL, NULL);
-		if (!ret && vol->dirty_flag_set) {
-			ret = fat_set_dirty_flag(vol, false);
-			if (!ret)
-				ret = fat_io_flush(vol);
-		}
-	}
+	if (!vol->read_only && !vol->damaged)
+		ret = leave_clean(vol, "freeze");
 	vol->read_only = true;
 	return ret;
 }
@@ -246,18 +258,8 @@ int fat_unmount(struct fat_vol *vol)
 
 	if (!vol)
 		return 0;
-	if (!vol->read_only && !vol->damaged) {
-		ret = fat_trim_prealloc(vol);
-		if (!ret)
-			ret = fat_sync(vol);
-		fat_trace_call("unmount", NULL, NULL, NULL, NULL);
-		/* Clean only if everything before it reached the image. */
-		if (!ret && vol->dirty_flag_set) {
-			ret = fat_set_dirty_flag(vol, false);
-			if (!ret)
-				ret = fat_io_flush(vol);
-		}
-	}
+	if (!vol->read_only && !vol->damaged)
+		ret = leave_clean(vol, "unmount");
 	free_all_nodes(vol);
 	fat_table_free(vol);
 	free(vol);
