@@ -372,18 +372,23 @@ fail:
 	return ret;
 }
 
-int fat_free_chain(struct fat_vol *vol, uint32_t first)
+/*
+ * Walk the chain from @first to its end, checking it (a loop, or a free
+ * cluster inside it, is damage), and with @free_it free each cluster as
+ * it goes. @clusters and @usable (not FAT12's sector-spanning ones) count
+ * what it holds.
+ */
+static int walk_chain(struct fat_vol *vol, uint32_t first, bool free_it,
+		      uint32_t *clusters, uint32_t *usable)
 {
 	uint32_t c = first;
-	uint32_t steps = 0;
-	int ret = fat_check_writable(vol);
+	int ret;
 
-	if (ret)
-		return ret;
+	*clusters = *usable = 0;
 	while (fat_ent_kind(vol, c) == FAT_ENT_NEXT) {
 		uint32_t next;
 
-		if (++steps > vol->bpb.cluster_count)
+		if (++*clusters > vol->bpb.cluster_count)
 			return fat_corrupt(
 				vol, "the chain from cluster %u loops", first);
 		ret = fat_ent_get(vol, c, &next);
@@ -392,43 +397,44 @@ int fat_free_chain(struct fat_vol *vol, uint32_t first)
 		if (next == FAT_CLUSTER_FREE)
 			return fat_corrupt(
 				vol, "cluster %u of a chain is marked free", c);
-		ret = fat_ent_set(vol, c, FAT_CLUSTER_FREE);
-		if (ret)
-			return ret;
-		if (vol->free_known && !spans_sectors(vol, c))
-			vol->free_count++;
-		if (c < vol->next_free)
-			vol->next_free = c;
+		*usable += !spans_sectors(vol, c);
+		if (free_it) {
+			ret = fat_ent_set(vol, c, FAT_CLUSTER_FREE);
+			if (ret)
+				return ret;
+			if (vol->free_known && !spans_sectors(vol, c))
+				vol->free_count++;
+			if (c < vol->next_free)
+				vol->next_free = c;
+		}
 		c = next;
 	}
-	vol->fsinfo_dirty = true;
 	return 0;
+}
+
+int fat_free_chain(struct fat_vol *vol, uint32_t first)
+{
+	uint32_t clusters, usable;
+	int ret = fat_check_writable(vol);
+
+	if (!ret)
+		ret = walk_chain(vol, first, true, &clusters, &usable);
+	if (!ret)
+		vol->fsinfo_dirty = true;
+	return ret;
 }
 
 int fat_free_chain_later(struct fat_vol *vol, uint32_t first)
 {
 	struct fat_table *t = &vol->fat;
-	uint32_t c = first, clusters = 0, usable = 0;
+	uint32_t clusters, usable;
 	int ret = fat_check_writable(vol);
 
+	/* Walk it now, so that damage shows here and the count is known. */
+	if (!ret)
+		ret = walk_chain(vol, first, false, &clusters, &usable);
 	if (ret)
 		return ret;
-	/* Walk it now, so that damage shows here and the count is known. */
-	while (fat_ent_kind(vol, c) == FAT_ENT_NEXT) {
-		uint32_t next;
-
-		usable += !spans_sectors(vol, c);
-		if (++clusters > vol->bpb.cluster_count)
-			return fat_corrupt(
-				vol, "the chain from cluster %u loops", first);
-		ret = fat_ent_get(vol, c, &next);
-		if (ret)
-			return ret;
-		if (next == FAT_CLUSTER_FREE)
-			return fat_corrupt(
-				vol, "cluster %u of a chain is marked free", c);
-		c = next;
-	}
 	if (clusters == 0)
 		return 0;
 	if (t->pending_count == t->pending_cap) {

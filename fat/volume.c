@@ -191,6 +191,18 @@ fail:
 	return ret;
 }
 
+/* The FAT and FSInfo written, then made durable. */
+static int flush_tables(struct fat_vol *vol)
+{
+	int ret = fat_table_flush(vol);
+
+	if (!ret)
+		ret = fat_fsinfo_write(vol);
+	if (!ret)
+		ret = fat_io_flush(vol);
+	return ret;
+}
+
 int fat_sync(struct fat_vol *vol)
 {
 	int ret;
@@ -200,11 +212,7 @@ int fat_sync(struct fat_vol *vol)
 	fat_trace_call("sync", NULL, NULL, NULL, NULL);
 	ret = fat_dir_flush(vol);
 	if (!ret)
-		ret = fat_table_flush(vol);
-	if (!ret)
-		ret = fat_fsinfo_write(vol);
-	if (!ret)
-		ret = fat_io_flush(vol);
+		ret = flush_tables(vol);
 	if (ret || vol->fat.pending_count == 0)
 		return ret;
 	/*
@@ -212,13 +220,7 @@ int fat_sync(struct fat_vol *vol)
 	 * that too (a clean unmount must not leave lost clusters behind).
 	 */
 	ret = fat_free_pending(vol);
-	if (!ret)
-		ret = fat_table_flush(vol);
-	if (!ret)
-		ret = fat_fsinfo_write(vol);
-	if (!ret)
-		ret = fat_io_flush(vol);
-	return ret;
+	return ret ? ret : flush_tables(vol);
 }
 
 /*
