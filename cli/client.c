@@ -256,42 +256,102 @@ static int end_interrupted(const char *dir)
 	return 130;
 }
 
+struct run_args {
+	const char *dir;
+	bool wait;
+	double timeout;
+};
+
+#define RUN_USAGE "usage: rpifs run DIR [--wait[=ssh]] [--timeout SECONDS]\n"
+
+static int parse_run(int argc, char **argv, struct run_args *ra,
+		     struct ssh_wait *ssh)
+{
+	ra->timeout = 300;
+	for (int i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--wait") == 0) {
+			ra->wait = true;
+		} else if (strcmp(argv[i], "--wait=ssh") == 0) {
+			ra->wait = ssh->wanted = true;
+		} else if (strcmp(argv[i], "--timeout") == 0 && i + 1 < argc) {
+			ra->timeout = atof(argv[++i]);
+		} else if (!ra->dir && argv[i][0] != '-') {
+			ra->dir = argv[i];
+		} else {
+			ra->dir = NULL;
+			break;
+		}
+	}
+	if (!ra->dir || ra->timeout <= 0) {
+		fputs(RUN_USAGE, stderr);
+		return 2;
+	}
+	return 0;
+}
+
+/*
+ * One look at the booting guest: 0 done (the prompt, or sshd answers),
+ * 1 failed (said), -1 not yet.
+ */
+static int wait_step(const char *dir, struct ssh_wait *ssh, double start,
+		     double timeout)
+{
+	char state[128], why[600], *console;
+	bool login, panic;
+
+	console = read_ctl(dir, "console");
+	login = console && strstr(console, "login:");
+	panic = console && strstr(console, "Kernel panic");
+	free(console);
+	if (ssh->wanted && ssh_wait_poll(ssh, dir, now_s() - start))
+		return 0;
+	if (login && !ssh->wanted) {
+		printf("login prompt after %.1f s\n", now_s() - start);
+		return 0;
+	}
+	if (panic) {
+		show_failure(dir, "the guest's kernel panicked (stop "
+				  "it with rpifs stop)");
+		return 1;
+	}
+	cli_status_value(dir, "state", state, sizeof(state));
+	if (strncmp(state, "stopped", 7) == 0) {
+		snprintf(why, sizeof(why),
+			 "QEMU ended before a login prompt (%s)", state);
+		show_failure(dir, why);
+		return 1;
+	}
+	if (now_s() - start > timeout) {
+		snprintf(why, sizeof(why),
+			 "%s after %.0f s (the guest still runs; rpifs "
+			 "stop stops it)",
+			 ssh->wanted ? "no answer from sshd"
+				     : "no login prompt",
+			 timeout);
+		show_failure(dir, why);
+		return 1;
+	}
+	return -1;
+}
+
 int cli_run(int argc, char **argv)
 {
 	char dir[PATH_MAX], why[600];
 	struct ssh_wait ssh = {0};
-	bool wait = false;
-	double timeout = 300, start;
-	const char *arg = NULL;
+	struct run_args ra = {0};
+	double start;
 	int ret;
 
-	for (int i = 1; i < argc; i++) {
-		if (strcmp(argv[i], "--wait") == 0) {
-			wait = true;
-		} else if (strcmp(argv[i], "--wait=ssh") == 0) {
-			wait = ssh.wanted = true;
-		} else if (strcmp(argv[i], "--timeout") == 0 && i + 1 < argc) {
-			timeout = atof(argv[++i]);
-		} else if (!arg && argv[i][0] != '-') {
-			arg = argv[i];
-		} else {
-			fprintf(stderr, "usage: rpifs run DIR [--wait[=ssh]] "
-					"[--timeout SECONDS]\n");
-			return 2;
-		}
-	}
-	if (!arg || timeout <= 0) {
-		fprintf(stderr, "usage: rpifs run DIR [--wait[=ssh]] "
-				"[--timeout SECONDS]\n");
-		return 2;
-	}
-	if (cli_mount_dir(arg, dir, sizeof(dir)))
+	ret = parse_run(argc, argv, &ra, &ssh);
+	if (ret)
+		return ret;
+	if (cli_mount_dir(ra.dir, dir, sizeof(dir)))
 		return 1;
 	if (ssh.wanted && ssh_wait_check(dir))
 		return 1;
 	start = now_s();
 	ret = write_run(dir, "start\n");
-	if (ret == -EBUSY && wait) {
+	if (ret == -EBUSY && ra.wait) {
 		/* Already booting: wait for that boot's prompt. */
 		ret = 0;
 	}
@@ -300,54 +360,20 @@ int cli_run(int argc, char **argv)
 		rpifs_log(RPIFS_ERR, "%s", why[0] ? why : strerror(-ret));
 		return 1;
 	}
-	if (!wait) {
+	if (!ra.wait) {
 		printf("booting: follow it with 'tail -f %s/console' or 'rpifs "
 		       "console %s'\n",
 		       dir, dir);
 		return 0;
 	}
 	catch_interrupt();
-	for (;;) {
-		char state[128], *console;
-		bool login, panic;
-
+	do {
 		sleep_ms(100);
 		if (wait_interrupted)
 			return end_interrupted(dir);
-		console = read_ctl(dir, "console");
-		login = console && strstr(console, "login:");
-		panic = console && strstr(console, "Kernel panic");
-		free(console);
-		if (ssh.wanted && ssh_wait_poll(&ssh, dir, now_s() - start))
-			return 0;
-		if (login && !ssh.wanted) {
-			printf("login prompt after %.1f s\n", now_s() - start);
-			return 0;
-		}
-		if (panic) {
-			show_failure(dir, "the guest's kernel panicked (stop "
-					  "it with rpifs stop)");
-			return 1;
-		}
-		cli_status_value(dir, "state", state, sizeof(state));
-		if (strncmp(state, "stopped", 7) == 0) {
-			snprintf(why, sizeof(why),
-				 "QEMU ended before a login prompt (%s)",
-				 state);
-			show_failure(dir, why);
-			return 1;
-		}
-		if (now_s() - start > timeout) {
-			snprintf(why, sizeof(why),
-				 "%s after %.0f s (the guest still runs; rpifs "
-				 "stop stops it)",
-				 ssh.wanted ? "no answer from sshd"
-					    : "no login prompt",
-				 timeout);
-			show_failure(dir, why);
-			return 1;
-		}
-	}
+		ret = wait_step(dir, &ssh, start, ra.timeout);
+	} while (ret < 0);
+	return ret;
 }
 
 /* The daemon bounds each step of a stop; this only guards a lost daemon. */

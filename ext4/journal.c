@@ -288,29 +288,13 @@ static int load_inode(struct jnl *j)
 	return 0;
 }
 
-static int load_super(struct jnl *j)
+/* The journal superblock's type, block size and length. */
+static int check_geometry(struct jnl *j, const struct jbd2_super_disk *jsb,
+			  uint32_t type)
 {
-	const struct jbd2_super_disk *jsb;
-	uint64_t inode_blocks;
-	uint32_t type, compat = 0, ro_compat = 0, fc_blocks;
-	int ret;
-
-	ret = load_inode(j);
-	if (ret)
-		return ret;
-	j->blocksize = j->fs->blocksize;
-	inode_blocks = EXT2_I_SIZE(&j->inode) / j->blocksize;
-	j->maxlen =
-		inode_blocks > UINT32_MAX ? UINT32_MAX : (uint32_t)inode_blocks;
-	ret = read_journal_block(j, 0, j->sb_block, &j->sb_home);
-	if (ret)
-		return ret;
-	jsb = (const struct jbd2_super_disk *)j->sb_block;
-
 	if (get_be32(jsb->header.magic) != JBD2_MAGIC)
 		return fail(j, -EUCLEAN,
 			    "the journal superblock has no JBD2 magic number");
-	type = get_be32(jsb->header.blocktype);
 	if (type != JBD2_SUPERBLOCK_V1 && type != JBD2_SUPERBLOCK_V2)
 		return fail(j, -EUCLEAN,
 			    "the journal superblock has an unknown type %u",
@@ -336,6 +320,14 @@ static int load_super(struct jnl *j)
 			    "the journal's log starts at block %u, outside "
 			    "its %u blocks",
 			    j->first, j->maxlen);
+	return 0;
+}
+
+/* The features this replay knows, and the checksums they ask for. */
+static int check_features(struct jnl *j, const struct jbd2_super_disk *jsb,
+			  uint32_t type)
+{
+	uint32_t compat = 0, ro_compat = 0;
 
 	/* Features exist from v2 on; the kernel ignores them in v1. */
 	if (type == JBD2_SUPERBLOCK_V2) {
@@ -375,6 +367,13 @@ static int load_super(struct jnl *j)
 		j->csum_seed = crc32c(~0u, jsb->uuid, sizeof(jsb->uuid));
 	}
 	j->tag_bytes = tag_bytes(j->incompat);
+	return 0;
+}
+
+/* Where the circular log lies, and where its head is. */
+static int check_log(struct jnl *j, const struct jbd2_super_disk *jsb)
+{
+	uint32_t fc_blocks;
 
 	/* Fast commits live in the last blocks, outside the circular log. */
 	j->last = j->maxlen;
@@ -404,6 +403,31 @@ static int load_super(struct jnl *j)
 			    "[%u, %u)",
 			    j->start, j->first, j->last);
 	return 0;
+}
+
+static int load_super(struct jnl *j)
+{
+	const struct jbd2_super_disk *jsb;
+	uint64_t inode_blocks;
+	uint32_t type;
+	int ret;
+
+	ret = load_inode(j);
+	if (ret)
+		return ret;
+	j->blocksize = j->fs->blocksize;
+	inode_blocks = EXT2_I_SIZE(&j->inode) / j->blocksize;
+	j->maxlen =
+		inode_blocks > UINT32_MAX ? UINT32_MAX : (uint32_t)inode_blocks;
+	ret = read_journal_block(j, 0, j->sb_block, &j->sb_home);
+	if (ret)
+		return ret;
+	jsb = (const struct jbd2_super_disk *)j->sb_block;
+	type = get_be32(jsb->header.blocktype);
+	ret = check_geometry(j, jsb, type);
+	if (!ret)
+		ret = check_features(j, jsb, type);
+	return ret ? ret : check_log(j, jsb);
 }
 
 /* ---- pass 1: scan ----------------------------------------------------- */

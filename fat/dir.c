@@ -210,20 +210,74 @@ static bool is_dot_entry(const struct fat_dirent_disk *de)
 	       memcmp(de->name, "..         ", 11) == 0;
 }
 
+/* The root's volume label entry, the first one only. */
+static void take_label(struct fat_vol *vol, const struct fat_dirent_disk *de)
+{
+	char label[12];
+
+	memcpy(label, de->name, 11);
+	label[11] = '\0';
+	for (int i = 10; i >= 0 && label[i] == ' '; i--)
+		label[i] = '\0';
+	snprintf(vol->label, sizeof(vol->label), "%s", label);
+	vol->label_date = get_le16(de->mdate);
+	vol->label_time = get_le16(de->mtime);
+}
+
+/*
+ * The child at @slot, named by the long name gathered in @st or by its
+ * 8.3 name. 1: skipped (an unusable name).
+ */
+static int add_child(struct fat_vol *vol, struct fat_node *node,
+		     struct fat_dir *dir, struct lfn_state *st, uint32_t slot,
+		     const struct fat_dirent_disk *de)
+{
+	struct fat_node *child;
+	char shortname[40];
+	char *name = lfn_name(st, de);
+	int lfn_count = name ? st->count : 0;
+
+	st->count = 0;
+	if (!name) {
+		fat_sfn_format(de->name, de->lcase, shortname,
+			       sizeof(shortname));
+		if (!fat_name_safe(shortname)) {
+			rpifs_log(RPIFS_WARN,
+				  "fat: skipping an entry with an unusable "
+				  "name in '%s' (slot %u)",
+				  node->is_root ? "/" : node->name, slot);
+			return 1;
+		}
+		name = strdup(shortname);
+		if (!name)
+			return -ENOMEM;
+	}
+	child = fat_node_new(vol);
+	if (!child) {
+		free(name);
+		return -ENOMEM;
+	}
+	child->name = name;
+	child->parent = node;
+	child->slot = slot;
+	child->lfn_slots = (uint8_t)lfn_count;
+	fat_node_from_dirent(vol, child, de);
+	dir->child[slot] = child;
+	dir->entries++;
+	return 0;
+}
+
 static int parse(struct fat_vol *vol, struct fat_node *node,
 		 struct fat_dir *dir)
 {
 	struct lfn_state *st = calloc(1, sizeof(*st));
+	int ret = 0;
 
 	if (!st)
 		return -ENOMEM;
-	for (uint32_t slot = 0; slot < dir->slots; slot++) {
+	for (uint32_t slot = 0; slot < dir->slots && ret >= 0; slot++) {
 		const struct fat_dirent_disk *de =
 			(const void *)(dir->raw + (size_t)slot * DIRENT_SIZE);
-		struct fat_node *child;
-		char shortname[40];
-		char *name;
-		int lfn_count;
 
 		if (de->name[0] == DIRENT_END) {
 			forget_after_end(dir, slot);
@@ -239,18 +293,8 @@ static int parse(struct fat_vol *vol, struct fat_node *node,
 		}
 		if (de->attr & FAT_ATTR_VOLUME) {
 			if (node->is_root && !vol->label[0] &&
-			    !(de->attr & FAT_ATTR_DIR)) {
-				char label[12];
-
-				memcpy(label, de->name, 11);
-				label[11] = '\0';
-				for (int i = 10; i >= 0 && label[i] == ' '; i--)
-					label[i] = '\0';
-				snprintf(vol->label, sizeof(vol->label), "%s",
-					 label);
-				vol->label_date = get_le16(de->mdate);
-				vol->label_time = get_le16(de->mtime);
-			}
+			    !(de->attr & FAT_ATTR_DIR))
+				take_label(vol, de);
 			st->count = 0;
 			continue;
 		}
@@ -258,42 +302,10 @@ static int parse(struct fat_vol *vol, struct fat_node *node,
 			st->count = 0;
 			continue;
 		}
-		name = lfn_name(st, de);
-		lfn_count = name ? st->count : 0;
-		st->count = 0;
-		if (!name) {
-			fat_sfn_format(de->name, de->lcase, shortname,
-				       sizeof(shortname));
-			if (!fat_name_safe(shortname)) {
-				rpifs_log(RPIFS_WARN,
-					  "fat: skipping an entry with an "
-					  "unusable name in '%s' (slot %u)",
-					  node->is_root ? "/" : node->name,
-					  slot);
-				continue;
-			}
-			name = strdup(shortname);
-			if (!name)
-				goto nomem;
-		}
-		child = fat_node_new(vol);
-		if (!child) {
-			free(name);
-			goto nomem;
-		}
-		child->name = name;
-		child->parent = node;
-		child->slot = slot;
-		child->lfn_slots = (uint8_t)lfn_count;
-		fat_node_from_dirent(vol, child, de);
-		dir->child[slot] = child;
-		dir->entries++;
+		ret = add_child(vol, node, dir, st, slot, de);
 	}
 	free(st);
-	return 0;
-nomem:
-	free(st);
-	return -ENOMEM;
+	return ret < 0 ? ret : 0;
 }
 
 int fat_dir_load(struct fat_vol *vol, struct fat_node *node)

@@ -280,55 +280,58 @@ static int set_dotdot(struct fat_vol *vol, struct fat_node *node,
 	return 0;
 }
 
-int fat_rename(struct fat_vol *vol, struct fat_node *old_dir,
-	       const char *old_name, struct fat_node *new_dir,
-	       const char *new_name, unsigned flags)
+/* One rename, as its steps see it. */
+struct rename_op {
+	struct fat_node *old_dir, *new_dir;
+	const char *new_name;
+	struct fat_node *node;	 /* the entry renamed */
+	struct fat_node *target; /* the entry it replaces, or NULL */
+	uint8_t sfn[11], lcase;
+	bool needs_lfn;
+	uint32_t first_slot, count; /* the new entry's slots */
+	uint32_t old_first;	    /* the old entry's first slot */
+};
+
+/*
+ * Find the entry and the one it replaces, and refuse what rename(2)
+ * refuses. 1: nothing to do (the same name).
+ */
+static int rename_lookup(struct fat_vol *vol, struct rename_op *op,
+			 const char *old_name, unsigned flags)
 {
 	struct fat_node *node, *target;
-	uint8_t sfn[11], lcase;
-	uint32_t first_slot, count, old_first, old_count, old_slot;
-	uint32_t new_sector;
-	bool needs_lfn, new_whole, with_new, overlap;
-	uint8_t prev_sfn[11];
-	char *name_copy, *prev_name = NULL;
+	bool is_dir;
 	int ret;
 
-	ret = prepare_dir(vol, old_dir);
-	if (!ret)
-		ret = prepare_dir(vol, new_dir);
-	if (ret)
-		return ret;
-	fat_trace_call("rename", old_dir, old_name, new_dir, new_name);
-	node = fat_dir_find(old_dir, old_name);
+	node = fat_dir_find(op->old_dir, old_name);
 	if (!node)
 		return -ENOENT;
-	ret = fat_name_check(new_name);
+	ret = fat_name_check(op->new_name);
 	if (ret)
 		return ret;
-	if ((node->attr & FAT_ATTR_DIR) && is_within(new_dir, node))
+	is_dir = node->attr & FAT_ATTR_DIR;
+	if (is_dir && is_within(op->new_dir, node))
 		return -EINVAL;
-	if ((node->attr & FAT_ATTR_DIR) && old_dir != new_dir) {
+	if (is_dir && op->old_dir != op->new_dir) {
 		/* Its ".." changes: have it in memory before changing anything.
 		 */
 		ret = fat_dir_load(vol, node);
 		if (ret)
 			return ret;
 	}
-	target = fat_dir_find(new_dir, new_name);
+	target = fat_dir_find(op->new_dir, op->new_name);
 	if (target == node) {
 		/* The same entry: only a change of case or of alias. */
-		if (strcmp(node->name, new_name) == 0)
-			return 0;
+		if (strcmp(node->name, op->new_name) == 0)
+			return 1;
 		target = NULL;
 	}
 	if (target) {
 		if (flags & FAT_RENAME_NOREPLACE)
 			return -EEXIST;
-		if ((target->attr & FAT_ATTR_DIR) &&
-		    !(node->attr & FAT_ATTR_DIR))
+		if ((target->attr & FAT_ATTR_DIR) && !is_dir)
 			return -EISDIR;
-		if (!(target->attr & FAT_ATTR_DIR) &&
-		    (node->attr & FAT_ATTR_DIR))
+		if (!(target->attr & FAT_ATTR_DIR) && is_dir)
 			return -ENOTDIR;
 		if (target->attr & FAT_ATTR_DIR) {
 			ret = fat_dir_load(vol, target);
@@ -338,77 +341,103 @@ int fat_rename(struct fat_vol *vol, struct fat_node *old_dir,
 				return -ENOTEMPTY;
 		}
 	}
+	op->node = node;
+	op->target = target;
+	return 0;
+}
 
-	/*
-	 * Everything that can fail comes before the first change; the
-	 * source's and the target's slots and 8.3 names count as free.
-	 */
-	ret = fat_sfn_make(new_dir, new_name, sfn, &lcase, &needs_lfn, node,
-			   target);
+/*
+ * The new entry's 8.3 name and slots; the source's and the target's
+ * slots and 8.3 names count as free. The new entry goes, when it fits,
+ * in the sector of the old one: one sector write then renames the file,
+ * whatever a power cut keeps. Else in the sector of the entry it
+ * replaces.
+ */
+static int rename_place(struct fat_vol *vol, struct rename_op *op)
+{
+	struct fat_node *node = op->node, *target = op->target;
+	int ret;
+
+	ret = fat_sfn_make(op->new_dir, op->new_name, op->sfn, &op->lcase,
+			   &op->needs_lfn, node, target);
 	if (ret)
 		return ret;
-	/*
-	 * The new entry goes, when it fits, in the sector of the old one: one
-	 * sector write then renames the file, whatever a power cut keeps.
-	 * Else in the sector of the entry it replaces.
-	 */
-	count = fat_dir_slots_for(new_name, needs_lfn);
-	old_first = node->slot - node->lfn_slots;
-	ret = fat_dir_alloc_slots(vol, new_dir, count, node, target,
-				  old_dir == new_dir ? old_first : UINT32_MAX,
-				  target ? target->slot - target->lfn_slots
-					 : UINT32_MAX,
-				  &first_slot);
-	if (ret)
-		return ret;
-	name_copy = strdup(new_name);
-	if (!name_copy)
-		return -ENOMEM;
-	if (fat_dir_name_in_flight(vol, new_dir, sfn, new_name,
-				   first_slot + count - 1)) {
-		ret = fat_io_flush(vol);
-		if (ret)
-			goto out;
-	}
+	op->count = fat_dir_slots_for(op->new_name, op->needs_lfn);
+	op->old_first = node->slot - node->lfn_slots;
+	return fat_dir_alloc_slots(
+		vol, op->new_dir, op->count, node, target,
+		op->old_dir == op->new_dir ? op->old_first : UINT32_MAX,
+		target ? target->slot - target->lfn_slots : UINT32_MAX,
+		&op->first_slot);
+}
 
-	/*
-	 * The writes, each a whole sector, in steps flushed between, each
-	 * step leaving the file system consistent. In the usual case (old
-	 * entry, new entry and target in one sector) there is one step: the
-	 * rename is atomic. Else: first the target goes (a power cut keeps
-	 * the file under its old name; the target's clusters are lost); then
-	 * the new entry is written; then, if it was elsewhere, the old entry
-	 * goes (a power cut between keeps the file under both names, which
-	 * fsck.fat resolves). The directory buffers change in the same order,
-	 * so that a sector written early holds nothing of a later step.
-	 */
-	new_sector = first_slot / DIR_SECTOR_SLOTS;
-	new_whole = first_slot % DIR_SECTOR_SLOTS + count <= DIR_SECTOR_SLOTS;
-	if (target) {
-		uint32_t t_first = target->slot - target->lfn_slots;
+static bool in_sector(uint32_t first, uint32_t last, uint32_t sector)
+{
+	return first / DIR_SECTOR_SLOTS == sector &&
+	       last / DIR_SECTOR_SLOTS == sector;
+}
 
-		with_new = new_whole &&
-			   t_first / DIR_SECTOR_SLOTS == new_sector &&
-			   target->slot / DIR_SECTOR_SLOTS == new_sector;
-		fat_dir_remove_entry(vol, target);
-		if (!with_new) {
-			ret = fat_dir_write_sectors(vol, new_dir, t_first,
-						    target->lfn_slots + 1u);
-			if (!ret)
-				ret = fat_io_flush(vol);
-			if (ret)
-				goto out;
+/*
+ * The target's entry goes; on its own step (written and flushed) unless
+ * the new entry's sector holds it whole.
+ */
+static int rename_drop_target(struct fat_vol *vol, const struct rename_op *op,
+			      bool new_whole)
+{
+	struct fat_node *target = op->target;
+	uint32_t t_first = target->slot - target->lfn_slots;
+	int ret;
+
+	fat_dir_remove_entry(vol, target);
+	if (new_whole &&
+	    in_sector(t_first, target->slot, op->first_slot / DIR_SECTOR_SLOTS))
+		return 0;
+	ret = fat_dir_write_sectors(vol, op->new_dir, t_first,
+				    target->lfn_slots + 1u);
+	return ret ? ret : fat_io_flush(vol);
+}
+
+/*
+ * The writes, each a whole sector, in steps flushed between, each step
+ * leaving the file system consistent. In the usual case (old entry, new
+ * entry and target in one sector) there is one step: the rename is
+ * atomic. Else: first the target goes (a power cut keeps the file under
+ * its old name; the target's clusters are lost); then the new entry is
+ * written; then, if it was elsewhere, the old entry goes (a power cut
+ * between keeps the file under both names, which fsck.fat resolves). The
+ * directory buffers change in the same order, so that a sector written
+ * early holds nothing of a later step. Takes @name (the new name, owned).
+ */
+static int rename_write(struct fat_vol *vol, struct rename_op *op, char *name)
+{
+	struct fat_node *node = op->node;
+	struct fat_node *old_dir = op->old_dir, *new_dir = op->new_dir;
+	uint32_t new_sector = op->first_slot / DIR_SECTOR_SLOTS;
+	uint32_t old_slot = node->slot, old_count = node->lfn_slots + 1u;
+	bool new_whole, together;
+	uint8_t prev_sfn[11];
+	char *prev_name = NULL;
+	int ret = 0;
+
+	new_whole = op->first_slot % DIR_SECTOR_SLOTS + op->count <=
+		    DIR_SECTOR_SLOTS;
+	if (op->target) {
+		ret = rename_drop_target(vol, op, new_whole);
+		if (ret) {
+			free(name);
+			return ret;
 		}
 	}
-	/* The old entry goes with the new one if they share the sector. */
-	with_new = old_dir == new_dir && new_whole &&
-		   old_first / DIR_SECTOR_SLOTS == new_sector &&
-		   node->slot / DIR_SECTOR_SLOTS == new_sector;
-	old_slot = node->slot;
-	old_count = node->lfn_slots + 1u;
-	overlap = old_dir == new_dir && first_slot < old_first + old_count &&
-		  old_first < first_slot + count;
-	if (with_new || overlap) {
+	/*
+	 * The old entry goes with the new one if they share the sector (or
+	 * the new one's slots overlap it).
+	 */
+	together = old_dir == new_dir &&
+		   ((new_whole &&
+		     in_sector(op->old_first, old_slot, new_sector)) ||
+		    (op->first_slot < op->old_first + old_count &&
+		     op->old_first < op->first_slot + op->count));
+	if (together) {
 		fat_dir_remove_entry(vol, node);
 		free(node->name);
 	} else {
@@ -416,11 +445,11 @@ int fat_rename(struct fat_vol *vol, struct fat_node *old_dir,
 		memcpy(prev_sfn, node->sfn, sizeof(prev_sfn));
 		prev_name = node->name;
 	}
-	memcpy(node->sfn, sfn, 11);
-	node->lcase = lcase;
-	node->name = name_copy;
-	name_copy = NULL;
-	fat_dir_add_entry(vol, new_dir, node, new_name, needs_lfn, first_slot);
+	memcpy(node->sfn, op->sfn, 11);
+	node->lcase = op->lcase;
+	node->name = name;
+	fat_dir_add_entry(vol, new_dir, node, op->new_name, op->needs_lfn,
+			  op->first_slot);
 	if ((node->attr & FAT_ATTR_DIR) && old_dir != new_dir) {
 		ret = set_dotdot(vol, node, new_dir);
 		if (ret)
@@ -429,24 +458,59 @@ int fat_rename(struct fat_vol *vol, struct fat_node *old_dir,
 	touch_dir(vol, old_dir);
 	if (new_dir != old_dir)
 		touch_dir(vol, new_dir);
-	ret = fat_dir_write_sectors(vol, new_dir, first_slot, count);
-	if (!ret && !(with_new || overlap)) {
+	ret = fat_dir_write_sectors(vol, new_dir, op->first_slot, op->count);
+	if (!ret && !together) {
 		ret = fat_io_flush(vol);
 		if (!ret) {
 			fat_dir_note_removed(vol, old_dir, prev_sfn, prev_name,
 					     old_slot);
-			free_slots(vol, old_dir, old_first, old_slot);
+			free_slots(vol, old_dir, op->old_first, old_slot);
 		}
 	}
 	/* The rest: the old entry if elsewhere, "..", the times. */
 	if (!ret)
 		ret = fat_dir_flush(vol);
-	if (!ret && target)
-		ret = drop_node(vol, target);
+	if (!ret && op->target)
+		ret = drop_node(vol, op->target);
 out:
-	free(name_copy);
 	free(prev_name);
 	return ret;
+}
+
+int fat_rename(struct fat_vol *vol, struct fat_node *old_dir,
+	       const char *old_name, struct fat_node *new_dir,
+	       const char *new_name, unsigned flags)
+{
+	struct rename_op op = {
+		.old_dir = old_dir, .new_dir = new_dir, .new_name = new_name};
+	char *name;
+	int ret;
+
+	ret = prepare_dir(vol, old_dir);
+	if (!ret)
+		ret = prepare_dir(vol, new_dir);
+	if (ret)
+		return ret;
+	fat_trace_call("rename", old_dir, old_name, new_dir, new_name);
+	/* Everything that can fail comes before the first change. */
+	ret = rename_lookup(vol, &op, old_name, flags);
+	if (ret)
+		return ret > 0 ? 0 : ret;
+	ret = rename_place(vol, &op);
+	if (ret)
+		return ret;
+	name = strdup(new_name);
+	if (!name)
+		return -ENOMEM;
+	if (fat_dir_name_in_flight(vol, new_dir, op.sfn, new_name,
+				   op.first_slot + op.count - 1)) {
+		ret = fat_io_flush(vol);
+		if (ret) {
+			free(name);
+			return ret;
+		}
+	}
+	return rename_write(vol, &op, name);
 }
 
 int fat_set_times(struct fat_vol *vol, struct fat_node *node,

@@ -105,6 +105,40 @@ static void put_tail(uint8_t sfn[11], const uint8_t basis[8], size_t keep,
 	memcpy(sfn + n, tail, tl);
 }
 
+/*
+ * A free alias from @basis: ~1..~4 after six characters, then two
+ * characters, a hash of the long name @u and ~1..~999.
+ */
+static int free_alias(struct fat_node *dir, const uint16_t *u, int n,
+		      const uint8_t basis[8], uint8_t sfn[11],
+		      const struct fat_node *const skip[2])
+{
+	uint32_t hash = 0;
+
+	for (int i = 1; i <= 4; i++) {
+		char tail[8];
+
+		snprintf(tail, sizeof(tail), "~%d", i);
+		put_tail(sfn, basis, 6, tail);
+		if (!sfn_taken(dir, sfn, skip))
+			return 0;
+	}
+	for (int i = 0; i < n; i++)
+		hash = hash * 31 + u[i];
+	for (int i = 1; i < 1000; i++) {
+		char tail[12];
+
+		snprintf(tail, sizeof(tail), "%04X~%d",
+			 (unsigned)((hash + (uint32_t)(i / 10) * 40503u) &
+				    0xffff),
+			 i % 10 ? i % 10 : 1);
+		put_tail(sfn, basis, 2, tail);
+		if (!sfn_taken(dir, sfn, skip))
+			return 0;
+	}
+	return -EEXIST;
+}
+
 int fat_sfn_make(struct fat_node *dir, const char *name, uint8_t sfn[11],
 		 uint8_t *lcase, bool *needs_lfn, const struct fat_node *skip1,
 		 const struct fat_node *skip2)
@@ -116,7 +150,6 @@ int fat_sfn_make(struct fat_node *dir, const char *name, uint8_t sfn[11],
 	struct part_case bc = {0}, ec = {0};
 	uint8_t basis[8];
 	bool lossless;
-	uint32_t hash = 0;
 
 	if (n < 0)
 		return n;
@@ -171,30 +204,5 @@ int fat_sfn_make(struct fat_node *dir, const char *name, uint8_t sfn[11],
 	/* Only the case differs ("Mixed.TXT"): the basis itself, if free. */
 	if (lossless && !sfn_taken(dir, sfn, skip))
 		return 0;
-
-	for (int i = 1; i <= 4; i++) {
-		char tail[8];
-
-		snprintf(tail, sizeof(tail), "~%d", i);
-		put_tail(sfn, basis, 6, tail);
-		if (!sfn_taken(dir, sfn, skip))
-			return 0;
-	}
-	/* Then two basis characters, a hash of the long name and ~1..~999. */
-	for (int i = 0; i < n; i++)
-		hash = hash * 31 + u[i];
-	for (int i = 1; i < 1000; i++) {
-		char tail[12];
-		uint8_t mixed[8];
-
-		memcpy(mixed, basis, 8);
-		snprintf(tail, sizeof(tail), "%04X~%d",
-			 (unsigned)((hash + (uint32_t)(i / 10) * 40503u) &
-				    0xffff),
-			 i % 10 ? i % 10 : 1);
-		put_tail(sfn, mixed, 2, tail);
-		if (!sfn_taken(dir, sfn, skip))
-			return 0;
-	}
-	return -EEXIST;
+	return free_alias(dir, u, n, basis, sfn, skip);
 }

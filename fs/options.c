@@ -206,33 +206,151 @@ static int net_option(struct net_config *net, int key, const char *arg)
 
 /* ---- the command line ---- */
 
+struct choice {
+	const char *word; /* the whole option, "root=rw" */
+	int value;
+};
+
+/* An option that takes one of a few words; @hint lists them. */
+static int choose(const char *arg, const struct choice *c, size_t n,
+		  const char *hint, int *value)
+{
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(arg, c[i].word) == 0) {
+			*value = c[i].value;
+			return 0;
+		}
+	rpifs_log(RPIFS_ERR, "%s: give %s", arg, hint);
+	return -1;
+}
+
+#define N_CHOICES(c) (sizeof(c) / sizeof((c)[0]))
+
+static const struct choice new_owner_words[] = {
+	{"new_owner=dir", 0},
+	{"new_owner=caller", 1},
+};
+static const struct choice root_words[] = {
+	{"root=rw", RFS_ROOT_RW},
+	{"root=ro", RFS_ROOT_RO},
+	{"root=off", RFS_ROOT_OFF},
+};
+static const struct choice tcg_words[] = {
+	{"tcg=single", TCG_SINGLE},
+	{"tcg=multi", TCG_MULTI},
+	{"tcg=auto", TCG_AUTO},
+};
+
+/* An option FUSE is to see, or one neither FUSE nor rpifs knows. */
+static int other_option(const char *arg)
+{
+	if (arg[0] == '-') {
+		rpifs_log(RPIFS_ERR,
+			  "mount: unknown option %s (" RFS_MOUNT_USAGE ")",
+			  arg);
+		return -1;
+	}
+	if (!fuse_knows(arg)) {
+		rpifs_log(RPIFS_ERR,
+			  "-o %s: not an option rpifs or FUSE knows "
+			  "(see rpifs --help)",
+			  arg);
+		return -1;
+	}
+	return 1;
+}
+
+static int stop_timeout_option(struct rfs_options *opt, const char *arg)
+{
+	unsigned long n;
+
+	if (number(arg, 3600, &n))
+		return -1;
+	if (n == 0) {
+		rpifs_log(RPIFS_ERR,
+			  "%s: give the seconds a stop waits for the "
+			  "guest to shut down (1 to 3600; rpifs stop "
+			  "--force cuts the power at once)",
+			  arg);
+		return -1;
+	}
+	opt->stop_timeout = (unsigned)n;
+	return 0;
+}
+
+/* qemu_args=FILE: read and checked now, so that a bad one fails the mount. */
+static int qemu_args_option(struct rfs_options *opt, const char *arg)
+{
+	char path[PATH_MAX], err[512], **extra;
+
+	arg += strlen("qemu_args=");
+	if (!realpath(arg, path)) {
+		rpifs_log(RPIFS_ERR,
+			  "qemu_args=%s: %s: give a file with one QEMU "
+			  "argument per line",
+			  arg, strerror(errno));
+		return -1;
+	}
+	if (qemu_extra_load(path, &extra, err, sizeof(err))) {
+		rpifs_log(RPIFS_ERR, "%s", err);
+		return -1;
+	}
+	qemu_argv_free(extra);
+	free(opt->qemu_args);
+	opt->qemu_args = strdup(path);
+	return opt->qemu_args ? 0 : -1;
+}
+
+static int id_option(struct rfs_options *opt, const char *arg, int key)
+{
+	unsigned long n;
+
+	if (number(arg, 0xfffffffeul, &n))
+		return -1;
+	if (key == KEY_UID)
+		opt->uid = (uid_t)n;
+	else
+		opt->gid = (gid_t)n;
+	return 0;
+}
+
+static int umask_option(struct rfs_options *opt, const char *arg)
+{
+	unsigned mask;
+
+	if (sscanf(arg, "umask=%o", &mask) != 1 || mask > 0777) {
+		rpifs_log(RPIFS_ERR, "%s: give an octal mask such as umask=022",
+			  arg);
+		return -1;
+	}
+	opt->fmask = opt->dmask = mask;
+	return 0;
+}
+
+static int machine_option(struct rfs_options *opt, const char *arg)
+{
+	if (board_from_name(arg + strlen("machine="), &opt->board)) {
+		rpifs_log(RPIFS_ERR, "%s: rpifs emulates %s", arg,
+			  board_names());
+		return -1;
+	}
+	opt->board_explicit = true;
+	return 0;
+}
+
+/* fuse_opt's callback: 0 takes the argument, 1 passes it to FUSE. */
 static int process(void *data, const char *arg, int key,
 		   struct fuse_args *outargs)
 {
 	struct rfs_options *opt = data;
-	unsigned long n;
-	unsigned mask;
+	int v;
 
 	(void)outargs;
 	switch (key) {
 	case FUSE_OPT_KEY_NONOPT:
 		return positional(opt, arg) ? -1 : 0;
 	case FUSE_OPT_KEY_OPT:
-		if (arg[0] == '-') {
-			rpifs_log(RPIFS_ERR,
-				  "mount: unknown option %s (" RFS_MOUNT_USAGE
-				  ")",
-				  arg);
-			return -1;
-		}
-		if (!fuse_knows(arg)) {
-			rpifs_log(RPIFS_ERR,
-				  "-o %s: not an option rpifs or FUSE knows "
-				  "(see rpifs --help)",
-				  arg);
-			return -1;
-		}
-		return 1;
+		return other_option(arg);
 	case KEY_FOREGROUND:
 		opt->foreground = 1;
 		return 0;
@@ -256,110 +374,39 @@ static int process(void *data, const char *arg, int key,
 			  arg);
 		return -1;
 	case KEY_NEW_OWNER:
-		if (strcmp(arg, "new_owner=dir") == 0) {
-			opt->new_owner_caller = 0;
-		} else if (strcmp(arg, "new_owner=caller") == 0) {
-			opt->new_owner_caller = 1;
-		} else {
-			rpifs_log(RPIFS_ERR,
-				  "%s: give new_owner=dir or new_owner=caller",
-				  arg);
+		if (choose(arg, new_owner_words, N_CHOICES(new_owner_words),
+			   "new_owner=dir or new_owner=caller", &v))
 			return -1;
-		}
+		opt->new_owner_caller = v;
 		return 0;
 	case KEY_ROOT:
-		if (strcmp(arg, "root=rw") == 0) {
-			opt->root = RFS_ROOT_RW;
-		} else if (strcmp(arg, "root=ro") == 0) {
-			opt->root = RFS_ROOT_RO;
-		} else if (strcmp(arg, "root=off") == 0) {
-			opt->root = RFS_ROOT_OFF;
-		} else {
-			rpifs_log(RPIFS_ERR,
-				  "%s: give root=rw, root=ro or root=off", arg);
+		if (choose(arg, root_words, N_CHOICES(root_words),
+			   "root=rw, root=ro or root=off", &v))
 			return -1;
-		}
+		opt->root = v;
+		return 0;
+	case KEY_TCG:
+		if (choose(arg, tcg_words, N_CHOICES(tcg_words),
+			   "tcg=single, tcg=multi or tcg=auto", &v))
+			return -1;
+		opt->tcg = v;
 		return 0;
 	case KEY_UMASK:
-		if (sscanf(arg, "umask=%o", &mask) != 1 || mask > 0777) {
-			rpifs_log(RPIFS_ERR,
-				  "%s: give an octal mask such as umask=022",
-				  arg);
-			return -1;
-		}
-		opt->fmask = opt->dmask = mask;
-		return 0;
+		return umask_option(opt, arg);
 	case KEY_UID:
 	case KEY_GID:
-		if (number(arg, 0xfffffffeul, &n))
-			return -1;
-		if (key == KEY_UID)
-			opt->uid = (uid_t)n;
-		else
-			opt->gid = (gid_t)n;
-		return 0;
+		return id_option(opt, arg, key);
 	case KEY_MACHINE:
-		if (board_from_name(arg + strlen("machine="), &opt->board)) {
-			rpifs_log(RPIFS_ERR, "%s: rpifs emulates %s", arg,
-				  board_names());
-			return -1;
-		}
-		opt->board_explicit = true;
-		return 0;
+		return machine_option(opt, arg);
 	case KEY_SSH:
 	case KEY_NET:
 	case KEY_HOSTFWD:
 	case KEY_GUESTFWD:
 		return net_option(&opt->net, key, arg);
 	case KEY_STOP_TIMEOUT:
-		if (number(arg, 3600, &n))
-			return -1;
-		if (n == 0) {
-			rpifs_log(RPIFS_ERR,
-				  "%s: give the seconds a stop waits for the "
-				  "guest to shut down (1 to 3600; rpifs stop "
-				  "--force cuts the power at once)",
-				  arg);
-			return -1;
-		}
-		opt->stop_timeout = (unsigned)n;
-		return 0;
-	case KEY_TCG:
-		arg += strlen("tcg=");
-		if (strcmp(arg, "single") == 0)
-			opt->tcg = TCG_SINGLE;
-		else if (strcmp(arg, "multi") == 0)
-			opt->tcg = TCG_MULTI;
-		else if (strcmp(arg, "auto") == 0)
-			opt->tcg = TCG_AUTO;
-		else {
-			rpifs_log(RPIFS_ERR,
-				  "tcg=%s: give tcg=single, tcg=multi or "
-				  "tcg=auto",
-				  arg);
-			return -1;
-		}
-		return 0;
-	case KEY_QEMU_ARGS: {
-		char path[PATH_MAX], err[512], **extra;
-
-		arg += strlen("qemu_args=");
-		if (!realpath(arg, path)) {
-			rpifs_log(RPIFS_ERR,
-				  "qemu_args=%s: %s: give a file with one QEMU "
-				  "argument per line",
-				  arg, strerror(errno));
-			return -1;
-		}
-		if (qemu_extra_load(path, &extra, err, sizeof(err))) {
-			rpifs_log(RPIFS_ERR, "%s", err);
-			return -1;
-		}
-		qemu_argv_free(extra);
-		free(opt->qemu_args);
-		opt->qemu_args = strdup(path);
-		return opt->qemu_args ? 0 : -1;
-	}
+		return stop_timeout_option(opt, arg);
+	case KEY_QEMU_ARGS:
+		return qemu_args_option(opt, arg);
 	default:
 		return 1;
 	}

@@ -68,14 +68,83 @@ static unsigned mmcblk_partition(const char *dev)
 	return *end == '\0' && n > 0 && n < 256 ? (unsigned)n : 0;
 }
 
+/* What the guest's command line already has. */
+struct seen {
+	char consoles[CMDLINE_NOTE_MAX];
+	bool rootwait, serial_only, any_console, has_root, autosuspend,
+		watchdog;
+};
+
+/* root=/dev/mmcblkNpM becomes the partition's PARTUUID, when known. */
+static bool take_root(const char *w,
+		      const char *(*partuuid)(void *ctx, unsigned number),
+		      void *ctx, struct cmdline_result *out, int *ret)
+{
+	unsigned n = mmcblk_partition(w + 5);
+	const char *uuid = n && partuuid ? partuuid(ctx, n) : NULL;
+	char root[128];
+
+	if (!uuid || !*uuid)
+		return false;
+	snprintf(root, sizeof(root), "root=PARTUUID=%s", uuid);
+	note(out,
+	     "%s -> %s (mmcblk0 or mmcblk1 depends on "
+	     "kernel and device tree)",
+	     w, root);
+	if (!append(out->line, sizeof(out->line), root))
+		*ret = -E2BIG;
+	return true;
+}
+
+/* One word of the guest's command line: kept, changed or dropped. */
+static void take_word(char *w,
+		      const char *(*partuuid)(void *ctx, unsigned number),
+		      void *ctx, struct seen *seen, struct cmdline_result *out,
+		      int *ret)
+{
+	if (strncmp(w, "console=", 8) == 0) {
+		seen->any_console = true;
+		if (strcmp(w, SERIAL_CONSOLE) != 0)
+			seen->serial_only = false;
+		append(seen->consoles, sizeof(seen->consoles), w);
+		return;
+	}
+	if (strncmp(w, "root=", 5) == 0) {
+		seen->has_root = w[5] != '\0';
+		if (take_root(w, partuuid, ctx, out, ret))
+			return;
+	}
+	if (strncmp(w, "rootdelay=", 10) == 0) {
+		note(out, "%s -> rootwait", w);
+		return;
+	}
+	if (strcmp(w, "rootwait") == 0)
+		seen->rootwait = true;
+	if (strncmp(w, "usbcore.autosuspend=", 20) == 0)
+		seen->autosuspend = true;
+	if (strncmp(w, "systemd.watchdog_device=", 24) == 0)
+		seen->watchdog = true;
+	if (!append(out->line, sizeof(out->line), w))
+		*ret = -E2BIG;
+}
+
+/* Add @word unless the line had it, with the reason in the notes. */
+static void add_missing(bool had, const char *word, const char *why,
+			struct cmdline_result *out, int *ret)
+{
+	if (had)
+		return;
+	if (!append(out->line, sizeof(out->line), word))
+		*ret = -E2BIG;
+	note(out, "added %s (%s)", word, why);
+}
+
 int cmdline_adjust(const char *in,
 		   const char *(*partuuid)(void *ctx, unsigned number),
 		   void *ctx, struct cmdline_result *out)
 {
 	char *copy = strdup(in), *save = NULL;
-	char consoles[CMDLINE_NOTE_MAX] = "";
-	bool rootwait = false, serial_only = true, any_console = false;
-	bool has_root = false, autosuspend = false, watchdog = false;
+	struct seen seen = {.serial_only = true};
 	int ret = 0;
 
 	memset(out, 0, sizeof(*out));
@@ -85,77 +154,27 @@ int cmdline_adjust(const char *in,
 	   /dev/console, but all of them get the messages. */
 	append(out->line, sizeof(out->line), SERIAL_CONSOLE);
 	for (char *w = strtok_r(copy, " \t\r\n", &save); w;
-	     w = strtok_r(NULL, " \t\r\n", &save)) {
-		if (strncmp(w, "console=", 8) == 0) {
-			any_console = true;
-			if (strcmp(w, SERIAL_CONSOLE) != 0)
-				serial_only = false;
-			append(consoles, sizeof(consoles), w);
-			continue;
-		}
-		if (strncmp(w, "root=", 5) == 0) {
-			unsigned n = mmcblk_partition(w + 5);
-			const char *uuid =
-				n && partuuid ? partuuid(ctx, n) : NULL;
-
-			has_root = w[5] != '\0';
-			if (uuid && *uuid) {
-				char root[128];
-
-				snprintf(root, sizeof(root), "root=PARTUUID=%s",
-					 uuid);
-				note(out,
-				     "%s -> %s (mmcblk0 or mmcblk1 depends on "
-				     "kernel and device tree)",
-				     w, root);
-				if (!append(out->line, sizeof(out->line), root))
-					ret = -E2BIG;
-				continue;
-			}
-		}
-		if (strncmp(w, "rootdelay=", 10) == 0) {
-			note(out, "%s -> rootwait", w);
-			continue;
-		}
-		if (strcmp(w, "rootwait") == 0)
-			rootwait = true;
-		if (strncmp(w, "usbcore.autosuspend=", 20) == 0)
-			autosuspend = true;
-		if (strncmp(w, "systemd.watchdog_device=", 24) == 0)
-			watchdog = true;
-		if (!append(out->line, sizeof(out->line), w))
-			ret = -E2BIG;
-	}
-	if (!any_console)
+	     w = strtok_r(NULL, " \t\r\n", &save))
+		take_word(w, partuuid, ctx, &seen, out, &ret);
+	free(copy);
+	if (!seen.any_console)
 		note(out, "added " SERIAL_CONSOLE
 			  " (QEMU's serial port is the PL011)");
-	else if (!serial_only)
+	else if (!seen.serial_only)
 		note(out,
 		     "%s -> " SERIAL_CONSOLE
 		     " (QEMU's serial port is the PL011)",
-		     consoles);
-	if (!rootwait) {
-		if (!append(out->line, sizeof(out->line), "rootwait"))
-			ret = -E2BIG;
-		note(out, "added rootwait (the card may appear after the "
-			  "kernel looks)");
-	}
-	if (!autosuspend) {
-		if (!append(out->line, sizeof(out->line),
-			    "usbcore.autosuspend=-1"))
-			ret = -E2BIG;
-		note(out, "added usbcore.autosuspend=-1 (a suspended QEMU USB "
-			  "keyboard wedges the guest)");
-	}
-	if (!watchdog) {
-		if (!append(out->line, sizeof(out->line), NO_WATCHDOG))
-			ret = -E2BIG;
-		note(out,
-		     "added " NO_WATCHDOG " (QEMU's watchdog resets at once "
-		     "when systemd arms it to shut down)");
-	}
-	free(copy);
-	out->no_root = !has_root;
+		     seen.consoles);
+	add_missing(seen.rootwait, "rootwait",
+		    "the card may appear after the kernel looks", out, &ret);
+	add_missing(seen.autosuspend, "usbcore.autosuspend=-1",
+		    "a suspended QEMU USB keyboard wedges the guest", out,
+		    &ret);
+	add_missing(seen.watchdog, NO_WATCHDOG,
+		    "QEMU's watchdog resets at once when systemd arms it to "
+		    "shut down",
+		    out, &ret);
+	out->no_root = !seen.has_root;
 	if (strlen(out->line) > CMDLINE_MAX - 1)
 		ret = -E2BIG;
 	return ret;

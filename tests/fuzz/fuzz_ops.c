@@ -437,6 +437,71 @@ static void fsck_image(int step)
 		     step, rc);
 }
 
+/* One operation of the fuzzer's input on @slot. */
+static void run_op(int step, unsigned op, unsigned slot)
+{
+	switch (op) {
+	case 0:
+	case 1:
+		op_create(step, (int)slot, false);
+		break;
+	case 2:
+	case 3: {
+		uint32_t off = get16() * 3u % FILE_CAP;
+		uint32_t len = get16() % (64u << 10);
+
+		op_write(step, (int)slot, off, len, (uint8_t)get8());
+		break;
+	}
+	case 4:
+		op_truncate(step, (int)slot, get16() * 3u % FILE_CAP);
+		break;
+	case 5:
+		op_remove(step, (int)slot, false);
+		break;
+	case 6:
+		op_create(step, (int)slot, true);
+		break;
+	case 7:
+		op_remove(step, (int)slot, true);
+		break;
+	case 8: {
+		unsigned to = get8();
+
+		op_rename(step, (int)slot, (int)(to % SLOTS), to & 0x80);
+		break;
+	}
+	case 9: {
+		uint32_t off = get16() * 3u % FILE_CAP;
+
+		op_read(step, (int)slot, off, get16());
+		break;
+	}
+	case 10:
+		if (model[slot].present) {
+			check_file(step, (int)slot);
+		} else {
+			struct fat_node *node;
+
+			if (lookup((int)slot, &node) != -ENOENT)
+				fail("step %d: %s exists", step,
+				     pool[slot % NAMES]);
+		}
+		break;
+	case 11:
+		if (slot & 1) {
+			unmount_vol();
+			mount_vol(0);
+		} else {
+			int ret = fat_sync(vol);
+
+			if (ret)
+				fail("step %d: sync: %s", step, strerror(-ret));
+		}
+		break;
+	}
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct base *b;
@@ -462,68 +527,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		unsigned op = get8() % 12, slot = get8() % SLOTS;
 		const uint8_t *args = in;
 
-		switch (op) {
-		case 0:
-		case 1:
-			op_create(step, (int)slot, false);
-			break;
-		case 2:
-		case 3: {
-			uint32_t off = get16() * 3u % FILE_CAP;
-			uint32_t len = get16() % (64u << 10);
-
-			op_write(step, (int)slot, off, len, (uint8_t)get8());
-			break;
-		}
-		case 4:
-			op_truncate(step, (int)slot, get16() * 3u % FILE_CAP);
-			break;
-		case 5:
-			op_remove(step, (int)slot, false);
-			break;
-		case 6:
-			op_create(step, (int)slot, true);
-			break;
-		case 7:
-			op_remove(step, (int)slot, true);
-			break;
-		case 8: {
-			unsigned to = get8();
-
-			op_rename(step, (int)slot, (int)(to % SLOTS),
-				  to & 0x80);
-			break;
-		}
-		case 9: {
-			uint32_t off = get16() * 3u % FILE_CAP;
-
-			op_read(step, (int)slot, off, get16());
-			break;
-		}
-		case 10:
-			if (model[slot].present) {
-				check_file(step, (int)slot);
-			} else {
-				struct fat_node *node;
-
-				if (lookup((int)slot, &node) != -ENOENT)
-					fail("step %d: %s exists", step,
-					     pool[slot % NAMES]);
-			}
-			break;
-		case 11:
-			if (slot & 1) {
-				unmount_vol();
-				mount_vol(0);
-			} else {
-				int ret = fat_sync(vol);
-
-				if (ret)
-					fail("step %d: sync: %s", step,
-					     strerror(-ret));
-			}
-			break;
-		}
+		run_op(step, op, slot);
 		if (trace) {
 			fprintf(stderr, "step %d: op %u slot %u (%s%s) args",
 				step, op, slot, slot < NAMES ? "" : SUBDIR "/",

@@ -69,10 +69,86 @@ static int write_file(const char *path, uint32_t seed, size_t size, int sync)
 	return close(fd);
 }
 
+/*
+ * One random step of the storm in @root: 1 when a call failed in a way
+ * the storm does not expect (not a full disk, not a name another step
+ * took away).
+ */
+static int storm_step(const char *root, FILE *log, int logfd,
+		      unsigned *serial_p)
+{
+	static const char *const dirs[] = {"", "d1/", "d1/d2/", "d3/"};
+	char path[4096], path2[4096];
+	const char *d = dirs[rnd(4)];
+	uint32_t seed = rnd(1u << 30);
+	size_t size = rnd(4) ? rnd(20000) : rnd(sizeof(buf));
+	int fd;
+
+	switch (rnd(10)) {
+	case 0 ... 2:
+		/* A keeper: written, fsynced, logged, never touched. */
+		snprintf(path, sizeof(path), "%s/%skeep-%u.bin", root, d,
+			 (*serial_p)++);
+		if (write_file(path, seed, size, 1) != 0)
+			return 1;
+		fprintf(log, "%skeep-%u.bin %zu %u\n", d, *serial_p - 1, size,
+			seed);
+		fflush(log);
+		fsync(logfd);
+		break;
+	case 3 ... 4:
+		snprintf(path, sizeof(path), "%s/%schurn-%u.tmp", root, d,
+			 rnd(20));
+		if (write_file(path, seed, size, 0) != 0 && errno != ENOSPC)
+			return 1;
+		break;
+	case 5:
+		snprintf(path, sizeof(path), "%s/%schurn-%u.tmp", root, d,
+			 rnd(20));
+		fd = open(path, O_WRONLY | O_APPEND);
+		if (fd >= 0) {
+			gen(seed, buf, 4096);
+			if (write(fd, buf, 1 + rnd(4096)) < 0 &&
+			    errno != ENOSPC)
+				return 1;
+			close(fd);
+		}
+		break;
+	case 6:
+		snprintf(path, sizeof(path), "%s/%schurn-%u.tmp", root, d,
+			 rnd(20));
+		if (truncate(path, rnd(100000)) != 0 && errno != ENOENT &&
+		    errno != ENOSPC)
+			return 1;
+		break;
+	case 7:
+		snprintf(path, sizeof(path), "%s/%schurn-%u.tmp", root, d,
+			 rnd(20));
+		snprintf(path2, sizeof(path2), "%s/%schurn-%u.tmp", root,
+			 dirs[rnd(4)], rnd(20));
+		if (rename(path, path2) != 0 && errno != ENOENT)
+			return 1;
+		break;
+	case 8:
+		snprintf(path, sizeof(path), "%s/%schurn-%u.tmp", root, d,
+			 rnd(20));
+		if (unlink(path) != 0 && errno != ENOENT)
+			return 1;
+		break;
+	default:
+		snprintf(path, sizeof(path), "%s/%scd-%u", root, d, rnd(5));
+		if (rnd(2) ? mkdir(path, 0755) != 0 && errno != EEXIST
+			   : rmdir(path) != 0 && errno != ENOENT &&
+				     errno != ENOTEMPTY)
+			return 1;
+		break;
+	}
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
-	const char *dirs[] = {"", "d1/", "d1/d2/", "d3/"};
-	char path[4096], path2[4096];
+	char path[4096];
 	unsigned serial = 0;
 	FILE *log;
 	int logfd;
@@ -100,72 +176,7 @@ int main(int argc, char **argv)
 	snprintf(path, sizeof(path), "%s/d3", argv[1]);
 	mkdir(path, 0755);
 
-	for (;;) {
-		const char *d = dirs[rnd(4)];
-		uint32_t seed = rnd(1u << 30);
-		size_t size = rnd(4) ? rnd(20000) : rnd(sizeof(buf));
-		int fd;
-
-		switch (rnd(10)) {
-		case 0 ... 2:
-			/* A keeper: written, fsynced, logged, never touched. */
-			snprintf(path, sizeof(path), "%s/%skeep-%u.bin",
-				 argv[1], d, serial++);
-			if (write_file(path, seed, size, 1) != 0)
-				return 1;
-			fprintf(log, "%skeep-%u.bin %zu %u\n", d, serial - 1,
-				size, seed);
-			fflush(log);
-			fsync(logfd);
-			break;
-		case 3 ... 4:
-			snprintf(path, sizeof(path), "%s/%schurn-%u.tmp",
-				 argv[1], d, rnd(20));
-			if (write_file(path, seed, size, 0) != 0 &&
-			    errno != ENOSPC)
-				return 1;
-			break;
-		case 5:
-			snprintf(path, sizeof(path), "%s/%schurn-%u.tmp",
-				 argv[1], d, rnd(20));
-			fd = open(path, O_WRONLY | O_APPEND);
-			if (fd >= 0) {
-				gen(seed, buf, 4096);
-				if (write(fd, buf, 1 + rnd(4096)) < 0 &&
-				    errno != ENOSPC)
-					return 1;
-				close(fd);
-			}
-			break;
-		case 6:
-			snprintf(path, sizeof(path), "%s/%schurn-%u.tmp",
-				 argv[1], d, rnd(20));
-			if (truncate(path, rnd(100000)) != 0 &&
-			    errno != ENOENT && errno != ENOSPC)
-				return 1;
-			break;
-		case 7:
-			snprintf(path, sizeof(path), "%s/%schurn-%u.tmp",
-				 argv[1], d, rnd(20));
-			snprintf(path2, sizeof(path2), "%s/%schurn-%u.tmp",
-				 argv[1], dirs[rnd(4)], rnd(20));
-			if (rename(path, path2) != 0 && errno != ENOENT)
-				return 1;
-			break;
-		case 8:
-			snprintf(path, sizeof(path), "%s/%schurn-%u.tmp",
-				 argv[1], d, rnd(20));
-			if (unlink(path) != 0 && errno != ENOENT)
-				return 1;
-			break;
-		default:
-			snprintf(path, sizeof(path), "%s/%scd-%u", argv[1], d,
-				 rnd(5));
-			if (rnd(2) ? mkdir(path, 0755) != 0 && errno != EEXIST
-				   : rmdir(path) != 0 && errno != ENOENT &&
-					     errno != ENOTEMPTY)
-				return 1;
-			break;
-		}
-	}
+	for (;;)
+		if (storm_step(argv[1], log, logfd, &serial))
+			return 1;
 }
