@@ -7,14 +7,19 @@
 #include <stdarg.h>
 #include <stdio.h>
 
+int err_vset(char *err, size_t err_size, int ret, const char *fmt, va_list ap)
+{
+	if (err && err_size)
+		vsnprintf(err, err_size, fmt, ap);
+	return ret;
+}
+
 int err_set(char *err, size_t err_size, int ret, const char *fmt, ...)
 {
 	va_list ap;
 
-	if (err && err_size) {
-		va_start(ap, fmt);
-		vsnprintf(err, err_size, fmt, ap);
-		va_end(ap);
-	}
+	va_start(ap, fmt);
+	ret = err_vset(err, err_size, ret, fmt, ap);
+	va_end(ap);
 	return ret;
 }

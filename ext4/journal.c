@@ -11,6 +11,7 @@
  */
 #include "journal.h"
 #include "jbd2.h"
+#include "../common/errmsg.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -76,12 +77,6 @@ struct jnl {
 	uint8_t *data; /* another */
 };
 
-static void say(struct jnl *j, const char *fmt, va_list ap)
-{
-	if (j->err && j->err_size)
-		vsnprintf(j->err, j->err_size, fmt, ap);
-}
-
 static int fail(struct jnl *j, int error, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 static void note_damage(struct jnl *j, const char *fmt, ...)
@@ -93,7 +88,7 @@ static int fail(struct jnl *j, int error, const char *fmt, ...)
 	va_list ap;
 
 	va_start(ap, fmt);
-	say(j, fmt, ap);
+	error = err_vset(j->err, j->err_size, error, fmt, ap);
 	va_end(ap);
 	return error;
 }

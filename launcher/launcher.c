@@ -99,7 +99,8 @@ int launch_board(struct launcher *l, enum board wanted, bool explicit,
 		l->qemu_known = ret == 0;
 	}
 	*board = wanted;
-	if (!ret && wanted == BOARD_RASPI4B && !l->qemu.raspi4b) {
+	if (!ret && wanted == BOARD_RASPI4B &&
+	    !l->qemu.has_board[BOARD_RASPI4B]) {
 		if (explicit) {
 			snprintf(err, err_size,
 				 "QEMU %s has no raspi4b (that came in QEMU "
@@ -111,7 +112,8 @@ int launch_board(struct launcher *l, enum board wanted, bool explicit,
 			*board = BOARD_RASPI3B;
 		}
 	}
-	if (!ret && *board == BOARD_RASPI3B && !l->qemu.raspi3b) {
+	if (!ret && *board == BOARD_RASPI3B &&
+	    !l->qemu.has_board[BOARD_RASPI3B]) {
 		snprintf(err, err_size, "QEMU %s has no raspi3b",
 			 l->qemu.version);
 		ret = -ENOEXEC;

@@ -73,28 +73,27 @@ int qemu_probe(struct qemu_info *q, char *err, size_t err_size)
 	const char *env = getenv("RPIFS_QEMU");
 	char out[8192];
 	const char *v;
+	bool any = false;
 
 	memset(q, 0, sizeof(*q));
 	if (env && env[0]) {
 		snprintf(q->path, sizeof(q->path), "%s", env);
 		if (access(q->path, X_OK) != 0) {
-			snprintf(err, err_size,
-				 "RPIFS_QEMU=%s cannot be run: %s", env,
-				 strerror(errno));
-			return -ENOENT;
+			return err_set(err, err_size, -ENOENT,
+				       "RPIFS_QEMU=%s cannot be run: %s", env,
+				       strerror(errno));
 		}
 	} else if (!find_in_path(QEMU_BINARY, q->path, sizeof(q->path))) {
-		snprintf(err, err_size,
-			 QEMU_BINARY " is not installed: " INSTALL_HINT);
-		return -ENOENT;
+		return err_set(err, err_size, -ENOENT,
+			       QEMU_BINARY " is not installed: " INSTALL_HINT);
 	}
 	{
 		char *argv[] = {q->path, (char *)"-version", NULL};
 
 		if (capture(argv, out, sizeof(out)) != 0) {
-			snprintf(err, err_size,
-				 "%s -version failed: " INSTALL_HINT, q->path);
-			return -ENOEXEC;
+			return err_set(err, err_size, -ENOEXEC,
+				       "%s -version failed: " INSTALL_HINT,
+				       q->path);
 		}
 	}
 	v = strstr(out, "version ");
@@ -109,18 +108,19 @@ int qemu_probe(struct qemu_info *q, char *err, size_t err_size)
 				NULL};
 
 		if (capture(argv, out, sizeof(out)) != 0) {
-			snprintf(err, err_size, "%s -machine help failed",
-				 q->path);
-			return -ENOEXEC;
+			return err_set(err, err_size, -ENOEXEC,
+				       "%s -machine help failed", q->path);
 		}
 	}
-	q->raspi4b = has_machine(out, "raspi4b");
-	q->raspi3b = has_machine(out, "raspi3b");
-	if (!q->raspi3b && !q->raspi4b) {
-		snprintf(err, err_size,
-			 "%s (QEMU %s) emulates no Raspberry Pi: " INSTALL_HINT,
-			 q->path, q->version);
-		return -ENOEXEC;
+	for (int b = 0; b < BOARD_COUNT; b++) {
+		q->has_board[b] = has_machine(out, board_name(b));
+		any |= q->has_board[b];
+	}
+	if (!any) {
+		return err_set(
+			err, err_size, -ENOEXEC,
+			"%s (QEMU %s) emulates no Raspberry Pi: " INSTALL_HINT,
+			q->path, q->version);
 	}
 	return 0;
 }
@@ -353,11 +353,11 @@ int qemu_extra_check(char *const *extra, char *err, size_t err_size)
 		opt += opt[1] == '-' ? 2 : 1;
 		for (const char *const *o = owned_options; *o; o++) {
 			if (strcmp(opt, *o) == 0) {
-				snprintf(err, err_size,
-					 "qemu_args: %s is rpifs's to set (see "
-					 "the run folder's argv); leave it out",
-					 *e);
-				return -EINVAL;
+				return err_set(
+					err, err_size, -EINVAL,
+					"qemu_args: %s is rpifs's to set (see "
+					"the run folder's argv); leave it out",
+					*e);
 			}
 		}
 		/* The serial port's and the network's ids are rpifs's too. */
@@ -367,11 +367,10 @@ int qemu_extra_check(char *const *extra, char *err, size_t err_size)
 		      strcmp(opt, "device") == 0) &&
 		     (strstr(value, "id=net0") ||
 		      strstr(value, "netdev=net0")))) {
-			snprintf(err, err_size,
-				 "qemu_args: %s %s uses an id rpifs uses "
-				 "(serial0, net0); give yours another",
-				 *e, value);
-			return -EINVAL;
+			return err_set(err, err_size, -EINVAL,
+				       "qemu_args: %s %s uses an id rpifs uses "
+				       "(serial0, net0); give yours another",
+				       *e, value);
 		}
 	}
 	return 0;
@@ -388,9 +387,8 @@ int qemu_extra_load(const char *path, char ***out, char *err, size_t err_size)
 	*out = NULL;
 	if (!f) {
 		ret = -errno;
-		snprintf(err, err_size, "qemu_args: %s: %s", path,
-			 strerror(-ret));
-		return ret;
+		return err_set(err, err_size, ret, "qemu_args: %s: %s", path,
+			       strerror(-ret));
 	}
 	while ((len = getline(&line, &cap, f)) >= 0) {
 		while (len > 0 &&

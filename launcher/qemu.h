@@ -19,8 +19,7 @@ struct qemu_info {
 	char path[PATH_MAX];
 	char version[64]; /* "10.0.2" */
 	int major;
-	bool raspi4b;
-	bool raspi3b;
+	bool has_board[BOARD_COUNT]; /* its -machine help names the board */
 };
 
 /*

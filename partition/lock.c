@@ -5,6 +5,7 @@
  * would, plus one byte of rpifs's own that marks a mounted image.
  */
 #include "partition.h"
+#include "../common/errmsg.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -54,16 +55,15 @@ int part_lock_mount(struct part_image *img, char *err, size_t err_size)
 
 	ret = ofd_lock(img->fd, mount_type, RPIFS_MOUNT_BYTE, false);
 	if (ret == -EAGAIN || ret == -EACCES) {
-		snprintf(err, err_size,
-			 "%s is already mounted by rpifs: unmount it first "
-			 "(rpifs umount DIR)",
-			 img->path);
-		return -EBUSY;
+		return err_set(
+			err, err_size, -EBUSY,
+			"%s is already mounted by rpifs: unmount it first "
+			"(rpifs umount DIR)",
+			img->path);
 	}
 	if (ret) {
-		snprintf(err, err_size, "cannot lock %s: %s", img->path,
-			 strerror(-ret));
-		return ret;
+		return err_set(err, err_size, ret, "cannot lock %s: %s",
+			       img->path, strerror(-ret));
 	}
 	/* A writer such as a running QEMU: never touch its image. */
 	ret = ofd_held(img->fd, QEMU_PERM_BASE + QEMU_PERM_WRITE);
