@@ -335,6 +335,13 @@ static void cache_mode(const struct rfs_file *file, struct fuse_file_info *fi)
 		fi->direct_io = 1; /* values change behind the page cache */
 	else
 		fi->keep_cache = 1; /* only rpifs writes: the cache is true */
+	/*
+	 * A kind with nothing to do at close(2) (boot/, root/: writes are
+	 * written through) spares the kernel a FLUSH round trip per close;
+	 * control files commit and report their errors there.
+	 */
+	if (!file->kind->flush)
+		fi->noflush = 1;
 }
 
 static void close_file(struct rfs *fs, struct rfs_file *file)
