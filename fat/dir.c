@@ -210,6 +210,19 @@ static bool is_dot_entry(const struct fat_dirent_disk *de)
 	       memcmp(de->name, "..         ", 11) == 0;
 }
 
+/* The hashes fat_dir_find() filters by, once the name and 8.3 name are set. */
+static void hash_names(struct fat_node *node)
+{
+	char alias[40];
+
+	node->name_hash = fat_name_hash(node->name);
+	node->alias_hash = 0;
+	if (node->lfn_slots) {
+		fat_sfn_format(node->sfn, 0, alias, sizeof(alias));
+		node->alias_hash = fat_name_hash(alias);
+	}
+}
+
 /* The root's volume label entry, the first one only. */
 static void take_label(struct fat_vol *vol, const struct fat_dirent_disk *de)
 {
@@ -262,6 +275,7 @@ static int add_child(struct fat_vol *vol, struct fat_node *node,
 	child->slot = slot;
 	child->lfn_slots = (uint8_t)lfn_count;
 	fat_node_from_dirent(vol, child, de);
+	hash_names(child);
 	dir->child[slot] = child;
 	dir->entries++;
 	return 0;
@@ -340,6 +354,7 @@ int fat_dir_load(struct fat_vol *vol, struct fat_node *node)
 struct fat_node *fat_dir_find(struct fat_node *dir, const char *name)
 {
 	struct fat_dir *d = dir->dir;
+	uint32_t h = fat_name_hash(name);
 
 	for (uint32_t i = 0; i < d->slots; i++) {
 		struct fat_node *c = d->child[i];
@@ -347,9 +362,9 @@ struct fat_node *fat_dir_find(struct fat_node *dir, const char *name)
 
 		if (!c)
 			continue;
-		if (fat_name_equal(c->name, name))
+		if (c->name_hash == h && fat_name_equal(c->name, name))
 			return c;
-		if (c->lfn_slots) {
+		if (c->lfn_slots && c->alias_hash == h) {
 			fat_sfn_format(c->sfn, 0, alias, sizeof(alias));
 			if (fat_name_equal(alias, name))
 				return c;
@@ -789,6 +804,7 @@ void fat_dir_add_entry(struct fat_vol *vol, struct fat_node *dir,
 	node->parent = dir;
 	node->slot = first + lfn;
 	node->lfn_slots = (uint8_t)lfn;
+	hash_names(node);
 	d->child[node->slot] = node;
 	d->entries++;
 	if (lfn)

@@ -245,6 +245,12 @@ struct fat_node {
 	bool prealloc;	 /* its chain may run past its size */
 	char *name;	 /* UTF-8, as listed */
 	uint8_t sfn[11]; /* the 8.3 name as stored */
+	/*
+	 * fat_name_hash() of the name and of the 8.3 alias (when it has a
+	 * long name), set when the node takes its place in a directory:
+	 * lookups compare names only where these match.
+	 */
+	uint32_t name_hash, alias_hash;
 	uint8_t attr;
 	uint8_t lcase;
 	uint32_t first_cluster;
@@ -402,6 +408,8 @@ void fat_sfn_format(const uint8_t sfn[11], uint8_t lcase, char *out,
 		    size_t size);
 /* Case-insensitive comparison of two UTF-8 names. */
 bool fat_name_equal(const char *a, const char *b);
+/* A hash under which names fat_name_equal() finds equal are equal. */
+uint32_t fat_name_hash(const char *name);
 /* UTF-16 to UTF-8; @return bytes written or -EILSEQ (lone surrogate). */
 int fat_utf16_to_utf8(const uint16_t *in, size_t n, char *out, size_t out_size);
 /* UTF-8 to UTF-16; @return units written, -EILSEQ, or -ENAMETOOLONG. */

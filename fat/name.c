@@ -231,6 +231,34 @@ bool fat_name_equal(const char *a, const char *b)
 	return *a == *b;
 }
 
+/*
+ * The same walk as fat_name_equal(): a code point folded, or a byte where
+ * the name is not UTF-8 (equal names are not UTF-8 at the same places,
+ * their bytes there the same). FNV-1a over what is compared.
+ */
+uint32_t fat_name_hash(const char *name)
+{
+	uint32_t h = 2166136261u;
+
+	while (*name) {
+		uint32_t c;
+		size_t len = utf8_get(name, &c);
+
+		if (len == 0) {
+			c = 0x110000u + (unsigned char)*name;
+			len = 1;
+		} else {
+			c = fold(c);
+		}
+		for (int i = 0; i < 3; i++) {
+			h ^= (c >> (8 * i)) & 0xff;
+			h *= 16777619u;
+		}
+		name += len;
+	}
+	return h;
+}
+
 bool fat_name_safe(const char *name)
 {
 	if (name[0] == '\0' || strcmp(name, ".") == 0 ||

@@ -337,6 +337,61 @@ static void test_name_equal(void **state)
 	assert_false(fat_name_equal("a", "b"));
 }
 
+/*
+ * fat_dir_find() compares names only where their hashes match: names
+ * fat_name_equal() finds equal must hash the same, whatever their case,
+ * script or stray bytes.
+ */
+static void test_name_hash(void **state)
+{
+	static const char *const pieces[][2] = {
+		{"a", "A"},
+		{"z", "Z"},
+		{"\xc3\xa4", "\xc3\x84"},
+		{"\xce\xb1", "\xce\x91"},
+		{"\xd0\xbf", "\xd0\x9f"},
+		{".", "."},
+		{"\xff", "\xff"},
+		{"\xc3", "\xc3"},
+		{"7", "7"},
+		{"\xc5\x82", "\xc5\x81"},
+		{"~", "~"},
+		{" ", " "},
+	};
+	const size_t np = sizeof(pieces) / sizeof(pieces[0]);
+	uint32_t seed = 12345;
+	unsigned equal = 0;
+
+	(void)state;
+	assert_int_equal(fat_name_hash("config.txt"),
+			 fat_name_hash("CONFIG.TXT"));
+	assert_int_equal(fat_name_hash("Привет"), fat_name_hash("ПРИВЕТ"));
+	assert_int_not_equal(fat_name_hash("config.txt"),
+			     fat_name_hash("config.tx"));
+	for (int round = 0; round < 20000; round++) {
+		char x[64] = "", y[64] = "";
+		int len = 1 + round % 7;
+
+		for (int i = 0; i < len; i++) {
+			size_t k;
+
+			seed = seed * 1103515245u + 12345u;
+			k = (seed >> 8) % np;
+			strcat(x, pieces[k][(seed >> 20) & 1]);
+			/* y: the same piece in either case, or now and then
+			   another piece */
+			if ((seed >> 24) % 8 == 0)
+				k = (k + 1) % np;
+			strcat(y, pieces[k][(seed >> 22) & 1]);
+		}
+		if (fat_name_equal(x, y)) {
+			equal++;
+			assert_int_equal(fat_name_hash(x), fat_name_hash(y));
+		}
+	}
+	assert_true(equal > 1000); /* the check ran on many equal pairs */
+}
+
 static void test_name_checks(void **state)
 {
 	char long_name[300];
@@ -520,6 +575,7 @@ int main(void)
 		cmocka_unit_test(test_sfn_format),
 		cmocka_unit_test(test_utf),
 		cmocka_unit_test(test_name_equal),
+		cmocka_unit_test(test_name_hash),
 		cmocka_unit_test(test_name_checks),
 		cmocka_unit_test(test_time_roundtrip),
 		cmocka_unit_test(test_time_zones),
