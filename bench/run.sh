@@ -8,13 +8,20 @@
 #
 #   BENCH_RUNS=N      runs per cell (default 5; 3 for the slow references)
 #   BENCH_BOOTS=N     boots each way for the boot row (default 3)
-#   BENCH_ONLY="a b"  only these tools (rpifs rpifs-root raw fuse2fs mtools
-#                     fusefat guestmount); BENCH_NO_BOOT=1 skips the
-#                     launcher rows
+#   BENCH_ONLY="a b"  only these tools (rpifs rpifs-512 rpifs-root raw
+#                     kernel fuse2fs mtools fusefat guestmount);
+#                     BENCH_NO_BOOT=1 skips the launcher rows
+#   BENCH_COLD=file   cold drops only the image file from the page cache
+#                     (default: the whole page cache, as a user's first
+#                     access after a boot)
 #
-# rpifs is boot/ (FAT); rpifs-root is root/ (ext4 through libext2fs) of
-# the same mount, compared in a table of its own with fuse2fs, which is
-# libext2fs behind FUSE too, on the same partition.
+# rpifs is boot/ (FAT, 4 KiB clusters); rpifs-512 is boot/ of a second
+# image whose FAT has 512-byte clusters (mkfs.fat's default for a 256 MiB
+# partition), the same files; rpifs-root is root/ (ext4 through
+# libext2fs) of the same mount, compared in a table of its own with
+# fuse2fs, which is libext2fs behind FUSE too, on the same partition.
+# kernel is Linux's own ext4 on the image's root partition (a loop
+# mount): the limit beside every row.
 #
 # References: raw (the same byte counts read and written straight on the
 # image file), fuse2fs on the ext4 root of the same image (the FUSE
@@ -29,7 +36,8 @@ W=$top/bench/work
 RUNS=${BENCH_RUNS:-5}
 SLOW_RUNS=${BENCH_SLOW_RUNS:-3}
 BOOTS=${BENCH_BOOTS:-3}
-ONLY=${BENCH_ONLY:-rpifs rpifs-root raw fuse2fs mtools fusefat guestmount}
+ONLY=${BENCH_ONLY:-rpifs rpifs-512 rpifs-root raw kernel fuse2fs mtools fusefat guestmount}
+COLD=${BENCH_COLD:-all}
 . "$top/tests/lib/images.sh"
 
 die() { echo "bench: $*" >&2; exit 1; }
@@ -49,7 +57,9 @@ flock -n 9 || die "another make bench is running"
 # (512 MiB) holding the same file set. Cached in bench/work by version.
 IMAGE_VERSION=1
 PRISTINE=$W/pristine-v$IMAGE_VERSION.img
+PRISTINE512=$W/pristine-v$IMAGE_VERSION-512.img
 IMG=$W/bench.img
+IMG512=$W/bench-512.img
 MNT=$W/mnt
 SRC=/dev/shm/rpifs-bench-$$
 
@@ -80,23 +90,30 @@ bench_tree() {
 	img_file "$d/big.bin" $((64 * 1024 * 1024)) big
 }
 
+# build_image OUT SECTORS_PER_CLUSTER
 build_image() {
-	local tmp
+	local out=$1 spc=$2 tmp
 	tmp=$W/build
 	rm -rf "$tmp"
 	mkdir -p "$tmp"
 	say "building the benchmark image (once; cached in bench/work)..."
 	bench_tree "$tmp/tree"
-	img_fat "$tmp/boot.part" 512 32 8 "$tmp/tree"
+	img_fat "$tmp/boot.part" 512 32 "$spc" "$tmp/tree"
 	mke2fs -q -F -t ext4 -L rootfs -d "$tmp/tree" "$tmp/root.part" 512M >/dev/null
 	img_disk_parts "$tmp/disk.img" "$tmp/boot.part" "$tmp/root.part" dos
-	mv "$tmp/disk.img" "$PRISTINE"
+	mv "$tmp/disk.img" "$out"
 	rm -rf "$tmp"
 }
 
-[ -f "$PRISTINE" ] || build_image
-rm -f "$IMG"
+[ -f "$PRISTINE" ] || build_image "$PRISTINE" 8
+rm -f "$IMG" "$IMG512"
 cp --sparse=always "$PRISTINE" "$IMG"
+case " $ONLY " in
+*" rpifs-512 "*)
+	[ -f "$PRISTINE512" ] || build_image "$PRISTINE512" 1
+	cp --sparse=always "$PRISTINE512" "$IMG512"
+	;;
+esac
 BOOT_OFF=$(img_part_offset "$IMG" 1)
 ROOT_OFF=$(img_part_offset "$IMG" 2)
 
@@ -163,9 +180,17 @@ tool_mount() {
 		"$RPIFS" mount "$IMG" "$MNT"
 		ROOT=$MNT/boot
 		;;
+	rpifs-512)
+		"$RPIFS" mount "$IMG512" "$MNT"
+		ROOT=$MNT/boot
+		;;
 	rpifs-root)
 		"$RPIFS" mount "$IMG" "$MNT"
 		ROOT=$MNT/root
+		;;
+	kernel)
+		mount -t ext4 -o "loop,offset=$ROOT_OFF,sizelimit=$((512 * 1024 * 1024))" "$IMG" "$MNT"
+		ROOT=$MNT
 		;;
 	fuse2fs)
 		fuse2fs -o "offset=$ROOT_OFF,fakeroot" "$IMG" "$MNT" >/dev/null
@@ -189,7 +214,7 @@ tool_mount() {
 # The daemon's pid, for its RSS and to wait for its exit (not timed).
 tool_pid() {
 	case $TOOL in
-	rpifs | rpifs-root) DAEMON_PID=$(daemon_pid "$RPIFS mount") ;;
+	rpifs | rpifs-512 | rpifs-root) DAEMON_PID=$(daemon_pid "$RPIFS mount") ;;
 	fuse2fs | fusefat) DAEMON_PID=$(daemon_pid "$TOOL") ;;
 	*) DAEMON_PID= ;;
 	esac
@@ -207,8 +232,9 @@ fuse_umount() {
 
 tool_umount() {
 	case $TOOL in
-	rpifs | rpifs-root) "$RPIFS" umount "$MNT" ;;
+	rpifs | rpifs-512 | rpifs-root) "$RPIFS" umount "$MNT" ;;
 	fuse2fs | fusefat | guestmount) fuse_umount ;;
+	kernel) umount "$MNT" ;;
 	*) return 0 ;;
 	esac
 	wait_gone "$DAEMON_PID"
@@ -219,12 +245,17 @@ tool_umount() {
 	DAEMON_PID=
 }
 
-# Cold: nothing of the image in the page cache (the programs stay cached:
-# it is the file systems being measured, not exec from disk); the kernel's
-# FUSE caches go with the unmount, fusefat's loop device with its detach.
+# Cold: the whole page cache dropped, as at a user's first access after a
+# boot (BENCH_COLD=file: only the image file, the programs stay cached);
+# the kernel's FUSE caches go with the unmount, a loop device's with its
+# detach.
 cold() {
 	sync
-	dd if="$1" iflag=nocache count=0 status=none
+	if [ "$COLD" = file ]; then
+		dd if="$1" iflag=nocache count=0 status=none
+	else
+		echo 3 >/proc/sys/vm/drop_caches
+	fi
 }
 
 now_us() { echo "${EPOCHREALTIME/./}"; }
@@ -437,7 +468,7 @@ have_tool() {
 }
 
 TOOLS=
-for t in rpifs rpifs-root raw fuse2fs mtools fusefat guestmount; do
+for t in rpifs rpifs-512 rpifs-root raw kernel fuse2fs mtools fusefat guestmount; do
 	have_tool "$t" && TOOLS+="$t "
 done
 mkdir -p "$MNT"
@@ -558,12 +589,15 @@ median() {
 ms() { awk -v us="$1" 'BEGIN { if (us >= 100000) printf "%.0f", us / 1000; else if (us >= 10000) printf "%.1f", us / 1000; else printf "%.2f", us / 1000 }'; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
 
+# rpifs's own columns, which have tables of their own.
+mine() { case $1 in rpifs | rpifs-512 | rpifs-root) return 0 ;; esac; return 1; }
+
 table() {
 	local t op cell r m head sep
 	head="| operation | rpifs ms |"
 	sep="|---|---:|"
 	for t in $TOOLS; do
-		[ "$t" = rpifs ] || [ "$t" = rpifs-root ] && continue
+		mine "$t" && continue
 		head+=" $t ms | × |"
 		sep+="---:|---:|"
 	done
@@ -573,7 +607,7 @@ table() {
 		r=$(median "${CELLS[rpifs:$op]:-}")
 		cell="| ${LABEL[$op]} | $([ -n "$r" ] && ms "$r" || echo —) |"
 		for t in $TOOLS; do
-			[ "$t" = rpifs ] || [ "$t" = rpifs-root ] && continue
+			mine "$t" && continue
 			m=$(median "${CELLS[$t:$op]:-}")
 			if [ -n "${TIMEDOUT[$t:$op]:-}" ] && [ -n "$r" ]; then
 				cell+=" > $(ms "$CAP_US") | > $(ratio "$CAP_US" "$r") |"
@@ -587,7 +621,7 @@ table() {
 	done
 	cell="| ${LABEL[rss]} | $([ -n "${RSS[rpifs]:-}" ] && echo "$((RSS[rpifs] / 1024)) MiB" || echo —) |"
 	for t in $TOOLS; do
-		[ "$t" = rpifs ] || [ "$t" = rpifs-root ] && continue
+		mine "$t" && continue
 		if [ -n "${RSS[$t]:-}" ] && [ -n "${RSS[rpifs]:-}" ]; then
 			cell+=" $((RSS[$t] / 1024)) MiB | $(ratio "${RSS[$t]}" "${RSS[rpifs]}") |"
 		else
@@ -595,7 +629,8 @@ table() {
 		fi
 	done
 	echo "$cell"
-	[ -n "${CELLS[rpifs-root:read8]:-}" ] && root_table
+	[ -n "${CELLS[rpifs-512:read8]:-}" ] && side_table rpifs-512 "boot/, 512-byte clusters" "rpifs 512 ms"
+	[ -n "${CELLS[rpifs-root:read8]:-}" ] && side_table rpifs-root "root/ (ext4)" "rpifs root/ ms"
 	if [ -n "${CELLS[touchrun:cold]:-}" ]; then
 		echo
 		echo "| launcher | rpifs ms | by hand ms | × |"
@@ -610,25 +645,35 @@ table() {
 	fi
 }
 
-# root/ against fuse2fs: both libext2fs behind FUSE, on the same partition.
-root_table() {
-	local op r m cell
+# One of rpifs's other columns against the references that do the same
+# work: fuse2fs and the kernel's ext4 (on the root partition), raw.
+side_table() {
+	local col=$1 title=$2 head=$3 op r m cell t refs=
+	for t in raw kernel fuse2fs; do
+		case " $TOOLS " in *" $t "*) refs+="$t " ;; esac
+	done
 	echo
-	echo "| root/ (ext4) | rpifs root/ ms | fuse2fs ms | × |"
-	echo "|---|---:|---:|---:|"
+	cell="| $title | $head |"
+	for t in $refs; do cell+=" $t ms | × |"; done
+	echo "$cell"
+	cell="|---|---:|"
+	for t in $refs; do cell+="---:|---:|"; done
+	echo "$cell"
 	for op in $OPS; do
-		r=$(median "${CELLS[rpifs-root:$op]:-}")
-		m=$(median "${CELLS[fuse2fs:$op]:-}")
+		r=$(median "${CELLS[$col:$op]:-}")
 		cell="| ${LABEL[$op]} | $([ -n "$r" ] && ms "$r" || echo —) |"
-		if [ -n "$r" ] && [ -n "$m" ]; then
-			cell+=" $(ms "$m") | $(ratio "$m" "$r") |"
-		else
-			cell+=" — | |"
-		fi
+		for t in $refs; do
+			m=$(median "${CELLS[$t:$op]:-}")
+			if [ -n "$r" ] && [ -n "$m" ]; then
+				cell+=" $(ms "$m") | $(ratio "$m" "$r") |"
+			else
+				cell+=" — | |"
+			fi
+		done
 		echo "$cell"
 	done
-	if [ -n "${RSS[rpifs-root]:-}" ] && [ -n "${RSS[fuse2fs]:-}" ]; then
-		echo "| ${LABEL[rss]} | $((RSS[rpifs-root] / 1024)) MiB | $((RSS[fuse2fs] / 1024)) MiB | $(ratio "${RSS[fuse2fs]}" "${RSS[rpifs-root]}") |"
+	if [ -n "${RSS[$col]:-}" ] && [ -n "${RSS[fuse2fs]:-}" ]; then
+		echo "| ${LABEL[rss]} | $((RSS[$col] / 1024)) MiB |$(for t in $refs; do [ "$t" = fuse2fs ] && printf ' %s MiB | %s |' $((RSS[fuse2fs] / 1024)) "$(ratio "${RSS[fuse2fs]}" "${RSS[$col]}")" || printf ' — | |'; done)"
 	fi
 }
 
@@ -654,37 +699,40 @@ echo "$report"
 Written by `make bench` (bench/run.sh). One Raspberry Pi OS-layout image:
 a FAT32 boot partition of 512 MiB with 4 KiB clusters (25 dtbs of 20-60 KB,
 `overlays/` with 250 files of 1-6 KB, five kernels of 8 MiB, `big.bin` of
-64 MiB) and a 512 MiB ext4 root holding the same files. Every cell is cold:
-`sync`, the image file dropped from the page cache (`dd iflag=nocache
-count=0`; the programs stay cached, since the file systems are measured,
-not exec from disk) and a fresh mount (raw and mtools mount nothing); the
-figure is the median of the runs, in ms.
+64 MiB) and a 512 MiB ext4 root holding the same files; a second image the
+same but for 512-byte clusters in its FAT (mkfs.fat's default for a
+256 MiB partition), measured through rpifs alone. Every cell is cold:
+`sync`, the whole page cache dropped (`echo 3 > /proc/sys/vm/drop_caches`:
+the programs too, as at a user's first access after a boot;
+`BENCH_COLD=file` drops only the image file) and a fresh mount (raw and
+mtools mount nothing); the figure is the median of the runs, in ms.
 
 `×` is the reference's time divided by rpifs's: above 1, rpifs is faster.
 In the raw column it is the fraction of the raw limit rpifs reaches (raw:
-the same bytes read with `dd` straight from the image file at the file's
-offset; writes to free space of the partition with `conv=fsync`).
-fuse2fs works on the ext4 root (the same files): the FUSE overhead
-reference for `boot/`, and the reference of the second table, where
-rpifs's `root/` (the same ext4 root, through libext2fs as fuse2fs) does
-the same work. mtools works without a mount (`mtype`, `mdir -/`, `mdu`,
-`mcopy`, `mdeltree`; `cp -r` is `mcopy` out and back in). fusefat runs on
-a loop device over the FAT partition. `+ sync` means the time includes a
-`sync` (of the image file, for mtools). The random reads are fio's own
-figure (mean latency times 2000), without its start-up. RSS is the
-daemon's VmHWM over the runs. A cell over the cap (15 s) is stopped and
-shown as `>`; when creating the 1000 files does not finish, the two rows
-after it are not measured for that tool.
+the same bytes read with `dd bs=1M` straight from the image file at the
+file's offset; writes to free space of the partition with `conv=fsync`).
+kernel is Linux's own ext4 on the image's root partition (a loop mount;
+the same files): the limit for every row. fuse2fs works on the same ext4
+root: the FUSE overhead reference for `boot/`, and the reference of the
+`root/` table, where rpifs's `root/` (the same ext4 root, through
+libext2fs as fuse2fs) does the same work. mtools works without a mount
+(`mtype`, `mdir -/`, `mdu`, `mcopy`, `mdeltree`; `cp -r` is `mcopy` out
+and back in). fusefat runs on a loop device over the FAT partition. `+
+sync` means the time includes a `sync` (of the image file, for mtools).
+The random reads are fio's own figure (mean latency times 2000), without
+its start-up. RSS is the daemon's VmHWM over the runs. A cell over the cap
+(15 s) is stopped and shown as `>`; when creating the 1000 files does not
+finish, the two rows after it are not measured for that tool.
 
 The launcher rows: `touch run` until QEMU is executed (bench/stamp.c
 stands in for QEMU, notes the time and becomes it) on the boot fixture
 (31 MiB kernel, 1.5 MiB initramfs): cold (mounted 1.5 s before, then the
-image dropped from the page cache; the kernel is read from disk, and an
-earlier run folder holding the same kernel is linked, not written again)
-and warm (a second boot right after). Then from `touch run` until the
-console shows `login:`, against the argument vector rpifs used (from its
-run folder) started by hand, with a reader on its serial socket (as the
-launcher is) and the same polling, alternating.
+page cache dropped; the kernel is read from disk, and an earlier run
+folder holding the same kernel is linked, not written again) and warm (a
+second boot right after). Then from `touch run` until the console shows
+`login:`, against the argument vector rpifs used (from its run folder)
+started by hand, with a reader on its serial socket (as the launcher is)
+and the same polling, alternating.
 
 HDR
 	echo "$report"

@@ -234,7 +234,7 @@ static errcode_t window_readahead(io_channel channel, unsigned long long block,
 static errcode_t window_zeroout(io_channel channel, unsigned long long block,
 				unsigned long long count)
 {
-	static const uint8_t zeros[65536];
+	static uint8_t zeros[65536]; /* never written; in .bss, not the file */
 	struct window_io *io = io_of(channel);
 	uint64_t off = block * (uint64_t)channel->block_size;
 	uint64_t len = count * (uint64_t)channel->block_size;

@@ -310,7 +310,7 @@ int fat_io_write(struct fat_vol *vol, uint64_t off, const void *buf, size_t len)
 
 int fat_io_zero(struct fat_vol *vol, uint64_t off, uint64_t len)
 {
-	static const uint8_t zeros[65536];
+	static uint8_t zeros[65536]; /* never written; in .bss, not the file */
 	int ret = fat_check_writable(vol);
 
 	if (!ret)

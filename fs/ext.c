@@ -259,8 +259,12 @@ static void ext_release(struct rfs *fs, struct rfs_file *file)
 	free(file);
 }
 
-/* Zeros for holes, long enough for the largest read the kernel sends. */
-static const char zeros[1 << 20];
+/*
+ * Zeros for holes, long enough for the largest read the kernel sends. Not
+ * const, so that it lies in .bss (never written) rather than taking 1 MiB
+ * of the binary's file between its code and its other constants.
+ */
+static char zeros[1 << 20];
 
 /*
  * A file read sequentially (its first read included): ask the host to
