@@ -3,8 +3,8 @@
 #
 # The house rules, checked: the layers (no include runs up, nothing but
 # fs/ includes FUSE, and the checker itself catches a file that breaks
-# them), the core linked without FUSE, and the code formatted as
-# .clang-format says.
+# them), no function over 80 lines without a reason, the core linked
+# without FUSE, and the code formatted as .clang-format says.
 
 load helpers
 
@@ -27,6 +27,30 @@ load helpers
 	[[ "$output" == *"fat/up.c: includes ../fs/rfs.h"* ]]
 	[[ "$output" == *"pi/fuse.c: includes FUSE"* ]]
 	[[ "$output" != *"fs/fine.c"* ]]
+}
+
+@test "no function over 80 lines without its reason (scripts/longfuncs.sh)" {
+	run "$BATS_TEST_DIRNAME/../scripts/longfuncs.sh"
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[ -z "$output" ]
+}
+
+@test "the length check catches a long function, and takes a reason given with long:" {
+	local t=$BATS_TEST_TMPDIR/tree i
+	mkdir -p "$t/fat"
+	{
+		printf '/* short */\nint f(void)\n{\n'
+		for i in $(seq 85); do printf '\tx();\n'; done
+		printf '}\n\n/* long: one switch over every opcode */\nint g(int a,\n      int b)\n{\n'
+		for i in $(seq 85); do printf '\ty();\n'; done
+		printf '}\n'
+	} >"$t/fat/a.c"
+	run "$BATS_TEST_DIRNAME/../scripts/longfuncs.sh" "$t"
+	echo "$output"
+	[ "$status" -eq 1 ]
+	[[ "$output" == *"fat/a.c:2: f is 86 lines"* ]]
+	[[ "$output" != *" g is "* ]]
 }
 
 @test "unit tests, tools and fuzz replays link the core without libfuse3" {
