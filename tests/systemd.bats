@@ -6,8 +6,11 @@
 # OS's services do (status names them), sshd answers through ssh=auto, a
 # file written in the guest without a sync survives rpifs stop, which is
 # orderly (systemd shuts down on ctrl-alt-delete), and both partitions are
-# clean after. (raspi4b's boot of the same fixture is in tests/net.bats.)
-# Slow under TCG: .ci/run runs it once.
+# clean after. On raspi4b, a guest whose systemd ignores ctrl-alt-delete
+# (ctrl-alt-del.target masked): rpifs stop falls back to the kernel's
+# SysRq (sync, read-only remount, power off) within the stop bound, and
+# the unsynced file is still kept. (raspi4b's orderly stop and rpifs ssh
+# are in tests/net.bats.) Slow under TCG: .ci/run runs it once.
 
 load helpers
 
@@ -22,32 +25,44 @@ teardown() {
 	cleanup_mounts
 }
 
-@test "systemd guest on raspi3b: status names its first-boot services; ssh; a file kept by an orderly stop; both partitions clean" {
+# Mount a copy of the fixture on BOARD with ssh=auto (and OPTIONS), the
+# user pi with KEY's public half, ssh enabled; boot it and wait for sshd.
+sys_booted() {
+	local board=$1 opts=$2
 	fixture_built sysimg.sh || return 1
 	IMG=$BATS_TEST_TMPDIR/sys.img
 	MNT=$BATS_TEST_TMPDIR/sys
+	KEY=$BATS_TEST_TMPDIR/key
 	cp --sparse=always "$FIXTURE" "$IMG"
-	local key=$BATS_TEST_TMPDIR/key
-	ssh-keygen -q -t ed25519 -N '' -C rpifs-test -f "$key"
-	mount_rpifs "$IMG" "$MNT" -o machine=raspi3b,ssh=auto
+	ssh-keygen -q -t ed25519 -N '' -C rpifs-test -f "$KEY"
+	mount_rpifs "$IMG" "$MNT" -o "machine=$board,ssh=auto$opts"
 	echo 'pi:raspberry' >"$MNT/userconf"
 	touch "$MNT/boot/ssh"
-	grep -qx 'user: pi (userconf.txt; created at the next boot by /usr/lib/userconf-pi/userconf-service)' "$MNT/status"
-	grep -qx 'ssh: enabled (boot/ssh; /usr/lib/raspberrypi-sys-mods/sshswitch turns sshd on at the next boot)' "$MNT/status"
 	mkdir "$MNT/root/home/pi"
 	chown 1000:1000 "$MNT/root/home/pi"
-	install -D -m 600 "$key.pub" "$MNT/root/home/pi/.ssh/authorized_keys"
+	install -D -m 600 "$KEY.pub" "$MNT/root/home/pi/.ssh/authorized_keys"
+}
+
+# A file written in the guest without a sync; prints the user.
+write_unsynced() {
+	run --separate-stderr "$RPIFS" ssh "$MNT" -i "$KEY" -o BatchMode=yes \
+		-- "echo $1 > /home/pi/kept.txt; id -un"
+	echo "$output $stderr"
+	[ "$status" -eq 0 ]
+	[ "$output" = pi ]
+}
+
+@test "systemd guest on raspi3b: status names its first-boot services; ssh; a file kept by an orderly stop; both partitions clean" {
+	sys_booted raspi3b ""
+	grep -qx 'user: pi (userconf.txt; created at the next boot by /usr/lib/userconf-pi/userconf-service)' "$MNT/status"
+	grep -qx 'ssh: enabled (boot/ssh; /usr/lib/raspberrypi-sys-mods/sshswitch turns sshd on at the next boot)' "$MNT/status"
 
 	run "$RPIFS" run "$MNT" --wait=ssh --timeout 900
 	echo "# raspi3b, systemd: $output"
 	[ "$status" -eq 0 ]
 	grep -qx 'machine: raspi3b' "$MNT/status"
 	# Written without a sync: the orderly stop must get it to the disk.
-	run --separate-stderr "$RPIFS" ssh "$MNT" -i "$key" -o BatchMode=yes \
-		-- 'echo kept by the shutdown > /home/pi/kept.txt; id -un'
-	echo "$output $stderr"
-	[ "$status" -eq 0 ]
-	[ "$output" = pi ]
+	write_unsynced 'kept by the shutdown'
 
 	"$RPIFS" stop "$MNT"
 	echo "# $(grep '^last stop:' "$MNT/status")"
@@ -59,4 +74,38 @@ teardown() {
 	umount_rpifs "$MNT"
 	fsck_boot "$IMG"
 	root_clean "$IMG"
+}
+
+@test "systemd guest on raspi4b ignoring ctrl-alt-delete: SysRq within the stop bound, the unsynced file kept" {
+	sys_booted raspi4b ",stop_timeout=15"
+	# systemd's own way to ignore the key: the target masked.
+	ln -s /dev/null "$MNT/root/etc/systemd/system/ctrl-alt-del.target"
+	run "$RPIFS" run "$MNT" --wait=ssh --timeout 900
+	echo "# raspi4b, systemd: $output"
+	[ "$status" -eq 0 ]
+	write_unsynced 'kept by SysRq'
+
+	local t0=$SECONDS took line
+	"$RPIFS" stop "$MNT"
+	took=$((SECONDS - t0))
+	line=$(grep '^last stop:' "$MNT/status")
+	echo "# $line (rpifs stop: $took s)"
+	[[ "$line" == "last stop: emergency: "* ]]
+	grep -q 'sysrq: Emergency Sync' "$MNT/console"
+	# The bound (15 s of the key), then the SysRq steps, each awaited.
+	[ "$took" -lt 60 ]
+	[ "$(cat "$MNT/root/home/pi/kept.txt")" = 'kept by SysRq' ]
+	local remounted
+	remounted=$(grep -c 'sysrq: Emergency Remount R/O' "$MNT/console" || :)
+	umount_rpifs "$MNT"
+	if [[ "$line" == *"SysRq sync, read-only remount and power off"* ]]; then
+		# Remounted read-only before the power went: nothing to replay.
+		[ "$remounted" -ge 1 ]
+		root_clean "$IMG"
+		fsck_boot "$IMG"
+	else
+		# This OS allows SysRq sync only (systemd's kernel.sysrq=16).
+		e2fsck_root "$IMG"
+		fsck_boot "$IMG" --after-power-cut
+	fi
 }
