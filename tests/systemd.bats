@@ -1,16 +1,17 @@
 #!/usr/bin/env bats
 # SPDX-License-Identifier: GPL-2.0-or-later
 #
-# The Debian fixture with systemd and openssh (tests/lib/sysimg.sh) on
-# raspi3b: its first boot applies userconf.txt and boot/ssh as Raspberry Pi
-# OS's services do (status names them), sshd answers through ssh=auto, a
-# file written in the guest without a sync survives rpifs stop, which is
-# orderly (systemd shuts down on ctrl-alt-delete), and both partitions are
-# clean after. On raspi4b, a guest whose systemd ignores ctrl-alt-delete
-# (ctrl-alt-del.target masked): rpifs stop falls back to the kernel's
-# SysRq (sync, read-only remount, power off) within the stop bound, and
-# the unsynced file is still kept. (raspi4b's orderly stop and rpifs ssh
-# are in tests/net.bats.) Slow under TCG: .ci/run runs it once.
+# The Debian fixture with systemd and openssh (tests/lib/sysimg.sh). On
+# raspi3b: its first boot applies userconf.txt and boot/ssh as Raspberry
+# Pi OS's services do (status names them), sshd answers through ssh=auto,
+# a file written in the guest without a sync survives rpifs umount with
+# the guest running, which stops it the orderly way (systemd shuts down on
+# ctrl-alt-delete), and both partitions are clean after. On raspi4b, a
+# guest whose systemd ignores ctrl-alt-delete (ctrl-alt-del.target
+# masked): rpifs stop falls back to the kernel's SysRq (sync, read-only
+# remount, power off) within the stop bound, and the unsynced file is
+# still kept. (raspi4b's orderly rpifs stop and rpifs ssh are in
+# tests/net.bats.) Slow under TCG: .ci/run runs it once.
 
 load helpers
 
@@ -52,7 +53,7 @@ write_unsynced() {
 	[ "$output" = pi ]
 }
 
-@test "systemd guest on raspi3b: status names its first-boot services; ssh; a file kept by an orderly stop; both partitions clean" {
+@test "systemd guest on raspi3b: status names its first-boot services; ssh; unmounted while running, an orderly stop keeps a file; both partitions clean" {
 	sys_booted raspi3b ""
 	grep -qx 'user: pi (userconf.txt; created at the next boot by /usr/lib/userconf-pi/userconf-service)' "$MNT/status"
 	grep -qx 'ssh: enabled (boot/ssh; /usr/lib/raspberrypi-sys-mods/sshswitch turns sshd on at the next boot)' "$MNT/status"
@@ -64,16 +65,22 @@ write_unsynced() {
 	# Written without a sync: the orderly stop must get it to the disk.
 	write_unsynced 'kept by the shutdown'
 
-	"$RPIFS" stop "$MNT"
-	echo "# $(grep '^last stop:' "$MNT/status")"
-	grep -q '^last stop: orderly: ' "$MNT/status"
+	# Unmounted with the guest running: rpifs umount stops it the orderly
+	# way first, and says so in the run's console log.
+	local log
+	log=$(status_of "$MNT" 'console log')
+	"$RPIFS" umount "$MNT"
+	not mountpoint -q "$MNT"
+	grep 'rpifs: the guest stopped' "$log" | sed 's/^/# /'
+	grep -q 'rpifs: the guest stopped: orderly' "$log"
+	fsck_boot "$IMG"
+	root_clean "$IMG"
+	mount_rpifs "$IMG" "$MNT"
 	[ "$(cat "$MNT/root/home/pi/kept.txt")" = 'kept by the shutdown' ]
 	# The first boot consumed both files, as Raspberry Pi OS's does.
 	[ ! -e "$MNT/boot/userconf.txt" ]
 	[ ! -e "$MNT/boot/ssh" ]
 	umount_rpifs "$MNT"
-	fsck_boot "$IMG"
-	root_clean "$IMG"
 }
 
 @test "systemd guest on raspi4b ignoring ctrl-alt-delete: SysRq within the stop bound, the unsynced file kept" {
