@@ -672,8 +672,17 @@ side_table() {
 		done
 		echo "$cell"
 	done
+	# Peak RSS: only the FUSE daemons have one.
 	if [ -n "${RSS[$col]:-}" ] && [ -n "${RSS[fuse2fs]:-}" ]; then
-		echo "| ${LABEL[rss]} | $((RSS[$col] / 1024)) MiB |$(for t in $refs; do [ "$t" = fuse2fs ] && printf ' %s MiB | %s |' $((RSS[fuse2fs] / 1024)) "$(ratio "${RSS[fuse2fs]}" "${RSS[$col]}")" || printf ' — | |'; done)"
+		cell="| ${LABEL[rss]} | $((RSS[$col] / 1024)) MiB |"
+		for t in $refs; do
+			if [ "$t" = fuse2fs ]; then
+				cell+=" $((RSS[fuse2fs] / 1024)) MiB | $(ratio "${RSS[fuse2fs]}" "${RSS[$col]}") |"
+			else
+				cell+=" — | |"
+			fi
+		done
+		echo "$cell"
 	fi
 }
 

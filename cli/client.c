@@ -278,7 +278,7 @@ static int parse_run(int argc, char **argv, struct run_args *ra,
 		} else if (!ra->dir && argv[i][0] != '-') {
 			ra->dir = argv[i];
 		} else {
-			ra->dir = NULL;
+			ra->dir = NULL; /* an unknown word: the usage */
 			break;
 		}
 	}
