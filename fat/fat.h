@@ -181,6 +181,13 @@ int fat_map(struct fat_vol *vol, struct fat_node *node, uint64_t off,
 int fat_check_image(struct fat_vol *vol, uint64_t end);
 
 /*
+ * Ask the host to read the file's bytes from @from to @until ahead
+ * (posix_fadvise WILLNEED over each cluster run); errors are ignored.
+ */
+void fat_advise(struct fat_vol *vol, struct fat_node *node, uint64_t from,
+		uint64_t until);
+
+/*
  * Read the whole file at @path (at most @max bytes) into a malloc'd,
  * NUL-terminated buffer. @return 0, -ENOENT, -EISDIR, -EFBIG, -errno.
  */

@@ -6,6 +6,7 @@
 #include "fat_internal.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -79,6 +80,23 @@ ssize_t fat_read(struct fat_vol *vol, struct fat_node *node, void *buf,
 	return (ssize_t)done;
 }
 
+void fat_advise(struct fat_vol *vol, struct fat_node *node, uint64_t from,
+		uint64_t until)
+{
+	while (from < until) {
+		uint64_t pos;
+		size_t len;
+
+		if (fat_map(vol, node, from, (size_t)(until - from), &pos,
+			    &len) != 0 ||
+		    len == 0)
+			break;
+		(void)posix_fadvise(vol->win.fd, (off_t)pos, (off_t)len,
+				    POSIX_FADV_WILLNEED);
+		from += len;
+	}
+}
+
 int fat_read_file(struct fat_vol *vol, const char *path, char **data,
 		  size_t *len, size_t max)
 {
@@ -97,6 +115,9 @@ int fat_read_file(struct fat_vol *vol, const char *path, char **data,
 		ret = -ENOMEM;
 	if (ret)
 		goto out;
+	/* Every run asked for at once: a cold kernel is read at the disk's
+	 * pace, not one synchronous readahead window after another. */
+	fat_advise(vol, node, 0, node->size);
 	n = fat_read(vol, node, buf, node->size, 0);
 	if (n < 0) {
 		free(buf);

@@ -229,18 +229,7 @@ static void read_ahead(struct rfs *fs, struct rfs_file *file, uint64_t end)
 	/* Again only once half the window has been read. */
 	if (file->ahead_until >= end + RFS_AHEAD / 2)
 		return;
-	while (from < until) {
-		uint64_t pos;
-		size_t len;
-
-		if (fat_map(fs->vol, file->fat, from, (size_t)(until - from),
-			    &pos, &len) != 0 ||
-		    len == 0)
-			break;
-		(void)posix_fadvise(fs->win.fd, (off_t)pos, (off_t)len,
-				    POSIX_FADV_WILLNEED);
-		from += len;
-	}
+	fat_advise(fs->vol, file->fat, from, until);
 	file->ahead_until = until;
 }
 

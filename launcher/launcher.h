@@ -136,6 +136,8 @@ int runs_write(const char *dir, const char *name, const void *data, size_t len);
  */
 int runs_write_shared(const char *state_dir, const char *dir, const char *name,
 		      const void *data, size_t len);
+/* The 128-bit hash of every byte that names a blob (not cryptographic). */
+void runs_content_hash(const void *data, size_t len, uint64_t out[2]);
 
 /* Where every image's state folder is: $XDG_STATE_HOME/rpifs. */
 void runs_base(char *out, size_t size);

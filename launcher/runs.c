@@ -247,23 +247,82 @@ static void base_of(const char *state_dir, char *out, size_t size)
 		 state_dir);
 }
 
-/*
- * A blob's name: its size and a hash of a few samples of it (hashing a
- * whole kernel would cost more than the copy it saves; equal bytes are
- * checked anyway before a link).
- */
-static void blob_name(const void *data, size_t len, char *out, size_t size)
+static uint64_t rotl64(uint64_t x, int r)
 {
-	const uint8_t *p = data;
-	uint64_t hash = 1469598103934665603ull;
-	size_t step = len / 64 + 1;
-
-	for (size_t at = 0; at < len; at += step)
-		for (size_t i = at; i < at + 64 && i < len; i++)
-			hash = (hash ^ p[i]) * 1099511628211ull;
-	snprintf(out, size, "%zu-%016llx", len, (unsigned long long)hash);
+	return x << r | x >> (64 - r);
 }
 
+static uint64_t mix64(uint64_t x)
+{
+	x ^= x >> 31;
+	x *= 0x7fb5d329728ea185ull;
+	x ^= x >> 27;
+	x *= 0x81dadef4bc2dd44dull;
+	return x ^ x >> 33;
+}
+
+/*
+ * A 128-bit hash of all of @data, at memory speed: four lanes, each
+ * stepped per 8-byte word by a bijection of state xor word (odd multiply,
+ * then xorshift, so that no one-bit difference stays one bit and a
+ * one-bit change in the next word could cancel it). Not a
+ * cryptographic hash: it names the user's own blobs, in a folder only
+ * they can write, where an accidental match is what must not happen.
+ */
+void runs_content_hash(const void *data, size_t len, uint64_t out[2])
+{
+	static const uint64_t k[4] = {
+		0x9e3779b97f4a7c15ull, 0xc2b2ae3d27d4eb4full,
+		0x165667b19e3779f9ull, 0xd6e8feb86659fd93ull};
+	uint64_t lane[4] = {len, ~(uint64_t)len, k[2], k[3]}, w[4];
+	const uint8_t *p = data;
+	size_t at = 0, rest;
+
+	for (;;) {
+		rest = len - at;
+		if (rest >= sizeof(w)) {
+			memcpy(w, p + at, sizeof(w));
+		} else {
+			memset(w, 0, sizeof(w));
+			memcpy(w, p + at, rest);
+		}
+		for (int j = 0; j < 4; j++) {
+			lane[j] = (lane[j] ^ w[j]) * k[j];
+			lane[j] ^= lane[j] >> 29;
+		}
+		if (rest <= sizeof(w))
+			break;
+		at += sizeof(w);
+	}
+	out[0] = mix64(lane[0] ^ rotl64(lane[1], 17) ^ mix64(lane[2]));
+	out[1] = mix64(lane[3] ^ rotl64(lane[2], 41) ^ mix64(lane[1] + out[0]));
+}
+
+/* A blob's name: its size and the hash of all its bytes. */
+static void blob_name(const void *data, size_t len, char *out, size_t size)
+{
+	uint64_t h[2];
+
+	runs_content_hash(data, len, h);
+	snprintf(out, size, "%zu-%016llx%016llx", len, (unsigned long long)h[0],
+		 (unsigned long long)h[1]);
+}
+
+/* Whether @path is a whole blob of @len bytes (put in place by rename). */
+static bool blob_there(const char *path, size_t len)
+{
+	struct stat st;
+
+	return lstat(path, &st) == 0 && S_ISREG(st.st_mode) &&
+	       (uint64_t)st.st_size == len;
+}
+
+/*
+ * A blob found by its name is linked without reading it: the name is a
+ * hash of every byte (reading tens of MiB back from a cold disk to
+ * compare was most of a cold touch run). Blobs are read-only, so a run
+ * folder's kernel edited in place cannot change what the name says.
+ */
 int runs_write_shared(const char *state_dir, const char *dir, const char *name,
 		      const void *data, size_t len)
 {
@@ -277,12 +336,12 @@ int runs_write_shared(const char *state_dir, const char *dir, const char *name,
 	if (len == 0 || runs_path(path, sizeof(path), dir, name) ||
 	    mkdir_p(blobs, 0700))
 		return runs_write(dir, name, data, len);
-	if (!same_bytes(blob, data, len)) {
+	if (!blob_there(blob, len)) {
 		/* Written whole, then put in place: never half a kernel. */
 		snprintf(tmp, sizeof(tmp), "%s/.new-%s-%d", blobs, key,
 			 (int)getpid());
 		if (runs_write(blobs, tmp + strlen(blobs) + 1, data, len) ||
-		    rename(tmp, blob) != 0) {
+		    chmod(tmp, 0400) != 0 || rename(tmp, blob) != 0) {
 			unlink(tmp);
 			return runs_write(dir, name, data, len);
 		}

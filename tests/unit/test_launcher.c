@@ -742,7 +742,7 @@ static void test_runs_shared(void **state)
 			0);
 		assert_int_equal(stat(path[i], &st[i]), 0);
 		assert_int_equal(st[i].st_size, sizeof(kernel) - 1);
-		assert_int_equal(st[i].st_mode & 0777, 0600);
+		assert_int_equal(st[i].st_mode & 0777, 0400); /* a blob */
 		f = fopen(path[i], "r");
 		assert_non_null(f);
 		assert_int_equal(fread(buf, 1, sizeof(buf), f),
@@ -770,6 +770,42 @@ static void test_runs_shared(void **state)
 	assert_int_equal(system(cmd), 0);
 }
 
+static int cmp_hash(const void *a, const void *b)
+{
+	return memcmp(a, b, 2 * sizeof(uint64_t));
+}
+
+/*
+ * The hash that names a blob: equal bytes give equal hashes; every
+ * one-bit change anywhere (in the 32-byte stripes and the zero-padded
+ * tail), and a trailing zero byte more or less, gives another.
+ */
+static void test_content_hash(void **state)
+{
+	enum { LEN = 1000, FLIPS = LEN * 8 };
+	static uint8_t data[LEN + 1], copy[LEN + 1];
+	static uint64_t h[FLIPS + 3][2];
+	uint64_t again[2];
+
+	(void)state;
+	for (size_t i = 0; i < LEN; i++)
+		data[i] = (uint8_t)(i * 131 + 7);
+	memcpy(copy, data, sizeof(copy));
+	for (size_t bit = 0; bit < FLIPS; bit++) {
+		copy[bit / 8] ^= (uint8_t)(1u << (bit % 8));
+		runs_content_hash(copy, LEN, h[bit]);
+		copy[bit / 8] ^= (uint8_t)(1u << (bit % 8));
+	}
+	runs_content_hash(data, LEN, h[FLIPS]);
+	runs_content_hash(data, LEN + 1, h[FLIPS + 1]); /* data[LEN] is 0 */
+	runs_content_hash(data, LEN - 1, h[FLIPS + 2]);
+	runs_content_hash(copy, LEN, again);
+	assert_memory_equal(again, h[FLIPS], sizeof(again));
+	qsort(h, FLIPS + 3, sizeof(h[0]), cmp_hash);
+	for (size_t i = 1; i < FLIPS + 3; i++)
+		assert_int_not_equal(cmp_hash(h[i - 1], h[i]), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -786,6 +822,7 @@ int main(void)
 		cmocka_unit_test(test_dtb),
 		cmocka_unit_test(test_runs),
 		cmocka_unit_test(test_runs_shared),
+		cmocka_unit_test(test_content_hash),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
