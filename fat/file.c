@@ -115,8 +115,8 @@ int fat_read_file(struct fat_vol *vol, const char *path, char **data,
 		ret = -ENOMEM;
 	if (ret)
 		goto out;
-	/* Every run asked for at once: a cold kernel is read at the disk's
-	 * pace, not one synchronous readahead window after another. */
+	/* Every run asked for at once: the host's readahead cannot see a
+	 * file's next run (for a file in one run it measured no faster). */
 	fat_advise(vol, node, 0, node->size);
 	n = fat_read(vol, node, buf, node->size, 0);
 	if (n < 0) {

@@ -263,9 +263,9 @@ static uint64_t mix64(uint64_t x)
 
 /*
  * A 128-bit hash of all of @data, at memory speed: four lanes, each
- * stepped per 8-byte word by a bijection of state xor word (odd multiply,
- * then xorshift, so that no one-bit difference stays one bit and a
- * one-bit change in the next word could cancel it). Not a
+ * stepped per 8-byte word by a bijection of state xor word (an odd
+ * multiply, then an xorshift: without it a difference in the top bit
+ * stays one bit, and a one-bit change in the next word cancels it). Not a
  * cryptographic hash: it names the user's own blobs, in a folder only
  * they can write, where an accidental match is what must not happen.
  */
