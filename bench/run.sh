@@ -437,7 +437,7 @@ run_tool() {
 
 # Run op_$1 with its own timing in $W/cell-us; give up after the cap
 # (BENCH_CAP seconds, default 40: fusefat creates 1000 files in minutes,
-# mtools in 9 to 17 s depending on the machine).
+# mtools in 9 to 20 s depending on the machine).
 CAP_US=$((${BENCH_CAP:-40} * 1000000))
 declare -A TIMEDOUT=()
 run_capped() {
