@@ -734,8 +734,9 @@ and back in). fusefat runs on a loop device over the FAT partition. `+
 sync` means the time includes a `sync` (of the image file, for mtools).
 The random reads are fio's own figure (mean latency times 2000), without
 its start-up. RSS is the daemon's VmHWM over the runs. A cell over the cap
-(BENCH_CAP, 40 s by default) is stopped and shown as `>`; when creating the
-1000 files does not finish, the two rows after it are not measured for that tool.
+(BENCH_CAP, 40 s by default) is stopped and shown as `>`; when creating
+the 1000 files does not finish, the two rows after it are not measured
+for that tool.
 
 The launcher rows: `touch run` until QEMU is executed (bench/stamp.c
 stands in for QEMU, notes the time and becomes it) on the boot fixture

@@ -97,6 +97,8 @@ void fat_advise(struct fat_vol *vol, struct fat_node *node, uint64_t from,
 	}
 }
 
+#define FAT_ADVISE_MIN (1u << 20)
+
 int fat_read_file(struct fat_vol *vol, const char *path, char **data,
 		  size_t *len, size_t max)
 {
@@ -115,9 +117,11 @@ int fat_read_file(struct fat_vol *vol, const char *path, char **data,
 		ret = -ENOMEM;
 	if (ret)
 		goto out;
-	/* Every run asked for at once: the host's readahead cannot see a
-	 * file's next run (for a file in one run it measured no faster). */
-	fat_advise(vol, node, 0, node->size);
+	/* A kernel's runs asked for at once: the host's readahead cannot
+	 * see a file's next run (in one run it measured no faster). Small
+	 * files (config.txt, cmdline.txt, read at every status) skip it. */
+	if (node->size >= FAT_ADVISE_MIN)
+		fat_advise(vol, node, 0, node->size);
 	n = fat_read(vol, node, buf, node->size, 0);
 	if (n < 0) {
 		free(buf);

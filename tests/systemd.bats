@@ -13,7 +13,8 @@
 # still kept. A throwaway boot (-o snapshot) whose guest wrote and synced a
 # file, stopped with rpifs stop --force, leaves the image's bytes as they
 # were. (raspi4b's orderly rpifs stop and rpifs ssh are in tests/net.bats;
-# the read-only mount's boot in tests/boot.bats.) Slow under TCG: .ci/run runs it once.
+# the read-only mount's boot in tests/boot.bats.) Slow under TCG: .ci/run
+# runs it once.
 
 load helpers
 
@@ -46,11 +47,17 @@ sys_booted() {
 	install -D -m 600 "$KEY.pub" "$MNT/root/home/pi/.ssh/authorized_keys"
 }
 
+# COMMAND in the guest over rpifs ssh with KEY: $status, $output (its
+# stdout alone) and $stderr, as bats's run gives them.
+guest_sh() {
+	run --separate-stderr "$RPIFS" ssh "$MNT" -i "$KEY" -o BatchMode=yes \
+		-- "$1"
+	echo "$output $stderr"
+}
+
 # A file written in the guest without a sync; prints the user.
 write_unsynced() {
-	run --separate-stderr "$RPIFS" ssh "$MNT" -i "$KEY" -o BatchMode=yes \
-		-- "echo $1 > /home/pi/kept.txt; id -un"
-	echo "$output $stderr"
+	guest_sh "echo $1 > /home/pi/kept.txt; id -un"
 	[ "$status" -eq 0 ]
 	[ "$output" = pi ]
 }
@@ -129,9 +136,7 @@ write_unsynced() {
 	run "$RPIFS" run "$MNT" --wait=ssh --timeout 900
 	echo "# raspi4b, snapshot: $output"
 	[ "$status" -eq 0 ]
-	run --separate-stderr "$RPIFS" ssh "$MNT" -i "$KEY" -o BatchMode=yes -- \
-		'echo gone > /home/pi/gone.txt && sync && cat /home/pi/gone.txt'
-	echo "$output $stderr"
+	guest_sh 'echo gone > /home/pi/gone.txt && sync && cat /home/pi/gone.txt'
 	[ "$status" -eq 0 ]
 	[ "$output" = gone ]
 	"$RPIFS" stop --force "$MNT"
