@@ -6,8 +6,8 @@
 # busybox fixture the default network (the guest's address and route,
 # looked at from inside, nothing sent), net=none, and net=restricted
 # with a guestfwd to a server the test runs on 127.0.0.1, ssh=auto and a
-# hostfwd; on the systemd fixture, one boot: run --wait=ssh, rpifs ssh
-# with the remote command's status, the host key in the state folder.
+# hostfwd. (The systemd fixture's ssh, through rpifs ssh, is in
+# tests/systemd.bats.)
 #
 # Nothing a guest sends here leaves this machine: every boot but the
 # default network's is net=restricted or net=none, and every server a
@@ -295,69 +295,4 @@ for n in range(2):
 	# Stopped: the next boot picks a port again.
 	grep -qx 'ssh port: auto (a free one at each boot, shown here while the guest runs)' "$MNT/status"
 	umount_rpifs "$MNT"
-}
-
-@test "systemd guest: run --wait=ssh; rpifs ssh runs commands, its status theirs; the host key kept in the state folder" {
-	require_qemu
-	fixture_built sysimg.sh || return 1
-	IMG=$BATS_TEST_TMPDIR/sys.img
-	MNT=$BATS_TEST_TMPDIR/sys
-	B=$MNT/boot
-	cp --sparse=always "$FIXTURE" "$IMG"
-	local key=$BATS_TEST_TMPDIR/key kh_before known
-	ssh-keygen -q -t ed25519 -N '' -C rpifs-test -f "$key"
-	mount_rpifs "$IMG" "$MNT" -o ssh=auto
-	echo 'pi:raspberry' >"$MNT/userconf"
-	touch "$B/ssh"
-	# The first boot creates pi (uid 1000) in the home made here, owned
-	# by pi already: the key's files are the home's owner's.
-	mkdir "$MNT/root/home/pi"
-	chown 1000:1000 "$MNT/root/home/pi"
-	install -D -m 600 "$key.pub" "$MNT/root/home/pi/.ssh/authorized_keys"
-	[ "$(stat -c %u:%g "$MNT/root/home/pi/.ssh/authorized_keys")" = 1000:1000 ]
-	[ "$(stat -c %u:%g "$MNT/root/home/pi/.ssh")" = 1000:1000 ]
-	kh_before=$(sha256sum ~/.ssh/known_hosts 2>/dev/null || echo absent)
-
-	run "$RPIFS" run "$MNT" --wait=ssh --timeout 900
-	echo "# raspi4b, systemd: $output"
-	[ "$status" -eq 0 ]
-	[[ "$output" == "ssh answers on 127.0.0.1:"*" after "*" s" ]]
-	grep -q '^network: restricted (usb-net' "$MNT/status"
-
-	run --separate-stderr "$RPIFS" ssh "$MNT" -i "$key" -o BatchMode=yes -- 'exit 3'
-	echo "$output $stderr"
-	[ "$status" -eq 3 ]
-	run --separate-stderr "$RPIFS" ssh "$MNT" -i "$key" -o BatchMode=yes -- cat /etc/hostname
-	echo "$output $stderr"
-	[ "$status" -eq 0 ]
-	[ "$output" = rpifs-sys ]
-	# The userconf user, and the guest's network seen from inside: the
-	# address from QEMU's DHCP, no default route (restrict=on).
-	run --separate-stderr "$RPIFS" ssh "$MNT" -i "$key" -o BatchMode=yes \
-		-- 'id -un; ip -4 -o addr show scope global; ip route show default | wc -l'
-	echo "$output $stderr"
-	[ "$status" -eq 0 ]
-	[ "${lines[0]}" = pi ]
-	[[ "${lines[1]}" == *"inet 10.0.2.15/24"* ]]
-	[ "${lines[2]}" = 0 ]
-	# -l: another user; root has no key here, so ssh's own failure (255).
-	run --separate-stderr "$RPIFS" ssh "$MNT" -l root -i "$key" -o BatchMode=yes -- true
-	[ "$status" -eq 255 ]
-
-	known=$(status_of "$MNT" 'ssh known hosts')
-	[[ "$known" == "${XDG_STATE_HOME:-$HOME/.local/state}/rpifs/sys.img-"*/known_hosts ]]
-	[ -s "$known" ]
-	grep -q "^rpifs-sys.img-[0-9a-f]* ssh-" "$known"
-	[ "$(sha256sum ~/.ssh/known_hosts 2>/dev/null || echo absent)" = "$kh_before" ]
-	# Written without a sync: the orderly stop gets it to the disk.
-	run --separate-stderr "$RPIFS" ssh "$MNT" -i "$key" -o BatchMode=yes \
-		-- 'echo kept by the shutdown > /home/pi/kept.txt'
-	[ "$status" -eq 0 ]
-	"$RPIFS" stop "$MNT"
-	echo "# $(grep '^last stop:' "$MNT/status")"
-	grep -q '^last stop: orderly: ' "$MNT/status"
-	[ "$(cat "$MNT/root/home/pi/kept.txt")" = 'kept by the shutdown' ]
-	umount_rpifs "$MNT"
-	fsck_boot "$IMG"
-	root_clean "$IMG"
 }

@@ -10,11 +10,12 @@
 # guest whose systemd ignores ctrl-alt-delete (ctrl-alt-del.target
 # masked): rpifs stop falls back to the kernel's SysRq (sync, read-only
 # remount, power off) within the stop bound, and the unsynced file is
-# still kept. A throwaway boot (-o snapshot) whose guest wrote and synced a
-# file, stopped with rpifs stop --force, leaves the image's bytes as they
-# were. (raspi4b's orderly rpifs stop and rpifs ssh are in tests/net.bats;
-# the read-only mount's boot in tests/boot.bats.) Slow under TCG: .ci/run
-# runs it once.
+# still kept. On raspi4b, a throwaway boot (-o snapshot): rpifs ssh runs
+# commands with their status, the guest's host key is kept in the state
+# folder, and a file the guest wrote and synced, then an orderly stop,
+# leave the image's bytes as they were. (--force, and the read-only
+# mount's boot, are in tests/stop.bats and tests/boot.bats, on the busybox
+# fixture.) Slow under TCG: .ci/run runs it once; three boots, one each.
 
 load helpers
 
@@ -126,26 +127,55 @@ write_unsynced() {
 	fi
 }
 
-@test "systemd guest on raspi4b, throwaway: -o snapshot, the guest writes and syncs, rpifs stop --force; the image's sha256 stays" {
+@test "systemd guest on raspi4b, throwaway (-o snapshot): rpifs ssh runs commands, its status theirs, the host key in the state folder; the guest writes and syncs, an orderly stop; the image's sha256 stays" {
 	sys_booted raspi4b ""
 	umount_rpifs "$MNT"
-	local sum line
+	local sum line known kh_before
 	sum=$(sha256sum <"$IMG")
+	kh_before=$(sha256sum ~/.ssh/known_hosts 2>/dev/null || echo absent)
 
 	mount_rpifs "$IMG" "$MNT" -o machine=raspi4b,ssh=auto,snapshot
 	run "$RPIFS" run "$MNT" --wait=ssh --timeout 900
 	echo "# raspi4b, snapshot: $output"
 	[ "$status" -eq 0 ]
+	[[ "$output" == "ssh answers on 127.0.0.1:"*" after "*" s" ]]
+	grep -q '^network: restricted (usb-net' "$MNT/status"
+
+	# rpifs ssh: the remote command's status is its own.
+	guest_sh 'exit 3'
+	[ "$status" -eq 3 ]
+	# The userconf user, the hostname, and the guest's network seen from
+	# inside: the address from QEMU's DHCP, no default route (restrict=on).
+	guest_sh 'id -un; cat /etc/hostname; ip -4 -o addr show scope global; ip route show default | wc -l'
+	[ "$status" -eq 0 ]
+	[ "${lines[0]}" = pi ]
+	[ "${lines[1]}" = rpifs-sys ]
+	[[ "${lines[2]}" == *"inet 10.0.2.15/24"* ]]
+	[ "${lines[3]}" = 0 ]
+	# -l: another user; root has no key here, so ssh's own failure (255).
+	run --separate-stderr "$RPIFS" ssh "$MNT" -l root -i "$KEY" -o BatchMode=yes -- true
+	[ "$status" -eq 255 ]
+	# The guest's host key is kept in the state folder, not the user's
+	# ~/.ssh/known_hosts.
+	known=$(status_of "$MNT" 'ssh known hosts')
+	[[ "$known" == "${XDG_STATE_HOME:-$HOME/.local/state}/rpifs/sys.img-"*/known_hosts ]]
+	[ -s "$known" ]
+	grep -q "^rpifs-sys.img-[0-9a-f]* ssh-" "$known"
+	[ "$(sha256sum ~/.ssh/known_hosts 2>/dev/null || echo absent)" = "$kh_before" ]
+
+	# Written and synced, then systemd's own shutdown: all of it was the
+	# snapshot's, none the image's.
 	guest_sh 'echo gone > /home/pi/gone.txt && sync && cat /home/pi/gone.txt'
 	[ "$status" -eq 0 ]
 	[ "$output" = gone ]
-	"$RPIFS" stop --force "$MNT"
+	"$RPIFS" stop "$MNT"
 	line=$(grep '^last stop:' "$MNT/status")
 	echo "# $line"
-	[[ "$line" == "last stop: power cut (forced), in "* ]]
+	[[ "$line" == "last stop: orderly: "* ]]
 	[ ! -e "$MNT/root/home/pi/gone.txt" ]
 	# The first-boot files the guest consumed are back: nothing was kept.
 	[ -e "$MNT/boot/userconf.txt" ]
+	[ -e "$MNT/boot/ssh" ]
 	umount_rpifs "$MNT"
 	[ "$(sha256sum <"$IMG")" = "$sum" ]
 }
