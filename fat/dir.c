@@ -278,6 +278,7 @@ static int add_child(struct fat_vol *vol, struct fat_node *node,
 	hash_names(child);
 	dir->child[slot] = child;
 	dir->entries++;
+	dir->subdirs += (child->attr & FAT_ATTR_DIR) != 0;
 	return 0;
 }
 
@@ -807,6 +808,7 @@ void fat_dir_add_entry(struct fat_vol *vol, struct fat_node *dir,
 	hash_names(node);
 	d->child[node->slot] = node;
 	d->entries++;
+	d->subdirs += (node->attr & FAT_ATTR_DIR) != 0;
 	if (lfn)
 		fat_dir_mark_dirty(vol, dir, first * DIRENT_SIZE,
 				   lfn * DIRENT_SIZE);
@@ -899,5 +901,6 @@ void fat_dir_remove_entry(struct fat_vol *vol, struct fat_node *node)
 			   (node->lfn_slots + 1u) * DIRENT_SIZE);
 	d->child[node->slot] = NULL;
 	d->entries--;
+	d->subdirs -= (node->attr & FAT_ATTR_DIR) != 0;
 	node->parent = NULL;
 }

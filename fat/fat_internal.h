@@ -226,6 +226,7 @@ struct fat_dir {
 	struct fat_node *
 		*child;	     /* [slots]: the node whose 8.3 entry is there */
 	uint32_t entries;    /* children, excluding . and .. */
+	uint32_t subdirs;    /* those of them that are directories */
 	uint32_t stale_from; /* slots from here were stale on disk and
 				are zero only in memory (else: slots) */
 	uint32_t dirty_lo;   /* dirty byte range of raw */

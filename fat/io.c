@@ -166,12 +166,10 @@ static int check_bounds(const struct fat_vol *vol, uint64_t off, uint64_t len)
 	return 0;
 }
 
-int fat_check_image(struct fat_vol *vol, uint64_t end)
+/* The image file's size, as @st gives it, covers [0, @end): else -EIO. */
+static int check_size(struct fat_vol *vol, const struct stat *st, uint64_t end)
 {
-	struct stat st;
-
-	if (fstat(vol->win.fd, &st) < 0 || !S_ISREG(st.st_mode) ||
-	    (uint64_t)st.st_size >= end)
+	if (!S_ISREG(st->st_mode) || (uint64_t)st->st_size >= end)
 		return 0;
 	if (!vol->image_lost)
 		rpifs_log(
@@ -179,22 +177,34 @@ int fat_check_image(struct fat_vol *vol, uint64_t end)
 			"fat: the image file shrank to %llu bytes while "
 			"mounted (the volume ends at %llu): reads past its end "
 			"and writes fail (EIO); unmount",
-			(unsigned long long)st.st_size,
+			(unsigned long long)st->st_size,
 			(unsigned long long)(vol->win.offset + vol->win.size));
 	vol->image_lost = true;
 	return -EIO;
 }
 
+int fat_check_image(struct fat_vol *vol, uint64_t end)
+{
+	struct stat st;
+
+	if (fstat(vol->win.fd, &st) < 0)
+		return 0;
+	return check_size(vol, &st, end);
+}
+
 /*
  * Before writing: is the image file still there, as long as the volume?
  * A deleted image would swallow every write; a shrunk one would grow back
- * with holes where the volume's data was. Both fail writes with -EIO.
+ * with holes where the volume's data was. Both fail writes with -EIO. One
+ * fstat answers both (a create writes five times: it was ten).
  */
 static int check_image(struct fat_vol *vol)
 {
 	struct stat st;
 
-	if (vol->linked && fstat(vol->win.fd, &st) == 0 && st.st_nlink == 0) {
+	if (fstat(vol->win.fd, &st) < 0)
+		return 0;
+	if (vol->linked && st.st_nlink == 0) {
 		if (!vol->image_lost)
 			rpifs_log(RPIFS_ERR, "fat: the image file was deleted "
 					     "while mounted: writes fail (EIO) "
@@ -202,7 +212,7 @@ static int check_image(struct fat_vol *vol)
 		vol->image_lost = true;
 		return -EIO;
 	}
-	return fat_check_image(vol, vol->win.offset + vol->win.size);
+	return check_size(vol, &st, vol->win.offset + vol->win.size);
 }
 
 void fat_io_note_image(struct fat_vol *vol)

@@ -245,6 +245,7 @@ static void forget_entry(struct fat_node *dir, struct fat_node *node)
 {
 	dir->dir->child[node->slot] = NULL;
 	dir->dir->entries--;
+	dir->dir->subdirs -= (node->attr & FAT_ATTR_DIR) != 0;
 	node->parent = NULL;
 }
 

@@ -133,15 +133,9 @@ void fat_node_stat(struct fat_vol *vol, struct fat_node *node,
 				     &st->crtime);
 	}
 	st->nlink = node->unlinked ? 0 : 1;
-	if (st->is_dir && !node->unlinked && fat_dir_load(vol, node) == 0) {
-		/* As Linux's vfat counts: its own ".", its entry, each ".." */
-		st->nlink = 2;
-		for (uint32_t i = 0; i < node->dir->slots; i++) {
-			const struct fat_node *c = node->dir->child[i];
-
-			st->nlink += c && c != node && (c->attr & FAT_ATTR_DIR);
-		}
-	}
+	/* As Linux's vfat counts: its own ".", its entry, each "..". */
+	if (st->is_dir && !node->unlinked && fat_dir_load(vol, node) == 0)
+		st->nlink = 2 + node->dir->subdirs;
 	if (!st->is_dir) {
 		st->size = node->size;
 		st->clusters = (uint32_t)(((uint64_t)node->size +

@@ -327,14 +327,34 @@ static int open_file(struct rfs *fs, struct rfs_inode *inode, int flags,
 	return ret;
 }
 
-/* How the kernel may cache an open file's data. */
-static void cache_mode(const struct rfs_file *file, struct fuse_file_info *fi)
+/*
+ * How the kernel may cache an open file's data; under the lock. A file
+ * opened write-only where no file has extended attributes (boot/: FAT has
+ * none, so no set-user-ID bits or capabilities for a write to drop) is
+ * written past the page cache: a buffered write asks first, once per new
+ * file, whether it has a security.capability to remove, a round trip of
+ * four a copied file costs (lookup, create, getxattr, write); a direct
+ * write does not ask. Nothing is lost: write-only, it reads nothing and
+ * cannot be mapped; the kernel sends each write(2) as one request either
+ * way (rpifs has no writeback cache). Pages another open cached stay true:
+ * recent kernels drop them before a direct write (6.18 here does), and for
+ * older ones op_write() invalidates the file's cache where it was read
+ * through it.
+ */
+static void cache_mode(struct rfs_file *file, struct fuse_file_info *fi)
 {
 	fi->fh = (uint64_t)(uintptr_t)file;
-	if (file->kind->timeout == 0)
+	if (file->kind->timeout == 0) {
 		fi->direct_io = 1; /* values change behind the page cache */
-	else
+	} else if ((fi->flags & O_ACCMODE) == O_WRONLY &&
+		   !file->kind->getxattr) {
+		fi->direct_io = 1;
+		file->direct = true;
+	} else {
 		fi->keep_cache = 1; /* only rpifs writes: the cache is true */
+		if ((fi->flags & O_ACCMODE) != O_WRONLY)
+			file->inode->cached_reads = true;
+	}
 	/*
 	 * A kind with nothing to do at close(2) (boot/, root/: writes are
 	 * written through) spares the kernel a FLUSH round trip per close;
@@ -358,12 +378,13 @@ static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	struct rfs_file *file = NULL;
 	int ret = open_file(fs, rfs_inode(fs, ino), fi->flags, false, &file);
 
+	if (!ret)
+		cache_mode(file, fi);
 	end(fs);
 	if (ret) {
 		fuse_reply_err(req, -ret);
 		return;
 	}
-	cache_mode(file, fi);
 	if (fuse_reply_open(req, fi) == -ENOENT) {
 		/* The opener was interrupted: nobody will release this. */
 		fs = begin(req);
@@ -401,11 +422,12 @@ static void op_write(fuse_req_t req, fuse_ino_t ino, const char *buf,
 	struct rfs_file *file = file_of(fi);
 	ssize_t n = gate(fs, file->kind);
 
-	(void)ino;
 	if (!n)
 		n = file->kind->write
 			    ? file->kind->write(fs, file, buf, size, off)
 			    : -EBADF;
+	if (n > 0 && file->direct && file->inode->cached_reads)
+		rfs_notify_queue(fs, 0, ino, NULL);
 	end(fs);
 	if (n < 0)
 		fuse_reply_err(req, (int)-n);
@@ -602,13 +624,14 @@ static void op_create(fuse_req_t req, fuse_ino_t parent, const char *name,
 		ret = open_file(fs, inode, fi->flags, true, &file);
 		if (ret)
 			rfs_forget(fs, inode, 1);
+		else
+			cache_mode(file, fi);
 	}
 	end(fs);
 	if (ret) {
 		fuse_reply_err(req, -ret);
 		return;
 	}
-	cache_mode(file, fi);
 	if (fuse_reply_create(req, &e, fi) == -ENOENT) {
 		fs = begin(req);
 		close_file(fs, file);
