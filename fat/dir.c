@@ -20,6 +20,7 @@ void fat_dir_free(struct fat_dir *dir)
 		return;
 	free(dir->raw);
 	free(dir->child);
+	free(dir->hash);
 	free(dir);
 }
 
@@ -65,7 +66,8 @@ static int read_raw(struct fat_vol *vol, struct fat_node *node,
 	dir->stale_from = dir->slots;
 	dir->raw = malloc(bytes ? bytes : 1);
 	dir->child = calloc(dir->slots ? dir->slots : 1, sizeof(*dir->child));
-	if (!dir->raw || !dir->child)
+	dir->hash = calloc(dir->slots ? dir->slots : 1, sizeof(*dir->hash));
+	if (!dir->raw || !dir->child || !dir->hash)
 		return -ENOMEM;
 
 	if (node->is_root && vol->bpb.type != FAT32)
@@ -276,9 +278,7 @@ static int add_child(struct fat_vol *vol, struct fat_node *node,
 	child->lfn_slots = (uint8_t)lfn_count;
 	fat_node_from_dirent(vol, child, de);
 	hash_names(child);
-	dir->child[slot] = child;
-	dir->entries++;
-	dir->subdirs += (child->attr & FAT_ATTR_DIR) != 0;
+	fat_dir_put_child(dir, child);
 	return 0;
 }
 
@@ -361,11 +361,9 @@ struct fat_node *fat_dir_find(struct fat_node *dir, const char *name)
 		struct fat_node *c = d->child[i];
 		char alias[40];
 
-		if (!c)
-			continue;
-		if (c->name_hash == h && fat_name_equal(c->name, name))
+		if (d->hash[i].name == h && c && fat_name_equal(c->name, name))
 			return c;
-		if (c->lfn_slots && c->alias_hash == h) {
+		if (d->hash[i].alias == h && c && c->lfn_slots) {
 			fat_sfn_format(c->sfn, 0, alias, sizeof(alias));
 			if (fat_name_equal(alias, name))
 				return c;
@@ -523,6 +521,31 @@ uint32_t fat_dir_slots_for(const char *name, bool needs_lfn)
 	return (uint32_t)((n + LFN_CHARS - 1) / LFN_CHARS) + 1;
 }
 
+/* @d's arrays made @new_slots long, the new slots zero (@d->slots stays). */
+static int make_room(struct fat_dir *d, uint32_t new_slots)
+{
+	size_t more = new_slots - d->slots;
+	uint8_t *raw = realloc(d->raw, (size_t)new_slots * DIRENT_SIZE);
+	struct fat_node **child;
+	struct fat_slot_hash *hash;
+
+	if (!raw)
+		return -ENOMEM;
+	d->raw = raw;
+	child = realloc(d->child, new_slots * sizeof(*child));
+	if (!child)
+		return -ENOMEM;
+	d->child = child;
+	hash = realloc(d->hash, new_slots * sizeof(*hash));
+	if (!hash)
+		return -ENOMEM;
+	d->hash = hash;
+	memset(raw + (size_t)d->slots * DIRENT_SIZE, 0, more * DIRENT_SIZE);
+	memset(child + d->slots, 0, more * sizeof(*child));
+	memset(hash + d->slots, 0, more * sizeof(*hash));
+	return 0;
+}
+
 /* Grow a directory by enough zeroed clusters for @slots more entries. */
 static int grow(struct fat_vol *vol, struct fat_node *node, uint32_t slots)
 {
@@ -531,8 +554,6 @@ static int grow(struct fat_vol *vol, struct fat_node *node, uint32_t slots)
 	uint32_t clusters = (slots + per_cluster - 1) / per_cluster;
 	uint32_t new_slots = d->slots + clusters * per_cluster;
 	uint32_t first, got, last = fat_map_last(&node->map);
-	struct fat_node **child;
-	uint8_t *raw;
 	int ret;
 
 	if (node->is_root && vol->bpb.type != FAT32)
@@ -546,21 +567,11 @@ static int grow(struct fat_vol *vol, struct fat_node *node, uint32_t slots)
 		fat_free_chain(vol, first);
 		return -ENOSPC;
 	}
-	raw = realloc(d->raw, (size_t)new_slots * DIRENT_SIZE);
-	if (!raw) {
+	ret = make_room(d, new_slots);
+	if (ret) {
 		fat_free_chain(vol, first);
-		return -ENOMEM;
+		return ret;
 	}
-	d->raw = raw;
-	child = realloc(d->child, new_slots * sizeof(*child));
-	if (!child) {
-		fat_free_chain(vol, first);
-		return -ENOMEM;
-	}
-	d->child = child;
-	memset(raw + (size_t)d->slots * DIRENT_SIZE, 0,
-	       (size_t)(new_slots - d->slots) * DIRENT_SIZE);
-	memset(child + d->slots, 0, (new_slots - d->slots) * sizeof(*child));
 
 	/*
 	 * Zero the new clusters on disk, and flush, before the FAT links them
@@ -806,9 +817,7 @@ void fat_dir_add_entry(struct fat_vol *vol, struct fat_node *dir,
 	node->slot = first + lfn;
 	node->lfn_slots = (uint8_t)lfn;
 	hash_names(node);
-	d->child[node->slot] = node;
-	d->entries++;
-	d->subdirs += (node->attr & FAT_ATTR_DIR) != 0;
+	fat_dir_put_child(d, node);
 	if (lfn)
 		fat_dir_mark_dirty(vol, dir, first * DIRENT_SIZE,
 				   lfn * DIRENT_SIZE);
@@ -899,8 +908,6 @@ void fat_dir_remove_entry(struct fat_vol *vol, struct fat_node *node)
 		d->raw[(size_t)s * DIRENT_SIZE] = DIRENT_FREE;
 	fat_dir_mark_dirty(vol, dir, first * DIRENT_SIZE,
 			   (node->lfn_slots + 1u) * DIRENT_SIZE);
-	d->child[node->slot] = NULL;
-	d->entries--;
-	d->subdirs -= (node->attr & FAT_ATTR_DIR) != 0;
+	fat_dir_drop_child(d, node);
 	node->parent = NULL;
 }

@@ -219,17 +219,27 @@ struct fat_map {
 	bool valid;
 };
 
+/*
+ * A slot's node's name_hash and alias_hash (0: no node there, or no long
+ * name), kept side by side for all slots, so that fat_dir_find() scans
+ * one array instead of visiting every node.
+ */
+struct fat_slot_hash {
+	uint32_t name, alias;
+};
+
 /* A loaded directory: its bytes and its children by 8.3 slot. */
 struct fat_dir {
 	uint8_t *raw;
 	uint32_t slots; /* raw holds slots * 32 bytes */
 	struct fat_node *
-		*child;	     /* [slots]: the node whose 8.3 entry is there */
-	uint32_t entries;    /* children, excluding . and .. */
-	uint32_t subdirs;    /* those of them that are directories */
-	uint32_t stale_from; /* slots from here were stale on disk and
-				are zero only in memory (else: slots) */
-	uint32_t dirty_lo;   /* dirty byte range of raw */
+		*child; /* [slots]: the node whose 8.3 entry is there */
+	struct fat_slot_hash *hash; /* [slots]: that node's hashes */
+	uint32_t entries;	    /* children, excluding . and .. */
+	uint32_t subdirs;	    /* those of them that are directories */
+	uint32_t stale_from;	    /* slots from here were stale on disk and
+				       are zero only in memory (else: slots) */
+	uint32_t dirty_lo;	    /* dirty byte range of raw */
 	uint32_t dirty_hi;
 	bool on_dirty_list;
 	struct fat_node *next_dirty;
@@ -264,6 +274,25 @@ struct fat_node {
 	struct fat_node *all_prev; /* every node of the volume */
 	struct fat_node *all_next;
 };
+
+/* @child takes its place at its slot of @d, or leaves it: the slot's
+   node and hashes, and the counts. */
+static inline void fat_dir_put_child(struct fat_dir *d, struct fat_node *child)
+{
+	d->child[child->slot] = child;
+	d->hash[child->slot] = (struct fat_slot_hash){
+		child->name_hash, child->lfn_slots ? child->alias_hash : 0};
+	d->entries++;
+	d->subdirs += (child->attr & FAT_ATTR_DIR) != 0;
+}
+
+static inline void fat_dir_drop_child(struct fat_dir *d, struct fat_node *child)
+{
+	d->child[child->slot] = NULL;
+	d->hash[child->slot] = (struct fat_slot_hash){0, 0};
+	d->entries--;
+	d->subdirs -= (child->attr & FAT_ATTR_DIR) != 0;
+}
 
 /* A node's name for messages: "/" for the root. */
 static inline const char *fat_node_label(const struct fat_node *node)

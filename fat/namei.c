@@ -243,9 +243,7 @@ static bool is_within(const struct fat_node *dir, const struct fat_node *node)
  */
 static void forget_entry(struct fat_node *dir, struct fat_node *node)
 {
-	dir->dir->child[node->slot] = NULL;
-	dir->dir->entries--;
-	dir->dir->subdirs -= (node->attr & FAT_ATTR_DIR) != 0;
+	fat_dir_drop_child(dir->dir, node);
 	node->parent = NULL;
 }
 
