@@ -196,7 +196,7 @@ int fat_check_image(struct fat_vol *vol, uint64_t end)
  * Before writing: is the image file still there, as long as the volume?
  * A deleted image would swallow every write; a shrunk one would grow back
  * with holes where the volume's data was. Both fail writes with -EIO. One
- * fstat answers both (a create writes five times: it was ten).
+ * fstat answers both (a small file copied in is five writes to the image).
  */
 static int check_image(struct fat_vol *vol)
 {

@@ -331,15 +331,15 @@ static int open_file(struct rfs *fs, struct rfs_inode *inode, int flags,
  * How the kernel may cache an open file's data; under the lock. A file
  * opened write-only where no file has extended attributes (boot/: FAT has
  * none, so no set-user-ID bits or capabilities for a write to drop) is
- * written past the page cache: a buffered write asks first, once per new
- * file, whether it has a security.capability to remove, a round trip of
- * four a copied file costs (lookup, create, getxattr, write); a direct
- * write does not ask. Nothing is lost: write-only, it reads nothing and
- * cannot be mapped; the kernel sends each write(2) as one request either
- * way (rpifs has no writeback cache). Pages another open cached stay true:
- * recent kernels drop them before a direct write (6.18 here does), and for
- * older ones op_write() invalidates the file's cache where it was read
- * through it.
+ * written past the page cache. A buffered write first asks, once per new
+ * file, for a security.capability to remove: one of the four round trips
+ * a copied file cost (lookup, create, getxattr, write), which a direct
+ * write does not make. Nothing is lost: write-only, it reads nothing and
+ * cannot be mapped, and the kernel sends each write(2) as one request
+ * either way (rpifs has no writeback cache). Pages another open cached
+ * stay true: recent kernels drop them before a direct write (6.18 here
+ * does), and for older ones op_write() invalidates the file's cache where
+ * it was read through it.
  */
 static void cache_mode(struct rfs_file *file, struct fuse_file_info *fi)
 {
