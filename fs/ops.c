@@ -329,27 +329,35 @@ static int open_file(struct rfs *fs, struct rfs_inode *inode, int flags,
 
 /*
  * How the kernel may cache an open file's data; under the lock. A file
- * opened write-only where no file has extended attributes (boot/: FAT has
- * none, so no set-user-ID bits or capabilities for a write to drop) is
- * written past the page cache. A buffered write first asks, once per new
- * file, for a security.capability to remove: one of the four round trips
- * a copied file cost (lookup, create, getxattr, write), which a direct
- * write does not make. Nothing is lost: write-only, it reads nothing and
- * cannot be mapped, and the kernel sends each write(2) as one request
- * either way (rpifs has no writeback cache). Pages another open cached
- * stay true: recent kernels drop them before a direct write (6.18 here
- * does), and for older ones op_write() invalidates the file's cache where
- * it was read through it.
+ * opened write-only, by nobody else, where no file has extended attributes
+ * (boot/: FAT has none, so no set-user-ID bits or capabilities for a
+ * write to drop) is written past the page cache. A buffered write first
+ * asks, once per new file, for a security.capability to remove: one of
+ * the four round trips a copied file cost (lookup, create, getxattr,
+ * write), which a direct write does not make. Nothing is lost:
+ * write-only, it reads nothing and cannot be mapped, and the kernel sends
+ * each write(2) as one request either way (rpifs has no writeback cache).
+ * While it is open, the file's other opens are past the cache too: a page
+ * read into the cache during a direct write could keep the bytes from
+ * before it (an invalidation fails while a reader holds the page), which
+ * readers of a file being appended would see. Pages cached before it
+ * opened are dropped before each direct write by recent kernels (6.18
+ * here), and for older ones op_write() invalidates them.
  */
 static void cache_mode(struct rfs_file *file, struct fuse_file_info *fi)
 {
+	struct rfs_inode *inode = file->inode;
+	bool alone_writing = (fi->flags & O_ACCMODE) == O_WRONLY &&
+			     !file->kind->getxattr && inode->opens == 1;
+
 	fi->fh = (uint64_t)(uintptr_t)file;
 	if (file->kind->timeout == 0) {
 		fi->direct_io = 1; /* values change behind the page cache */
-	} else if ((fi->flags & O_ACCMODE) == O_WRONLY &&
-		   !file->kind->getxattr) {
+	} else if (alone_writing || inode->direct_writers > 0) {
 		fi->direct_io = 1;
 		file->direct = true;
+		file->direct_writer = (fi->flags & O_ACCMODE) != O_RDONLY;
+		inode->direct_writers += file->direct_writer;
 	} else {
 		fi->keep_cache = 1; /* only rpifs writes: the cache is true */
 		if ((fi->flags & O_ACCMODE) != O_WRONLY)
@@ -369,6 +377,7 @@ static void close_file(struct rfs *fs, struct rfs_file *file)
 	struct rfs_inode *inode = file->inode;
 
 	inode->opens--;
+	inode->direct_writers -= file->direct_writer;
 	file->kind->release(fs, file);
 }
 

@@ -113,6 +113,7 @@ struct rfs_inode {
 	uint64_t ext;		    /* root/: the ext4 inode number */
 	struct rfs_inode *ext_next; /* root/: the next in its bucket */
 	unsigned opens;		    /* open files of it */
+	unsigned direct_writers;    /* of them writing past the page cache */
 	bool cached_reads;	    /* opened to read through the page cache */
 	bool orphan; /* root/: no names left; freed when unused */
 	struct rfs_inode *prev, *next; /* every inode the kernel knows */
@@ -124,7 +125,8 @@ struct rfs_file {
 	struct rfs_inode *inode;
 	struct fat_node *fat; /* referenced while open */
 	uint64_t gen;
-	bool direct; /* written past the page cache (see cache_mode) */
+	bool direct;	    /* past the page cache (see cache_mode) */
+	bool direct_writer; /* and open to write */
 	/* Sequential reads: where the last read ended, and how far the
 	 * image's page cache has been asked to read ahead. */
 	uint64_t next_off, ahead_until;
