@@ -361,7 +361,7 @@ static void cache_mode(struct rfs_file *file, struct fuse_file_info *fi)
 	} else {
 		fi->keep_cache = 1; /* only rpifs writes: the cache is true */
 		if ((fi->flags & O_ACCMODE) != O_WRONLY)
-			file->inode->cached_reads = true;
+			inode->cached_reads = true;
 	}
 	/*
 	 * A kind with nothing to do at close(2) (boot/, root/: writes are
