@@ -212,17 +212,22 @@ static bool is_dot_entry(const struct fat_dirent_disk *de)
 	       memcmp(de->name, "..         ", 11) == 0;
 }
 
-/* The hashes fat_dir_find() filters by, once the name and 8.3 name are set. */
-static void hash_names(struct fat_node *node)
+/* @node takes its place at its slot of @d, its name and 8.3 name set: the
+   slot's node and the hashes fat_dir_find() filters by, the counts. */
+static void put_child(struct fat_dir *d, struct fat_node *node)
 {
+	struct fat_slot_hash *h = &d->hash[node->slot];
 	char alias[40];
 
-	node->name_hash = fat_name_hash(node->name);
-	node->alias_hash = 0;
+	h->name = fat_name_hash(node->name);
+	h->alias = 0;
 	if (node->lfn_slots) {
 		fat_sfn_format(node->sfn, 0, alias, sizeof(alias));
-		node->alias_hash = fat_name_hash(alias);
+		h->alias = fat_name_hash(alias);
 	}
+	d->child[node->slot] = node;
+	d->entries++;
+	d->subdirs += (node->attr & FAT_ATTR_DIR) != 0;
 }
 
 /* The root's volume label entry, the first one only. */
@@ -277,8 +282,7 @@ static int add_child(struct fat_vol *vol, struct fat_node *node,
 	child->slot = slot;
 	child->lfn_slots = (uint8_t)lfn_count;
 	fat_node_from_dirent(vol, child, de);
-	hash_names(child);
-	fat_dir_put_child(dir, child);
+	put_child(dir, child);
 	return 0;
 }
 
@@ -816,8 +820,7 @@ void fat_dir_add_entry(struct fat_vol *vol, struct fat_node *dir,
 	node->parent = dir;
 	node->slot = first + lfn;
 	node->lfn_slots = (uint8_t)lfn;
-	hash_names(node);
-	fat_dir_put_child(d, node);
+	put_child(d, node);
 	if (lfn)
 		fat_dir_mark_dirty(vol, dir, first * DIRENT_SIZE,
 				   lfn * DIRENT_SIZE);

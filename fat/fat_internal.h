@@ -220,9 +220,9 @@ struct fat_map {
 };
 
 /*
- * A slot's node's name_hash and alias_hash (0: no node there, or no long
- * name), kept side by side for all slots, so that fat_dir_find() scans
- * one array instead of visiting every node.
+ * fat_name_hash() of a slot's node's name and of its 8.3 alias (0: no
+ * node there, or no long name), kept side by side for all slots, so that
+ * fat_dir_find() scans one array, comparing names only where these match.
  */
 struct fat_slot_hash {
 	uint32_t name, alias;
@@ -256,12 +256,6 @@ struct fat_node {
 	bool prealloc;	 /* its chain may run past its size */
 	char *name;	 /* UTF-8, as listed */
 	uint8_t sfn[11]; /* the 8.3 name as stored */
-	/*
-	 * fat_name_hash() of the name and of the 8.3 alias (when it has a
-	 * long name), set when the node takes its place in a directory:
-	 * lookups compare names only where these match.
-	 */
-	uint32_t name_hash, alias_hash;
 	uint8_t attr;
 	uint8_t lcase;
 	uint32_t first_cluster;
@@ -275,17 +269,8 @@ struct fat_node {
 	struct fat_node *all_next;
 };
 
-/* @child takes its place at its slot of @d, or leaves it: the slot's
-   node and hashes, and the counts. */
-static inline void fat_dir_put_child(struct fat_dir *d, struct fat_node *child)
-{
-	d->child[child->slot] = child;
-	d->hash[child->slot] = (struct fat_slot_hash){
-		child->name_hash, child->lfn_slots ? child->alias_hash : 0};
-	d->entries++;
-	d->subdirs += (child->attr & FAT_ATTR_DIR) != 0;
-}
-
+/* @child leaves its slot of @d: the slot's node and hashes, the counts
+   (dir.c's put_child() is the way in). */
 static inline void fat_dir_drop_child(struct fat_dir *d, struct fat_node *child)
 {
 	d->child[child->slot] = NULL;
