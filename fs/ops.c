@@ -355,7 +355,6 @@ static void cache_mode(struct rfs_file *file, struct fuse_file_info *fi)
 		fi->direct_io = 1; /* values change behind the page cache */
 	} else if (alone_writing || inode->direct_writers > 0) {
 		fi->direct_io = 1;
-		file->direct = true;
 		file->direct_writer = (fi->flags & O_ACCMODE) != O_RDONLY;
 		inode->direct_writers += file->direct_writer;
 	} else {
@@ -435,7 +434,7 @@ static void op_write(fuse_req_t req, fuse_ino_t ino, const char *buf,
 		n = file->kind->write
 			    ? file->kind->write(fs, file, buf, size, off)
 			    : -EBADF;
-	if (n > 0 && file->direct && file->inode->cached_reads)
+	if (n > 0 && file->direct_writer && file->inode->cached_reads)
 		rfs_notify_queue(fs, 0, ino, NULL);
 	end(fs);
 	if (n < 0)

@@ -125,8 +125,7 @@ struct rfs_file {
 	struct rfs_inode *inode;
 	struct fat_node *fat; /* referenced while open */
 	uint64_t gen;
-	bool direct;	    /* past the page cache (see cache_mode) */
-	bool direct_writer; /* and open to write */
+	bool direct_writer; /* writes past the page cache (see cache_mode) */
 	/* Sequential reads: where the last read ended, and how far the
 	 * image's page cache has been asked to read ahead. */
 	uint64_t next_off, ahead_until;
